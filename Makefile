@@ -1,0 +1,47 @@
+# The two commands: `make run` (the whole system on the embedded default) and `make test` (the whole suite).
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PYBABEL := $(VENV)/bin/pybabel
+VENDOR := hotline/static/vendor
+
+.PHONY: run test setup assets translations lint typecheck extract-messages clean
+
+run: setup
+	VENV=$(VENV) ./scripts/run.sh
+
+test: setup
+	./scripts/services.sh
+	./scripts/browser.sh
+	$(PY) -m pytest
+
+setup: $(VENV)/.installed assets translations
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	touch $@
+
+assets: $(VENDOR)/bootstrap/bootstrap.min.css
+
+$(VENDOR)/bootstrap/bootstrap.min.css: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	mkdir -p $(VENDOR)/bootstrap
+	cp node_modules/bootstrap/dist/css/bootstrap.min.css node_modules/bootstrap/dist/js/bootstrap.bundle.min.js $(VENDOR)/bootstrap/
+
+translations: $(VENV)/.installed
+	$(PYBABEL) -q compile -d hotline/translations
+
+extract-messages: $(VENV)/.installed
+	$(PYBABEL) -q extract -F babel.cfg -k _l -o hotline/translations/messages.pot .
+	$(PYBABEL) -q update -i hotline/translations/messages.pot -d hotline/translations --no-fuzzy-matching
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check hotline worker tests bench
+	$(VENV)/bin/ruff format --check hotline worker tests bench
+
+typecheck: $(VENV)/.installed
+	$(VENV)/bin/mypy
+
+clean:
+	rm -rf $(VENV) node_modules $(VENDOR) instance

@@ -1,0 +1,76 @@
+"""企呼我应 — the district enterprise service hotline.
+
+``create_app`` reads as the table of contents of the application.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+
+from hotline import config as config_module
+from hotline.db import utcnow
+
+
+def create_app(overrides: dict[str, Any] | None = None) -> Flask:
+    app = Flask(
+        __name__,
+        instance_path=config_module.INSTANCE.as_posix(),
+        template_folder=str(config_module.ROOT / "templates"),
+    )
+    app.config.update(config_module.load(overrides))
+    config_module.check_production(app.config)
+    if app.config.get("PASSWORD_HASH_FAST"):
+        from hotline.auth.services import configure_hasher
+
+        configure_hasher(time_cost=1, memory_cost=1024)
+
+    from hotline import i18n, security, templating
+    from hotline.extensions import csrf, db, migrate
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(config_module.ROOT / "migrations"), render_as_batch=True)
+    csrf.init_app(app)
+    i18n.init_app(app)
+    _init_login(app)
+    security.init_app(app)
+    templating.init_app(app)
+
+    from hotline import models  # noqa: F401  (registers every table with the metadata)
+    from hotline.admin.views import bp as admin_bp
+    from hotline.api import init_app as init_api
+    from hotline.auth.views import bp as auth_bp
+    from hotline.enterprises.views import bp as enterprises_bp
+    from hotline.pages import init_app as init_pages
+    from hotline.tickets.views import bp as tickets_bp
+
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(tickets_bp)
+    app.register_blueprint(enterprises_bp)
+    app.register_blueprint(admin_bp)
+    init_api(app)
+    init_pages(app)
+
+    from hotline.cli import init_app as init_cli
+
+    init_cli(app)
+    return app
+
+
+def _init_login(app: Flask) -> None:
+    from hotline.auth import services as accounts
+    from hotline.extensions import login_manager
+
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.session_protection = None  # the session key itself is revocable (auth.services)
+
+    @login_manager.user_loader
+    def load_user(key: str):  # type: ignore[no-untyped-def]
+        return accounts.load_login_session(key, utcnow())
+
+    from flask_babel import lazy_gettext as _l
+
+    login_manager.login_message = _l("Please log in to see this page.")
+    login_manager.login_message_category = "warning"

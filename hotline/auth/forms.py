@@ -1,0 +1,33 @@
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import EmailField, PasswordField, SelectField, StringField
+from wtforms.validators import DataRequired, EqualTo, Length, Optional
+
+
+class LoginForm(FlaskForm):
+    username = StringField(_l("Username"), validators=[DataRequired(), Length(max=64)])
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=200)])
+
+
+class RegisterForm(FlaskForm):
+    """Enterprise self-registration: the enterprise and its first contact person."""
+
+    uscc = StringField(
+        _l("Unified social credit code"),
+        validators=[DataRequired(), Length(max=30)],
+        description=_l("18 characters, on the business licence."),
+    )
+    name = StringField(_l("Enterprise name"), validators=[DataRequired(), Length(max=200)])
+    building = SelectField(_l("Building"), coerce=int, validators=[DataRequired()])
+    room = StringField(_l("Floor and room"), validators=[Optional(), Length(max=50)])
+    contact_name = StringField(_l("Contact person"), validators=[DataRequired(), Length(max=100)])
+    phone = StringField(_l("Mobile phone"), validators=[DataRequired(), Length(max=32)])
+    email = EmailField(_l("Email"), validators=[Optional(), Length(max=254)])
+    username = StringField(_l("Username"), validators=[DataRequired(), Length(max=64)])
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=200)])
+    confirm = PasswordField(
+        _l("Repeat the password"),
+        validators=[DataRequired(), EqualTo("password", message=_l("The passwords differ."))],
+    )

@@ -1,0 +1,119 @@
+"""Users, their roles, login sessions and API tokens."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy import Boolean, Enum, ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from hotline.db import UTCDateTime, utcnow
+from hotline.extensions import db
+
+if TYPE_CHECKING:
+    from hotline.enterprises.models import Department, Enterprise
+
+
+class Role(enum.StrEnum):
+    ENTERPRISE = "enterprise"
+    LIAISON = "liaison"
+    DEPARTMENT = "department"
+    MANAGER = "manager"
+    ADMIN = "admin"
+
+
+def _values(e: type[enum.Enum]) -> list[str]:
+    return [m.value for m in e]
+
+
+class User(db.Model):  # type: ignore[name-defined,misc]
+    """Anyone who logs in.  An enterprise contact has ``enterprise_id``; department staff ``department_id``."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    name: Mapped[str] = mapped_column(String(100))
+    email: Mapped[str] = mapped_column(String(254), default="")
+    phone: Mapped[str] = mapped_column(String(32), default="")
+    role: Mapped[Role] = mapped_column(Enum(Role, native_enum=False, length=16, values_callable=_values))
+    enterprise_id: Mapped[int | None] = mapped_column(ForeignKey("enterprises.id"), index=True)
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"), index=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # A liaison on leave is skipped by routing (DESIGN §6).
+    available: Mapped[bool] = mapped_column(Boolean, default=True)
+    locale: Mapped[str] = mapped_column(String(8), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    enterprise: Mapped[Enterprise | None] = relationship(foreign_keys=[enterprise_id])
+    department: Mapped[Department | None] = relationship(foreign_keys=[department_id])
+
+    # Flask-Login protocol.  The id kept in the cookie is the key of a LoginSession row, not the user id,
+    # so that logging out (deleting the row) invalidates every copy of the cookie.
+    @property
+    def session_key(self) -> str | None:
+        return self.__dict__.get("_session_key")
+
+    @session_key.setter
+    def session_key(self, key: str | None) -> None:
+        self.__dict__["_session_key"] = key
+
+    @property
+    def is_authenticated(self) -> bool:
+        return True
+
+    @property
+    def is_active(self) -> bool:
+        return self.active
+
+    @property
+    def is_anonymous(self) -> bool:
+        return False
+
+    def get_id(self) -> str | None:
+        return self.session_key
+
+    def has_role(self, *roles: Role) -> bool:
+        return self.role in roles
+
+    @property
+    def is_staff(self) -> bool:
+        """Managers and admins see everything."""
+        return self.role in (Role.MANAGER, Role.ADMIN)
+
+    def __repr__(self) -> str:
+        return f"<User {self.username} {self.role}>"
+
+
+class LoginSession(db.Model):  # type: ignore[name-defined,misc]
+    """One signed-in browser.  Deleted at logout, so a copied cookie stops working too."""
+
+    __tablename__ = "login_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    user_agent: Mapped[str] = mapped_column(String(200), default="")
+
+    user: Mapped[User] = relationship()
+
+
+class ApiToken(db.Model):  # type: ignore[name-defined,misc]
+    """A bearer token for the JSON API; only its SHA-256 digest is stored."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    digest: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    user: Mapped[User] = relationship()

@@ -1,0 +1,62 @@
+"""Command-line tools: ``flask users create``, ``flask seed-demo``, ``flask setup``."""
+
+from __future__ import annotations
+
+import click
+from flask import Flask, current_app
+from flask.cli import AppGroup
+
+from hotline.auth import services as accounts
+from hotline.db import utcnow
+from hotline.errors import DomainError
+from hotline.extensions import db
+
+users_cli = AppGroup("users", help="Manage accounts.")
+
+
+@users_cli.command("create")
+@click.option("--username", required=True)
+@click.option("--name", required=True, help="Display name.")
+@click.option("--role", required=True, type=click.Choice(["liaison", "department", "manager", "admin"]))
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+@click.option("--email", default="")
+@click.option("--phone", default="")
+@click.option("--department", "department_code", default=None, help="Department code, for department staff.")
+def create_user_command(
+    username: str, name: str, role: str, password: str, email: str, phone: str, department_code: str | None
+) -> None:
+    """Create a staff account (liaison, department staff, manager or admin)."""
+    try:
+        user = accounts.create_user(
+            username=username,
+            password=password,
+            name=name,
+            role=role,
+            email=email,
+            phone=phone,
+            department_code=department_code,
+            now=utcnow(),
+        )
+    except DomainError as error:
+        db.session.rollback()
+        details = "; ".join(f"{k}: {v}" for k, v in error.fields.items())
+        raise click.ClickException(f"{error.message} {details}".strip()) from None
+    db.session.commit()
+    click.echo(f"created {user.username} ({user.role.value})")
+
+
+@click.command("seed-demo")
+@click.option("--if-empty", is_flag=True, help="Do nothing when the database already has users.")
+def seed_demo_command(if_empty: bool) -> None:
+    """Fill the database with a realistic demo district (refused in production)."""
+    if current_app.config["HOTLINE_ENV"] == "production":
+        raise click.ClickException("demo data is refused in production")
+    from hotline.demo import seed_demo
+
+    summary = seed_demo(if_empty=if_empty)
+    click.echo(summary)
+
+
+def init_app(app: Flask) -> None:
+    app.cli.add_command(users_cli)
+    app.cli.add_command(seed_demo_command)

@@ -1,0 +1,104 @@
+"""Streets, buildings, enterprises, district departments and liaison coverage."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy import Boolean, Enum, ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from hotline.db import UTCDateTime, utcnow
+from hotline.extensions import db
+
+if TYPE_CHECKING:
+    from hotline.auth.models import User
+
+
+class Street(db.Model):  # type: ignore[name-defined,misc]
+    """街道: a sub-district; buildings belong to one."""
+
+    __tablename__ = "streets"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+
+    buildings: Mapped[list[Building]] = relationship(back_populates="street", order_by="Building.name")
+
+
+class Building(db.Model):  # type: ignore[name-defined,misc]
+    """楼宇: an office building covered by liaisons."""
+
+    __tablename__ = "buildings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    street_id: Mapped[int] = mapped_column(ForeignKey("streets.id"), index=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    address: Mapped[str] = mapped_column(String(200), default="")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    street: Mapped[Street] = relationship(back_populates="buildings")
+    coverages: Mapped[list[Coverage]] = relationship(back_populates="building")
+
+
+class CoverageRole(enum.StrEnum):
+    PRIMARY = "primary"
+    DEPUTY = "deputy"
+
+
+class Coverage(db.Model):  # type: ignore[name-defined,misc]
+    """包联: a liaison covering a building, as its primary liaison or a deputy."""
+
+    __tablename__ = "coverages"
+    __table_args__ = (Index("ix_coverages_building_role", "building_id", "role", "active"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    liaison_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    building_id: Mapped[int] = mapped_column(ForeignKey("buildings.id"))
+    role: Mapped[CoverageRole] = mapped_column(
+        Enum(CoverageRole, native_enum=False, length=16, values_callable=lambda e: [m.value for m in e])
+    )
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    liaison: Mapped[User] = relationship()
+    building: Mapped[Building] = relationship(back_populates="coverages")
+
+
+class Department(db.Model):  # type: ignore[name-defined,misc]
+    """职能部门: a district bureau requests can be transferred to."""
+
+    __tablename__ = "departments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    name_en: Mapped[str] = mapped_column(String(100), default="")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class Enterprise(db.Model):  # type: ignore[name-defined,misc]
+    """企业: identified by its 统一社会信用代码; located in one building."""
+
+    __tablename__ = "enterprises"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uscc: Mapped[str] = mapped_column(String(18), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    building_id: Mapped[int] = mapped_column(ForeignKey("buildings.id"), index=True)
+    room: Mapped[str] = mapped_column(String(50), default="")
+    industry: Mapped[str] = mapped_column(String(100), default="")
+    description: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # use_alter: users and enterprises refer to each other, so this key is added after both tables exist.
+    verified_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", use_alter=True))
+
+    building: Mapped[Building] = relationship()
+    verified_by: Mapped[User | None] = relationship(foreign_keys=[verified_by_id])
+
+    @property
+    def verified(self) -> bool:
+        return self.verified_at is not None

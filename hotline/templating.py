@@ -1,0 +1,80 @@
+"""What every template can use: the navigation of the user's role, labels, local time."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from flask import Flask
+from flask_babel import format_datetime, get_locale
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+from hotline.auth.models import Role
+from hotline.tickets.services import state_label
+
+
+@dataclass(frozen=True)
+class NavItem:
+    endpoint: str
+    label: Any
+
+
+NAV = {
+    Role.ENTERPRISE: [
+        NavItem("tickets.portal", _l("My requests")),
+        NavItem("tickets.new_ticket", _l("File a request")),
+    ],
+    Role.LIAISON: [
+        NavItem("tickets.workbench", _l("Workbench")),
+        NavItem("tickets.record", _l("Record a request")),
+        NavItem("enterprises.index", _l("Enterprises")),
+    ],
+    Role.DEPARTMENT: [NavItem("tickets.department_queue", _l("Department queue"))],
+    Role.MANAGER: [
+        NavItem("tickets.pool", _l("Dispatch pool")),
+        NavItem("tickets.all_tickets", _l("All requests")),
+        NavItem("enterprises.index", _l("Enterprises")),
+    ],
+}
+NAV[Role.ADMIN] = [*NAV[Role.MANAGER], NavItem("admin.users", _l("Users"))]
+
+ROLE_LABELS = {
+    Role.ENTERPRISE: _l("Enterprise"),
+    Role.LIAISON: _l("Liaison"),
+    Role.DEPARTMENT: _l("Department"),
+    Role.MANAGER: _l("Manager"),
+    Role.ADMIN: _l("Administrator"),
+}
+
+
+def nav_items() -> list[NavItem]:
+    if not current_user.is_authenticated:
+        return []
+    return NAV.get(current_user.role, [])
+
+
+def role_label(role: Role) -> str:
+    return str(ROLE_LABELS[role])
+
+
+def current_locale() -> str:
+    return str(get_locale() or "zh")
+
+
+def localtime(moment: datetime | None, fmt: str = "yyyy-MM-dd HH:mm") -> str:
+    """A UTC timestamp shown in Asia/Shanghai."""
+    if moment is None:
+        return "—"
+    return format_datetime(moment, fmt)
+
+
+def init_app(app: Flask) -> None:
+    app.jinja_env.globals.update(
+        nav_items=nav_items,
+        role_label=role_label,
+        state_label=state_label,
+        current_locale=current_locale,
+    )
+    app.jinja_env.filters["localtime"] = localtime

@@ -1,0 +1,210 @@
+"""Requests (诉求), their categories, events (the timeline and audit trail) and ratings."""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import JSON, Boolean, Date, Enum, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from hotline.db import UTCDateTime, utcnow
+from hotline.extensions import db
+
+if TYPE_CHECKING:
+    from hotline.auth.models import User
+    from hotline.enterprises.models import Building, Department, Enterprise
+
+
+def _values(e: type[enum.Enum]) -> list[str]:
+    return [m.value for m in e]
+
+
+def _enum(e: type[enum.Enum]) -> Enum:
+    return Enum(e, native_enum=False, length=24, values_callable=_values)
+
+
+class TicketState(enum.StrEnum):
+    SUBMITTED = "submitted"
+    ASSIGNED = "assigned"
+    IN_PROGRESS = "in_progress"
+    RESOLVED = "resolved"
+    CLOSED = "closed"
+    RETURNED = "returned"
+    WITHDRAWN = "withdrawn"
+    MERGED = "merged"
+
+
+OPEN_STATES = (TicketState.SUBMITTED, TicketState.ASSIGNED, TicketState.IN_PROGRESS, TicketState.RETURNED)
+
+
+class Urgency(enum.StrEnum):
+    NORMAL = "normal"
+    URGENT = "urgent"
+
+
+class Channel(enum.StrEnum):
+    WEB = "web"
+    PHONE = "phone"
+    TEA_MEETING = "tea_meeting"
+    ROUNDTABLE = "roundtable"
+    VISIT = "visit"
+    API = "api"
+
+
+# Channels a liaison may record on behalf of an enterprise.
+RECORDED_CHANNELS = (Channel.PHONE, Channel.TEA_MEETING, Channel.ROUNDTABLE, Channel.VISIT)
+
+
+class RatingScore(enum.StrEnum):
+    SATISFIED = "satisfied"
+    BASICALLY_SATISFIED = "basically_satisfied"
+    DISSATISFIED = "dissatisfied"
+
+
+class EventKind(enum.StrEnum):
+    SUBMITTED = "submitted"
+    ASSIGNED = "assigned"
+    ACKNOWLEDGED = "acknowledged"
+    REPLIED = "replied"
+    NOTED = "noted"
+    INFO_ADDED = "info_added"
+    TRANSFERRED = "transferred"
+    HANDED_BACK = "handed_back"
+    RETURNED = "returned"
+    RETURN_ACCEPTED = "return_accepted"
+    RETURN_REFUSED = "return_refused"
+    RESOLVED = "resolved"
+    RATED = "rated"
+    REOPENED = "reopened"
+    CLOSED = "closed"
+    WITHDRAWN = "withdrawn"
+
+
+class Category(db.Model):  # type: ignore[name-defined,misc]
+    """诉求类别, with the clocks that apply by default to its requests."""
+
+    __tablename__ = "categories"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(50), unique=True)
+    name_en: Mapped[str] = mapped_column(String(80), default="")
+    sort_order: Mapped[int] = mapped_column(Integer, default=0)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    acknowledge_minutes: Mapped[int] = mapped_column(Integer, default=120)
+    acknowledge_minutes_urgent: Mapped[int] = mapped_column(Integer, default=30)
+    resolve_days: Mapped[int] = mapped_column(Integer, default=5)
+    resolve_days_urgent: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class Ticket(db.Model):  # type: ignore[name-defined,misc]
+    """One request from one enterprise.  Deadlines and the latest rating are kept on the row for the figures."""
+
+    __tablename__ = "tickets"
+    __table_args__ = (
+        Index("ix_tickets_state_created", "state", "created_at"),
+        Index("ix_tickets_assignee_state", "assignee_id", "state"),
+        Index("ix_tickets_enterprise_created", "enterprise_id", "created_at"),
+        Index("ix_tickets_building_state", "building_id", "state"),
+        Index("ix_tickets_department_state", "department_id", "state"),
+        Index("ix_tickets_state_rating_due", "state", "rating_due_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(20), unique=True)
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprises.id"))
+    # The building at submission time: the request stays with it if the enterprise moves.
+    building_id: Mapped[int] = mapped_column(ForeignKey("buildings.id"))
+    category_id: Mapped[int] = mapped_column(ForeignKey("categories.id"), index=True)
+    title: Mapped[str] = mapped_column(String(100))
+    description: Mapped[str] = mapped_column(Text)
+    urgency: Mapped[Urgency] = mapped_column(_enum(Urgency), default=Urgency.NORMAL)
+    channel: Mapped[Channel] = mapped_column(_enum(Channel), default=Channel.WEB)
+    contact_phone: Mapped[str] = mapped_column(String(32))
+    state: Mapped[TicketState] = mapped_column(_enum(TicketState), default=TicketState.SUBMITTED)
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"))
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    # The state a return (退单) was raised from, so that refusing it puts the request back there.
+    returned_from_state: Mapped[TicketState | None] = mapped_column(_enum(TicketState))
+    # Who last gave the request back: the next assignment must not be that liaison again.
+    last_returned_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
+
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    assigned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    acknowledge_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    resolve_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    rating_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    answer: Mapped[str | None] = mapped_column(Text)
+    rating_score: Mapped[RatingScore | None] = mapped_column(_enum(RatingScore))
+    rating_comment: Mapped[str | None] = mapped_column(Text)
+    rated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reopen_count: Mapped[int] = mapped_column(Integer, default=0)
+
+    enterprise: Mapped[Enterprise] = relationship()
+    building: Mapped[Building] = relationship()
+    category: Mapped[Category] = relationship()
+    assignee: Mapped[User | None] = relationship(foreign_keys=[assignee_id])
+    department: Mapped[Department | None] = relationship()
+    created_by: Mapped[User] = relationship(foreign_keys=[created_by_id])
+    events: Mapped[list[TicketEvent]] = relationship(
+        back_populates="ticket", order_by="TicketEvent.id", cascade="save-update, merge"
+    )
+
+    @property
+    def is_open(self) -> bool:
+        return self.state in OPEN_STATES
+
+    def __repr__(self) -> str:
+        return f"<Ticket {self.number} {self.state}>"
+
+
+class TicketEvent(db.Model):  # type: ignore[name-defined,misc]
+    """One change to a request.  Append-only: the enterprise's timeline (public ones) and the audit trail."""
+
+    __tablename__ = "ticket_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    kind: Mapped[EventKind] = mapped_column(_enum(EventKind))
+    from_state: Mapped[TicketState | None] = mapped_column(_enum(TicketState))
+    to_state: Mapped[TicketState | None] = mapped_column(_enum(TicketState))
+    public: Mapped[bool] = mapped_column(Boolean, default=True)
+    body: Mapped[str] = mapped_column(Text, default="")
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    ticket: Mapped[Ticket] = relationship(back_populates="events")
+    actor: Mapped[User | None] = relationship()
+
+
+class Rating(db.Model):  # type: ignore[name-defined,misc]
+    """回访/评价: every rating given; the request row keeps the latest one."""
+
+    __tablename__ = "ratings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
+    score: Mapped[RatingScore] = mapped_column(_enum(RatingScore))
+    comment: Mapped[str] = mapped_column(Text, default="")
+    rated_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class TicketCounter(db.Model):  # type: ignore[name-defined,misc]
+    """The last request number issued on a day (Asia/Shanghai), for numbers like QH20260103-0001."""
+
+    __tablename__ = "ticket_counters"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    last: Mapped[int] = mapped_column(Integer, default=0)

@@ -1,0 +1,80 @@
+"""Fixtures: a fresh app and database per test, a test client, a login helper."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy.pool import StaticPool
+
+from hotline import create_app
+from hotline.extensions import db as _db
+from tests import factories
+
+CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+
+
+def test_config(**overrides: object) -> dict[str, object]:
+    config: dict[str, object] = {
+        "TESTING": True,
+        "SQLALCHEMY_DATABASE_URI": "sqlite://",
+        "SQLALCHEMY_ENGINE_OPTIONS": {"poolclass": StaticPool, "connect_args": {"check_same_thread": False}},
+        "PASSWORD_HASH_FAST": True,
+        "SERVER_NAME": "localhost",
+    }
+    config.update(overrides)
+    return config
+
+
+@pytest.fixture
+def app() -> Iterator[Flask]:
+    app = create_app(test_config())
+    with app.app_context():
+        _db.create_all()
+        yield app
+        _db.session.remove()
+        _db.drop_all()
+
+
+@pytest.fixture
+def db(app: Flask):  # type: ignore[no-untyped-def]
+    return _db
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def world(app: Flask) -> factories.World:
+    w = factories.World()
+    _db.session.commit()
+    return w
+
+
+def csrf_token(html: str) -> str:
+    match = CSRF_RE.search(html)
+    assert match, "no CSRF token on the page"
+    return match.group(1)
+
+
+def login(client: FlaskClient, username: str, password: str = factories.PASSWORD) -> None:
+    page = client.get("/login")
+    response = client.post(
+        "/login",
+        data={"username": username, "password": password, "csrf_token": csrf_token(page.get_data(as_text=True))},
+    )
+    assert response.status_code == 302, response.get_data(as_text=True)[:500]
+
+
+def post_form(client: FlaskClient, page_url: str, action_url: str, data: dict[str, object]):  # type: ignore[no-untyped-def]
+    """GET the page holding the form (for its CSRF token), then POST the form to ``action_url``."""
+    page = client.get(page_url)
+    assert page.status_code == 200, page.status_code
+    payload = dict(data)
+    payload["csrf_token"] = csrf_token(page.get_data(as_text=True))
+    return client.post(action_url, data=payload)

@@ -1,0 +1,1 @@
+"""Celery side of the hotline: the app bound to Flask, the beat schedule, thin task modules."""
