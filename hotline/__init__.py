@@ -67,7 +67,7 @@ def _init_login(app: Flask) -> None:
     login_manager.session_protection = None  # the session key itself is revocable (auth.services)
 
     @login_manager.user_loader
-    def load_user(key: str):  # type: ignore[no-untyped-def]
+    def load_user(key: str) -> Any:
         return accounts.load_login_session(key, utcnow())
 
     from flask_babel import lazy_gettext as _l

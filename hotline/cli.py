@@ -53,7 +53,10 @@ def seed_demo_command(if_empty: bool) -> None:
         raise click.ClickException("demo data is refused in production")
     from hotline.demo import seed_demo
 
-    summary = seed_demo(if_empty=if_empty)
+    try:
+        summary = seed_demo(if_empty=if_empty)
+    except RuntimeError as error:  # production, or a database that already has accounts
+        raise click.ClickException(str(error)) from None
     click.echo(summary)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint, Flask, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -49,13 +51,13 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
 
     @app.errorhandler(HTTPException)
-    def http_error(error: HTTPException):  # type: ignore[no-untyped-def]
+    def http_error(error: HTTPException) -> Any:
         if error.code and error.code < 400:
             return error
         return _error_page(error)
 
     @app.errorhandler(500)
-    def server_error(error: Exception):  # type: ignore[no-untyped-def]
+    def server_error(error: Exception) -> Any:
         db.session.rollback()
         from werkzeug.exceptions import InternalServerError
 

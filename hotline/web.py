@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from functools import wraps
-from typing import Any, Callable, TypeVar
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 from flask import abort, flash
 from flask_login import current_user, login_required
@@ -48,3 +49,14 @@ def apply_errors(form: FlaskForm, error: DomainError, field_map: Mapping[str, st
             placed = True
     if not placed:
         flash(error.message, "danger")
+
+
+def safe_next(target: str | None) -> str | None:
+    """``target`` if it is a path on this site, else None: a ``next=`` parameter never leads elsewhere."""
+    # Browsers drop tabs and newlines and read a backslash as a slash, so "/\t/evil" or "/\\evil" would leave.
+    if not target or not target.isprintable():
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith(("//", "/\\")):
+        return None
+    return target

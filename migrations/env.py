@@ -16,12 +16,9 @@ logger = logging.getLogger('alembic.env')
 
 
 def get_engine():
-    try:
-        # this works with Flask-SQLAlchemy<3 and Alchemical
-        return current_app.extensions['migrate'].db.get_engine()
-    except (TypeError, AttributeError):
-        # this works with Flask-SQLAlchemy>=3
-        return current_app.extensions['migrate'].db.engine
+    # Flask-SQLAlchemy 3 (pinned in pyproject.toml): ``db.engine``.  The template's fallback through the
+    # deprecated ``db.get_engine()`` raised a DeprecationWarning on every migration (an error under pytest).
+    return current_app.extensions['migrate'].db.engine
 
 
 def get_engine_url():

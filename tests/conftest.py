@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterator
 
 import pytest
-from flask import Flask
+from flask import Flask, g, has_app_context
 from flask.testing import FlaskClient
 from sqlalchemy.pool import StaticPool
 
@@ -29,9 +29,25 @@ def test_config(**overrides: object) -> dict[str, object]:
     return config
 
 
+class RequestClient(FlaskClient):
+    """A test client whose every request starts with an empty ``flask.g``.
+
+    The ``app`` fixture keeps one application context open for the whole test, and Flask reuses an open
+    context of the same app for each request, so ``g`` would otherwise outlive a request: Flask-Login's
+    cached current user, Flask-WTF's CSRF token and Flask-Babel's locale would leak from one request,
+    and one client, into the next.
+    """
+
+    def open(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if has_app_context():
+            vars(g._get_current_object()).clear()
+        return super().open(*args, **kwargs)
+
+
 @pytest.fixture
 def app() -> Iterator[Flask]:
     app = create_app(test_config())
+    app.test_client_class = RequestClient
     with app.app_context():
         _db.create_all()
         yield app
@@ -66,7 +82,11 @@ def login(client: FlaskClient, username: str, password: str = factories.PASSWORD
     page = client.get("/login")
     response = client.post(
         "/login",
-        data={"username": username, "password": password, "csrf_token": csrf_token(page.get_data(as_text=True))},
+        data={
+            "username": username,
+            "password": password,
+            "csrf_token": csrf_token(page.get_data(as_text=True)),
+        },
     )
     assert response.status_code == 302, response.get_data(as_text=True)[:500]
 

@@ -7,6 +7,7 @@ Start a worker with embedded beat (embedded default)::
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from celery import Celery, Task
@@ -16,8 +17,17 @@ from hotline import create_app
 from worker.schedule import BEAT_SCHEDULE
 
 
+def _ensure_broker_folders(settings: dict[str, Any]) -> None:
+    """kombu's filesystem transport needs its folders to exist before the first publish."""
+    options = settings.get("broker_transport_options") or {}
+    for key in ("data_folder_in", "data_folder_out", "processed_folder"):
+        if key in options:
+            os.makedirs(options[key], exist_ok=True)
+
+
 def make_celery(flask_app: Flask) -> Celery:
-    class FlaskTask(Task):  # type: ignore[misc]
+    _ensure_broker_folders(flask_app.config["CELERY"])
+    class FlaskTask(Task):
         def __call__(self, *args: Any, **kwargs: Any) -> Any:
             with flask_app.app_context():
                 return self.run(*args, **kwargs)

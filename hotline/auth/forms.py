@@ -2,8 +2,8 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField, SelectField, StringField
-from wtforms.validators import DataRequired, EqualTo, Length, Optional
+from wtforms import EmailField, HiddenField, PasswordField, SelectField, StringField
+from wtforms.validators import AnyOf, DataRequired, EqualTo, Length, Optional
 
 
 class LoginForm(FlaskForm):
@@ -31,3 +31,22 @@ class RegisterForm(FlaskForm):
         _l("Repeat the password"),
         validators=[DataRequired(), EqualTo("password", message=_l("The passwords differ."))],
     )
+
+
+class ChangePasswordForm(FlaskForm):
+    current_password = PasswordField(_l("Current password"), validators=[DataRequired(), Length(max=200)])
+    new_password = PasswordField(
+        _l("New password"),
+        validators=[DataRequired(), Length(max=200)],
+        description=_l("At least 10 characters."),
+    )
+    confirm = PasswordField(
+        _l("Repeat the new password"),
+        validators=[DataRequired(), EqualTo("new_password", message=_l("The passwords differ."))],
+    )
+
+
+class AvailabilityForm(FlaskForm):
+    """A liaison's leave button: the wanted state only."""
+
+    available = HiddenField(validators=[AnyOf(["0", "1"])])

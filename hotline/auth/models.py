@@ -28,7 +28,7 @@ def _values(e: type[enum.Enum]) -> list[str]:
     return [m.value for m in e]
 
 
-class User(db.Model):  # type: ignore[name-defined,misc]
+class User(db.Model):  # type: ignore[name-defined]
     """Anyone who logs in.  An enterprise contact has ``enterprise_id``; department staff ``department_id``."""
 
     __tablename__ = "users"
@@ -89,7 +89,7 @@ class User(db.Model):  # type: ignore[name-defined,misc]
         return f"<User {self.username} {self.role}>"
 
 
-class LoginSession(db.Model):  # type: ignore[name-defined,misc]
+class LoginSession(db.Model):  # type: ignore[name-defined]
     """One signed-in browser.  Deleted at logout, so a copied cookie stops working too."""
 
     __tablename__ = "login_sessions"
@@ -104,7 +104,7 @@ class LoginSession(db.Model):  # type: ignore[name-defined,misc]
     user: Mapped[User] = relationship()
 
 
-class ApiToken(db.Model):  # type: ignore[name-defined,misc]
+class ApiToken(db.Model):  # type: ignore[name-defined]
     """A bearer token for the JSON API; only its SHA-256 digest is stored."""
 
     __tablename__ = "api_tokens"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import re
 import secrets
@@ -10,11 +11,11 @@ from datetime import datetime, timedelta
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask_babel import gettext as _
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 
 from hotline.auth.models import ApiToken, LoginSession, Role, User
 from hotline.enterprises.models import Department
-from hotline.errors import Forbidden, ValidationFailed
+from hotline.errors import Forbidden, NotFound, ValidationFailed
 from hotline.extensions import db
 
 _hasher = PasswordHasher()  # argon2id with the library's current defaults (RFC 9106 low-memory profile)
@@ -49,10 +50,8 @@ def authenticate(username: str, password: str, now: datetime) -> User | None:
     """The active user with these credentials, or None (the same answer for a wrong name or password)."""
     user = db.session.scalars(select(User).where(User.username == (username or "").strip())).first()
     if user is None:
-        try:
+        with contextlib.suppress(VerificationError):
             _hasher.verify(_DUMMY_HASH, password or "")
-        except VerificationError:
-            pass
         return None
     if not verify_password(user, password or "") or not user.active:
         return None
@@ -139,7 +138,9 @@ def open_login_session(user: User, now: datetime, lifetime: timedelta, user_agen
     """Record a signed-in browser and return the key Flask-Login keeps in the session cookie."""
     key = secrets.token_urlsafe(32)
     db.session.add(
-        LoginSession(key=key, user_id=user.id, created_at=now, expires_at=now + lifetime, user_agent=user_agent[:200])
+        LoginSession(
+            key=key, user_id=user.id, created_at=now, expires_at=now + lifetime, user_agent=user_agent[:200]
+        )
     )
     user.session_key = key
     db.session.flush()
@@ -160,6 +161,80 @@ def close_login_session(key: str | None) -> None:
         db.session.execute(delete(LoginSession).where(LoginSession.key == key))
 
 
+def _sign_out_everywhere(user_id: int, now: datetime, keep_session_key: str | None = None) -> None:
+    """End the user's browser sessions (but ``keep_session_key``) and revoke its API tokens."""
+    sessions = delete(LoginSession).where(LoginSession.user_id == user_id)
+    if keep_session_key is not None:
+        sessions = sessions.where(LoginSession.key != keep_session_key)
+    db.session.execute(sessions)
+    db.session.execute(
+        update(ApiToken)
+        .where(ApiToken.user_id == user_id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+
+
+# --------------------------------------------------------------------------- account management
+
+
+def set_user_active(user_id: int, active: bool, actor: User, now: datetime) -> User:
+    """Deactivate or reactivate an account (administrators only).
+
+    Deactivation takes effect at once: the user's browser sessions are deleted and its API tokens revoked.
+    Raises :class:`Forbidden` unless ``actor`` is an admin, :class:`NotFound` for an unknown user and
+    :class:`ValidationFailed` when an admin tries to deactivate their own account (no one could undo it).
+    """
+    if actor.role != Role.ADMIN:
+        raise Forbidden(_("Only an administrator may activate or deactivate accounts."))
+    user = db.session.get(User, user_id)
+    if user is None:
+        raise NotFound(_("No such user."))
+    if not active and user.id == actor.id:
+        raise ValidationFailed(_("You cannot deactivate your own account."))
+    user.active = active
+    if not active:
+        _sign_out_everywhere(user.id, now)
+    db.session.flush()
+    return user
+
+
+def change_password(
+    user: User, current_password: str, new_password: str, now: datetime, keep_session_key: str | None = None
+) -> None:
+    """Change ``user``'s own password after checking the current one.
+
+    Every other browser session of the user ends and its API tokens are revoked, since they may belong to
+    whoever learnt the old password; ``keep_session_key`` (the browser making the change) stays signed in.
+    Raises :class:`ValidationFailed` with ``current_password`` / ``new_password`` field messages.
+    """
+    errors: dict[str, str] = {}
+    if not verify_password(user, current_password or ""):
+        errors["current_password"] = _("The current password is wrong.")
+    try:
+        check_password_rules(new_password, field="new_password")
+    except ValidationFailed as error:
+        errors.update(error.fields)
+    if not errors and new_password == current_password:
+        errors["new_password"] = _("Choose a password different from the current one.")
+    if errors:
+        raise ValidationFailed(_("Please correct the marked fields."), errors)
+    user.password_hash = hash_password(new_password)
+    _sign_out_everywhere(user.id, now, keep_session_key=keep_session_key)
+    db.session.flush()
+
+
+def set_availability(actor: User, available: bool) -> User:
+    """A liaison goes on leave (``available=False``: routing skips it) or comes back.
+
+    Raises :class:`Forbidden` for anyone but a liaison.
+    """
+    if actor.role != Role.LIAISON:
+        raise Forbidden(_("Only liaisons can mark themselves on leave."))
+    actor.available = available
+    db.session.flush()
+    return actor
+
+
 # --------------------------------------------------------------------------- API tokens
 
 
@@ -170,7 +245,9 @@ def _digest(token: str) -> str:
 def issue_token(user: User, now: datetime, hours: int) -> tuple[str, ApiToken]:
     """A new bearer token; only its digest is stored, the token itself is shown once."""
     token = secrets.token_urlsafe(32)
-    row = ApiToken(digest=_digest(token), user_id=user.id, created_at=now, expires_at=now + timedelta(hours=hours))
+    row = ApiToken(
+        digest=_digest(token), user_id=user.id, created_at=now, expires_at=now + timedelta(hours=hours)
+    )
     db.session.add(row)
     db.session.flush()
     return token, row
@@ -181,3 +258,13 @@ def user_for_token(token: str, now: datetime) -> User | None:
     if row is None or row.revoked_at is not None or row.expires_at <= now or not row.user.active:
         return None
     return row.user
+
+
+def revoke_token(token: str, now: datetime) -> bool:
+    """Revoke a bearer token (the API's "log out"); False if it was unknown or already revoked."""
+    row = db.session.scalars(select(ApiToken).where(ApiToken.digest == _digest(token))).first()
+    if row is None or row.revoked_at is not None:
+        return False
+    row.revoked_at = now
+    db.session.flush()
+    return True

@@ -1,37 +1,27 @@
-"""Log in, log out, enterprise self-registration, language switch."""
+"""Log in, log out, enterprise self-registration, language switch, the account page."""
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
-from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from hotline.auth import services as accounts
-from hotline.auth.forms import LoginForm, RegisterForm
+from hotline.auth.forms import AvailabilityForm, ChangePasswordForm, LoginForm, RegisterForm
+from hotline.auth.models import Role, User
 from hotline.db import utcnow
 from hotline.enterprises.models import Building, Street
 from hotline.enterprises.services import register_enterprise
 from hotline.errors import ValidationFailed
 from hotline.extensions import db
-from hotline.web import apply_errors
+from hotline.web import apply_errors, safe_next
 
 bp = Blueprint("auth", __name__)
 
 
-def _safe_next(target: str | None) -> str | None:
-    if not target:
-        return None
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
-        return None
-    return target
-
-
-def _start_session(user) -> None:  # type: ignore[no-untyped-def]
+def _start_session(user: User) -> None:
     session.clear()  # a fresh session on login: no fixation
     accounts.open_login_session(
         user,
@@ -58,7 +48,7 @@ def login() -> str | Response:
             if lang:
                 session["lang"] = lang
             db.session.commit()
-            return redirect(_safe_next(request.args.get("next")) or url_for("pages.home"))
+            return redirect(safe_next(request.args.get("next")) or url_for("pages.home"))
     return render_template("auth/login.html", form=form)
 
 
@@ -85,7 +75,8 @@ def register() -> str | Response:
         .where(Building.active.is_(True))
         .order_by(Street.name, Building.name)
     ).all()
-    form.building.choices = [(0, _("— choose —"))] + [(b_id, f"{street} · {name}") for b_id, name, street in buildings]
+    choices = [(b_id, f"{street} · {name}") for b_id, name, street in buildings]
+    form.building.choices = [(0, _("— choose —")), *choices]
     if form.validate_on_submit():
         try:
             user = register_enterprise(
@@ -107,7 +98,10 @@ def register() -> str | Response:
             _start_session(user)
             db.session.commit()
             flash(
-                _("Welcome! Your enterprise is registered; its liaison will verify it. You can file requests now."),
+                _(
+                    "Welcome! Your enterprise is registered; its liaison will verify it. "
+                    "You can file requests now."
+                ),
                 "success",
             )
             return redirect(url_for("tickets.portal"))
@@ -118,4 +112,44 @@ def register() -> str | Response:
 def set_language(code: str) -> Response:
     if code in current_app.config["LANGUAGES"]:
         session["lang"] = code
-    return redirect(_safe_next(request.args.get("next")) or url_for("pages.home"))
+    return redirect(safe_next(request.args.get("next")) or url_for("pages.home"))
+
+
+@bp.route("/account", methods=["GET", "POST"])
+@login_required
+def account() -> str | Response:
+    """The user's profile; the password form posts here, the leave button to ``set_availability``."""
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        try:
+            accounts.change_password(
+                current_user,
+                form.current_password.data or "",
+                form.new_password.data or "",
+                now=utcnow(),
+                keep_session_key=current_user.get_id(),
+            )
+        except ValidationFailed as error:
+            db.session.rollback()
+            apply_errors(form, error)
+        else:
+            db.session.commit()
+            flash(_("Your password is changed; your other browsers have been logged out."), "success")
+            return redirect(url_for("auth.account"))
+    availability = AvailabilityForm() if current_user.role == Role.LIAISON else None
+    return render_template("auth/account.html", form=form, availability=availability)
+
+
+@bp.route("/account/availability", methods=["POST"])
+@login_required
+def set_availability() -> Response:
+    form = AvailabilityForm()
+    if current_user.role != Role.LIAISON or not form.validate_on_submit():
+        abort(400 if current_user.role == Role.LIAISON else 403)
+    user = accounts.set_availability(current_user, form.available.data == "1")
+    db.session.commit()
+    if user.available:
+        flash(_("Welcome back: new requests of your buildings come to you again."), "success")
+    else:
+        flash(_("You are on leave: new requests go to the other liaisons of your buildings."), "info")
+    return redirect(url_for("auth.account"))

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from hotline.auth.models import User
 
 
-class Street(db.Model):  # type: ignore[name-defined,misc]
+class Street(db.Model):  # type: ignore[name-defined]
     """街道: a sub-district; buildings belong to one."""
 
     __tablename__ = "streets"
@@ -28,7 +28,7 @@ class Street(db.Model):  # type: ignore[name-defined,misc]
     buildings: Mapped[list[Building]] = relationship(back_populates="street", order_by="Building.name")
 
 
-class Building(db.Model):  # type: ignore[name-defined,misc]
+class Building(db.Model):  # type: ignore[name-defined]
     """楼宇: an office building covered by liaisons."""
 
     __tablename__ = "buildings"
@@ -48,7 +48,7 @@ class CoverageRole(enum.StrEnum):
     DEPUTY = "deputy"
 
 
-class Coverage(db.Model):  # type: ignore[name-defined,misc]
+class Coverage(db.Model):  # type: ignore[name-defined]
     """包联: a liaison covering a building, as its primary liaison or a deputy."""
 
     __tablename__ = "coverages"
@@ -67,7 +67,7 @@ class Coverage(db.Model):  # type: ignore[name-defined,misc]
     building: Mapped[Building] = relationship(back_populates="coverages")
 
 
-class Department(db.Model):  # type: ignore[name-defined,misc]
+class Department(db.Model):  # type: ignore[name-defined]
     """职能部门: a district bureau requests can be transferred to."""
 
     __tablename__ = "departments"
@@ -79,7 +79,7 @@ class Department(db.Model):  # type: ignore[name-defined,misc]
     active: Mapped[bool] = mapped_column(Boolean, default=True)
 
 
-class Enterprise(db.Model):  # type: ignore[name-defined,misc]
+class Enterprise(db.Model):  # type: ignore[name-defined]
     """企业: identified by its 统一社会信用代码; located in one building."""
 
     __tablename__ = "enterprises"

@@ -12,7 +12,7 @@ from hotline.db import UTCDateTime, utcnow
 from hotline.extensions import db
 
 
-class OutboxMessage(db.Model):  # type: ignore[name-defined,misc]
+class OutboxMessage(db.Model):  # type: ignore[name-defined]
     """A message for a worker: ``topic`` names the task, ``payload`` holds ids and plain values."""
 
     __tablename__ = "outbox_messages"

@@ -82,7 +82,7 @@ class EventKind(enum.StrEnum):
     WITHDRAWN = "withdrawn"
 
 
-class Category(db.Model):  # type: ignore[name-defined,misc]
+class Category(db.Model):  # type: ignore[name-defined]
     """诉求类别, with the clocks that apply by default to its requests."""
 
     __tablename__ = "categories"
@@ -99,7 +99,7 @@ class Category(db.Model):  # type: ignore[name-defined,misc]
     resolve_days_urgent: Mapped[int] = mapped_column(Integer, default=1)
 
 
-class Ticket(db.Model):  # type: ignore[name-defined,misc]
+class Ticket(db.Model):  # type: ignore[name-defined]
     """One request from one enterprise.  Deadlines and the latest rating are kept on the row for the figures."""
 
     __tablename__ = "tickets"
@@ -168,7 +168,7 @@ class Ticket(db.Model):  # type: ignore[name-defined,misc]
         return f"<Ticket {self.number} {self.state}>"
 
 
-class TicketEvent(db.Model):  # type: ignore[name-defined,misc]
+class TicketEvent(db.Model):  # type: ignore[name-defined]
     """One change to a request.  Append-only: the enterprise's timeline (public ones) and the audit trail."""
 
     __tablename__ = "ticket_events"
@@ -188,7 +188,7 @@ class TicketEvent(db.Model):  # type: ignore[name-defined,misc]
     actor: Mapped[User | None] = relationship()
 
 
-class Rating(db.Model):  # type: ignore[name-defined,misc]
+class Rating(db.Model):  # type: ignore[name-defined]
     """回访/评价: every rating given; the request row keeps the latest one."""
 
     __tablename__ = "ratings"
@@ -201,7 +201,7 @@ class Rating(db.Model):  # type: ignore[name-defined,misc]
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class TicketCounter(db.Model):  # type: ignore[name-defined,misc]
+class TicketCounter(db.Model):  # type: ignore[name-defined]
     """The last request number issued on a day (Asia/Shanghai), for numbers like QH20260103-0001."""
 
     __tablename__ = "ticket_counters"

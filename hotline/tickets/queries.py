@@ -7,21 +7,22 @@ enterprise filed answers 404 rather than being merely hidden from a list.
 from __future__ import annotations
 
 from flask_babel import gettext as _
-from sqlalchemy import Select, false, or_, select
+from sqlalchemy import Select, case, false, func, or_, select
+from sqlalchemy.orm import selectinload
 
 from hotline.auth.models import Role, User
-from hotline.enterprises.models import Coverage
+from hotline.enterprises.models import Coverage, Department, Enterprise
 from hotline.errors import NotFound
 from hotline.extensions import db
-from hotline.tickets.models import Ticket, TicketState
+from hotline.tickets.models import OPEN_STATES, Category, Ticket, TicketEvent, TicketState
 
 
-def covered_building_ids(user: User) -> Select[tuple[int]]:
+def covered_building_ids(user: User) -> Select[int]:
     """The buildings a liaison covers (primary or deputy, active coverage)."""
     return select(Coverage.building_id).where(Coverage.liaison_id == user.id, Coverage.active.is_(True))
 
 
-def visible_tickets(user: User) -> Select[tuple[Ticket]]:
+def visible_tickets(user: User) -> Select[Ticket]:
     """A SELECT of the requests ``user`` may see."""
     query = select(Ticket)
     if user.is_staff:
@@ -66,8 +67,128 @@ def _not_found_message() -> str:
     return _("No such request.")
 
 
-def filter_state(query: Select[tuple[Ticket]], state: str | None) -> Select[tuple[Ticket]]:
+def filter_state(query: Select[Ticket], state: str | None) -> Select[Ticket]:
     """Narrow a ticket query to one state; an unknown state name is ignored by the caller's validation."""
     if state and state in TicketState.__members__.values():
         return query.where(Ticket.state == TicketState(state))
     return query
+
+
+# --------------------------------------------------------------------------- helpers for the pages
+
+SEARCH_MAX = 50
+TIMELINE_MAX = 500
+
+
+def state_counts(query: Select[Ticket]) -> dict[TicketState, int]:
+    """How many requests of ``query`` are in each state (one GROUP BY, keeping the query's filters)."""
+    grouped = query.with_only_columns(Ticket.state, func.count(Ticket.id)).group_by(Ticket.state)
+    grouped = grouped.order_by(None)
+    return {TicketState(state): count for state, count in db.session.execute(grouped).all()}
+
+
+def open_first(query: Select[Ticket]) -> Select[Ticket]:
+    """Open requests before finished ones, the oldest first: the order work is done in."""
+    is_open = case((Ticket.state.in_(OPEN_STATES), 0), else_=1)
+    return query.order_by(is_open, Ticket.created_at, Ticket.id)
+
+
+def newest_first(query: Select[Ticket]) -> Select[Ticket]:
+    return query.order_by(Ticket.created_at.desc(), Ticket.id.desc())
+
+
+def search(query: Select[Ticket], text: str | None) -> Select[Ticket]:
+    """Requests whose number or title contains ``text`` (case-insensitive, wildcards taken literally)."""
+    needle = (text or "").strip()[:SEARCH_MAX]
+    if not needle:
+        return query
+    return query.where(
+        or_(Ticket.number.icontains(needle, autoescape=True), Ticket.title.icontains(needle, autoescape=True))
+    )
+
+
+def timeline(ticket: Ticket, *, include_internal: bool) -> list[TicketEvent]:
+    """The request's events in order; internal ones only for staff."""
+    query = (
+        select(TicketEvent)
+        .where(TicketEvent.ticket_id == ticket.id)
+        .options(selectinload(TicketEvent.actor))
+        .order_by(TicketEvent.created_at, TicketEvent.id)
+        .limit(TIMELINE_MAX)
+    )
+    if not include_internal:
+        query = query.where(TicketEvent.public.is_(True))
+    return list(db.session.scalars(query))
+
+
+def active_categories() -> list[Category]:
+    return list(
+        db.session.scalars(
+            select(Category).where(Category.active.is_(True)).order_by(Category.sort_order, Category.id)
+        )
+    )
+
+
+def active_departments() -> list[Department]:
+    query = select(Department).where(Department.active.is_(True)).order_by(Department.name)
+    return list(db.session.scalars(query))
+
+
+def assignable_liaisons() -> list[User]:
+    """Active liaisons not on leave, for dispatch by hand."""
+    return list(
+        db.session.scalars(
+            select(User)
+            .where(User.role == Role.LIAISON, User.active.is_(True), User.available.is_(True))
+            .order_by(User.name, User.username)
+        )
+    )
+
+
+RECORDABLE_MAX = 2000
+
+
+def recordable_enterprises(user: User) -> list[Enterprise]:
+    """Enterprises ``user`` may record a request for: those of its covered buildings, any for managers."""
+    query = select(Enterprise).options(selectinload(Enterprise.building)).order_by(Enterprise.name)
+    if user.role == Role.LIAISON:
+        query = query.where(Enterprise.building_id.in_(covered_building_ids(user)))
+    elif not user.is_staff:
+        return []
+    return list(db.session.scalars(query.limit(RECORDABLE_MAX)))
+
+
+def available_actions(ticket: Ticket, user: User) -> set[str]:
+    """The actions the detail page offers ``user`` on ``ticket`` (the services decide in the end)."""
+    state = ticket.state
+    is_assignee = ticket.assignee_id is not None and ticket.assignee_id == user.id
+    actions: set[str] = set()
+    if user.role == Role.ENTERPRISE:
+        if user.enterprise_id != ticket.enterprise_id:
+            return actions
+        if state in OPEN_STATES:
+            actions |= {"info", "withdraw"}
+        if state == TicketState.RESOLVED:
+            actions.add("rate")
+        return actions
+    actions.add("note")
+    if user.role == Role.LIAISON and is_assignee:
+        if state == TicketState.ASSIGNED:
+            actions |= {"acknowledge", "return"}
+        if state == TicketState.IN_PROGRESS:
+            actions |= {"reply", "transfer", "return", "resolve"}
+            if ticket.department_id is not None:
+                actions.add("handback")
+    elif user.role == Role.DEPARTMENT:
+        if state == TicketState.IN_PROGRESS and ticket.department_id == user.department_id:
+            actions |= {"reply", "resolve", "handback"}
+    elif user.is_staff:
+        if state in (TicketState.SUBMITTED, TicketState.ASSIGNED):
+            actions.add("assign")
+        if state == TicketState.RETURNED:
+            actions.add("review_return")
+        if state == TicketState.IN_PROGRESS:
+            actions.add("reply")
+        if state == TicketState.RESOLVED:
+            actions.add("rate")
+    return actions

@@ -1,7 +1,7 @@
 """The request lifecycle (DESIGN §4): every transition, who may make it, and the event it leaves.
 
-Services take the acting user and ``now``; they raise :mod:`hotline.errors` domain errors, flush, and leave the
-commit to the caller (one transaction per web request or task).
+Services take the acting user and ``now``; they raise :mod:`hotline.errors` domain errors, flush, and leave
+the commit to the caller (one transaction per web request or task).
 """
 
 from __future__ import annotations
@@ -13,10 +13,12 @@ from typing import Any
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 
 from hotline.auth.models import Role, User
+from hotline.enterprises import uscc as uscc_codes
 from hotline.enterprises.models import Coverage, Department, Enterprise
-from hotline.errors import Forbidden, InvalidTransition, NotFound, ValidationFailed
+from hotline.errors import Forbidden, InvalidTransition, ValidationFailed
 from hotline.extensions import db
 from hotline.outbox import services as outbox
 from hotline.tickets.models import (
@@ -60,14 +62,26 @@ def state_label(state: TicketState) -> str:
     return labels[state]
 
 
+def _refusal_message(action: str, state: str) -> str:
+    """Whole sentences per action, so that each translates naturally."""
+    messages = {
+        "assign": lambda: _("A request that is “%(state)s” cannot be dispatched.", state=state),
+        "acknowledge": lambda: _("A request that is “%(state)s” cannot be acknowledged.", state=state),
+        "reply": lambda: _("A request that is “%(state)s” cannot be replied to.", state=state),
+        "info": lambda: _("A request that is “%(state)s” cannot take more information.", state=state),
+        "transfer": lambda: _("A request that is “%(state)s” cannot be transferred.", state=state),
+        "handback": lambda: _("A request that is “%(state)s” cannot be handed back.", state=state),
+        "return": lambda: _("A request that is “%(state)s” cannot be returned.", state=state),
+        "review_return": lambda: _("A request that is “%(state)s” has no return to review.", state=state),
+        "resolve": lambda: _("A request that is “%(state)s” cannot be resolved.", state=state),
+        "withdraw": lambda: _("A request that is “%(state)s” cannot be withdrawn.", state=state),
+        "rate": lambda: _("A request that is “%(state)s” cannot be rated.", state=state),
+    }
+    return messages[action]()
+
+
 def _refuse(ticket: Ticket, action: str) -> InvalidTransition:
-    return InvalidTransition(
-        _(
-            "A request that is “%(state)s” cannot be %(action)s.",
-            state=state_label(ticket.state),
-            action=action,
-        )
-    )
+    return InvalidTransition(_refusal_message(action, state_label(ticket.state)))
 
 
 def _require_state(ticket: Ticket, allowed: tuple[TicketState, ...], action: str) -> None:
@@ -78,7 +92,9 @@ def _require_state(ticket: Ticket, allowed: tuple[TicketState, ...], action: str
 def _required_text(value: str | None, field: str, label: str, maximum: int = TEXT_MAX) -> str:
     text = (value or "").strip()
     if not text:
-        raise ValidationFailed(_("%(label)s is required.", label=label), {field: _("This field is required.")})
+        raise ValidationFailed(
+            _("%(label)s is required.", label=label), {field: _("This field is required.")}
+        )
     if len(text) > maximum:
         message = _("At most %(n)d characters.", n=maximum)
         raise ValidationFailed(message, {field: message})
@@ -155,7 +171,31 @@ def _is_own_enterprise(ticket: Ticket, actor: User) -> bool:
 
 
 def _forbidden(action: str) -> Forbidden:
-    return Forbidden(_("You may not %(action)s this request.", action=action))
+    messages = {
+        "submit": lambda: _("You may not file requests."),
+        "assign": lambda: _("Only a manager may dispatch requests."),
+        "acknowledge": lambda: _("Only the assignee may acknowledge this request."),
+        "reply": lambda: _(
+            "Only the assignee, the department holding it or a manager may reply to this request."
+        ),
+        "note": lambda: _("Enterprises cannot add internal notes."),
+        "info": lambda: _("Only the enterprise that filed this request may add information to it."),
+        "transfer": lambda: _("Only the assignee or a manager may transfer this request."),
+        "handback": lambda: _(
+            "Only the department holding it, the assignee or a manager may hand this request back."
+        ),
+        "return": lambda: _("Only the assignee may return this request."),
+        "review_return": lambda: _("Only a manager may review returns."),
+        "resolve": lambda: _(
+            "Only the assignee, the department holding it or a manager may resolve this request."
+        ),
+        "withdraw": lambda: _("Only the enterprise that filed this request may withdraw it."),
+        "rate": lambda: _(
+            "Only the enterprise that filed this request, or a manager recording a follow-up call, "
+            "may rate it."
+        ),
+    }
+    return Forbidden(messages[action]())
 
 
 def next_number(now: datetime) -> str:
@@ -172,7 +212,7 @@ def next_number(now: datetime) -> str:
             with db.session.begin_nested():
                 db.session.add(TicketCounter(day=day, last=1))
             last = 1
-        except Exception:  # another transaction created the row first: take the next value from it
+        except IntegrityError:  # another transaction created the row first: take the next value from it
             last = db.session.execute(bump.returning(TicketCounter.last)).scalar_one()
     return f"QH{day:%Y%m%d}-{last:04d}"
 
@@ -220,19 +260,21 @@ def submit_ticket(
         errors["urgency"] = _("Urgency is either normal or urgent.")
     phone = (contact_phone or "").strip()
     if not PHONE_RE.match(phone):
-        errors["contact_phone"] = _("Enter a phone number of 7 to 20 digits (a leading + and dashes allowed).")
+        errors["contact_phone"] = _(
+            "Enter a phone number of 7 to 20 digits (a leading + and dashes allowed)."
+        )
 
     enterprise: Enterprise | None = None
     channel_value = Channel.WEB
     if actor.role == Role.ENTERPRISE:
         if actor.enterprise_id is None:
-            raise _forbidden(_("file"))
+            raise _forbidden("submit")
         enterprise = db.session.get(Enterprise, actor.enterprise_id)
         if channel in (Channel.API, "api"):
             channel_value = Channel.API
     elif actor.role in (Role.LIAISON, Role.MANAGER, Role.ADMIN):
         enterprise = db.session.scalars(
-            select(Enterprise).where(Enterprise.uscc == (enterprise_uscc or "").strip().upper())
+            select(Enterprise).where(Enterprise.uscc == uscc_codes.normalise(enterprise_uscc or ""))
         ).first()
         if enterprise is None:
             errors["enterprise_uscc"] = _("No enterprise with this unified social credit code is registered.")
@@ -243,9 +285,11 @@ def submit_ticket(
             if channel_value not in RECORDED_CHANNELS:
                 raise ValueError(channel)
         except ValueError:
-            errors["channel"] = _("Choose how the request reached you: phone, tea meeting, roundtable or visit.")
+            errors["channel"] = _(
+                "Choose how the request reached you: phone, tea meeting, roundtable or visit."
+            )
     else:
-        raise _forbidden(_("file"))
+        raise _forbidden("submit")
 
     if errors:
         raise ValidationFailed(_("Please correct the marked fields."), errors)
@@ -304,9 +348,11 @@ def assign(ticket_id: int, actor: User, liaison_username: str, now: datetime, re
     """
     ticket = _load(ticket_id, actor)
     if not actor.is_staff:
-        raise _forbidden(_("dispatch"))
-    _require_state(ticket, (TicketState.SUBMITTED, TicketState.ASSIGNED), _("dispatched"))
-    liaison = db.session.scalars(select(User).where(User.username == (liaison_username or "").strip())).first()
+        raise _forbidden("assign")
+    _require_state(ticket, (TicketState.SUBMITTED, TicketState.ASSIGNED), "assign")
+    liaison = db.session.scalars(
+        select(User).where(User.username == (liaison_username or "").strip())
+    ).first()
     if liaison is None or liaison.role != Role.LIAISON or not liaison.active:
         message = _("Choose an active liaison.")
         raise ValidationFailed(message, {"liaison": message})
@@ -349,9 +395,9 @@ def _assign_to(
 def acknowledge(ticket_id: int, actor: User, now: datetime) -> Ticket:
     """签收: the assignee takes responsibility."""
     ticket = _load(ticket_id, actor)
-    _require_state(ticket, (TicketState.ASSIGNED,), _("acknowledged"))
+    _require_state(ticket, (TicketState.ASSIGNED,), "acknowledge")
     if not _is_assignee(ticket, actor):
-        raise _forbidden(_("acknowledge"))
+        raise _forbidden("acknowledge")
     ticket.acknowledged_at = now
     _move(ticket, TicketState.IN_PROGRESS, actor, EventKind.ACKNOWLEDGED, now)
     db.session.flush()
@@ -361,9 +407,9 @@ def acknowledge(ticket_id: int, actor: User, now: datetime) -> Ticket:
 def reply(ticket_id: int, actor: User, body: str, now: datetime) -> Ticket:
     """A public reply to the enterprise, by the assignee, the department holding it, or a manager."""
     ticket = _load(ticket_id, actor)
-    _require_state(ticket, (TicketState.IN_PROGRESS,), _("replied to"))
+    _require_state(ticket, (TicketState.IN_PROGRESS,), "reply")
     if not (_is_assignee(ticket, actor) or _is_department_holder(ticket, actor) or actor.is_staff):
-        raise _forbidden(_("reply to"))
+        raise _forbidden("reply")
     text = _required_text(body, "body", _("The reply"))
     _event(ticket, actor, EventKind.REPLIED, now, body=text)
     db.session.flush()
@@ -374,7 +420,7 @@ def add_note(ticket_id: int, actor: User, body: str, now: datetime) -> Ticket:
     """An internal note: seen by staff, never by the enterprise."""
     ticket = _load(ticket_id, actor)
     if actor.role == Role.ENTERPRISE:
-        raise _forbidden(_("add internal notes to"))
+        raise _forbidden("note")
     text = _required_text(body, "body", _("The note"))
     _event(ticket, actor, EventKind.NOTED, now, body=text, public=False)
     db.session.flush()
@@ -385,8 +431,8 @@ def add_information(ticket_id: int, actor: User, body: str, now: datetime) -> Ti
     """The enterprise adds information to its open request."""
     ticket = _load(ticket_id, actor)
     if not _is_own_enterprise(ticket, actor):
-        raise _forbidden(_("add information to"))
-    _require_state(ticket, OPEN_STATES, _("given more information"))
+        raise _forbidden("info")
+    _require_state(ticket, OPEN_STATES, "info")
     text = _required_text(body, "body", _("The information"))
     _event(ticket, actor, EventKind.INFO_ADDED, now, body=text)
     db.session.flush()
@@ -396,11 +442,13 @@ def add_information(ticket_id: int, actor: User, body: str, now: datetime) -> Ti
 def transfer(ticket_id: int, actor: User, department_code: str, now: datetime, note: str = "") -> Ticket:
     """转办: hand the work to a district department; the liaison stays the enterprise's contact."""
     ticket = _load(ticket_id, actor)
-    _require_state(ticket, (TicketState.IN_PROGRESS,), _("transferred"))
+    _require_state(ticket, (TicketState.IN_PROGRESS,), "transfer")
     if not (_is_assignee(ticket, actor) or actor.is_staff):
-        raise _forbidden(_("transfer"))
+        raise _forbidden("transfer")
     department = db.session.scalars(
-        select(Department).where(Department.code == (department_code or "").strip(), Department.active.is_(True))
+        select(Department).where(
+            Department.code == (department_code or "").strip(), Department.active.is_(True)
+        )
     ).first()
     if department is None:
         message = _("Choose one of the departments.")
@@ -424,11 +472,11 @@ def transfer(ticket_id: int, actor: User, department_code: str, now: datetime, n
 def handback(ticket_id: int, actor: User, body: str, now: datetime) -> Ticket:
     """The department hands the request back to the liaison (or the liaison takes it back), with a note."""
     ticket = _load(ticket_id, actor)
-    _require_state(ticket, (TicketState.IN_PROGRESS,), _("handed back"))
+    _require_state(ticket, (TicketState.IN_PROGRESS,), "handback")
     if ticket.department_id is None:
         raise InvalidTransition(_("The request is not with a department."))
     if not (_is_department_holder(ticket, actor) or _is_assignee(ticket, actor) or actor.is_staff):
-        raise _forbidden(_("hand back"))
+        raise _forbidden("handback")
     text = _required_text(body, "body", _("The note to the liaison"))
     department = ticket.department
     ticket.department_id = None
@@ -439,7 +487,10 @@ def handback(ticket_id: int, actor: User, body: str, now: datetime) -> Ticket:
         now,
         body=text,
         public=False,
-        payload={"department": department.code if department else None},
+        payload={
+            "department": department.code if department else None,
+            "department_name": department.name if department else None,
+        },
     )
     db.session.flush()
     return ticket
@@ -448,9 +499,9 @@ def handback(ticket_id: int, actor: User, body: str, now: datetime) -> Ticket:
 def return_ticket(ticket_id: int, actor: User, reason: str, now: datetime) -> Ticket:
     """退单: the assignee gives the request back for re-dispatch; a manager reviews the return."""
     ticket = _load(ticket_id, actor)
-    _require_state(ticket, (TicketState.ASSIGNED, TicketState.IN_PROGRESS), _("returned"))
+    _require_state(ticket, (TicketState.ASSIGNED, TicketState.IN_PROGRESS), "return")
     if not _is_assignee(ticket, actor):
-        raise _forbidden(_("return"))
+        raise _forbidden("return")
     text = _required_text(reason, "reason", _("The reason"))
     ticket.returned_from_state = ticket.state
     ticket.last_returned_by_id = actor.id
@@ -461,11 +512,11 @@ def return_ticket(ticket_id: int, actor: User, reason: str, now: datetime) -> Ti
 
 
 def review_return(ticket_id: int, actor: User, accept: bool, note: str, now: datetime) -> Ticket:
-    """A manager accepts a return (back to the dispatch pool, for another liaison) or refuses it (back to work)."""
+    """A manager accepts a return (back to the pool, for another liaison) or refuses it (back to work)."""
     ticket = _load(ticket_id, actor)
     if not actor.is_staff:
-        raise _forbidden(_("review returns of"))
-    _require_state(ticket, (TicketState.RETURNED,), _("reviewed as a return"))
+        raise _forbidden("review_return")
+    _require_state(ticket, (TicketState.RETURNED,), "review_return")
     if accept:
         text = _optional_text(note, "note")
         ticket.assignee_id = None
@@ -486,9 +537,9 @@ def review_return(ticket_id: int, actor: User, accept: bool, note: str, now: dat
 def resolve(ticket_id: int, actor: User, answer: str, now: datetime) -> Ticket:
     """办结: the answer is given; the enterprise has the rating window to rate it."""
     ticket = _load(ticket_id, actor)
-    _require_state(ticket, (TicketState.IN_PROGRESS,), _("resolved"))
+    _require_state(ticket, (TicketState.IN_PROGRESS,), "resolve")
     if not (_is_assignee(ticket, actor) or _is_department_holder(ticket, actor) or actor.is_staff):
-        raise _forbidden(_("resolve"))
+        raise _forbidden("resolve")
     text = _required_text(answer, "answer", _("The answer"))
     ticket.answer = text
     ticket.resolved_at = now
@@ -505,10 +556,12 @@ def withdraw(ticket_id: int, actor: User, reason: str, now: datetime) -> Ticket:
     """The enterprise withdraws its request before it is resolved."""
     ticket = _load(ticket_id, actor)
     if not _is_own_enterprise(ticket, actor):
-        raise _forbidden(_("withdraw"))
-    _require_state(ticket, WITHDRAWABLE, _("withdrawn"))
+        raise _forbidden("withdraw")
+    _require_state(ticket, WITHDRAWABLE, "withdraw")
     ticket.withdrawn_at = now
-    _move(ticket, TicketState.WITHDRAWN, actor, EventKind.WITHDRAWN, now, body=_optional_text(reason, "reason"))
+    _move(
+        ticket, TicketState.WITHDRAWN, actor, EventKind.WITHDRAWN, now, body=_optional_text(reason, "reason")
+    )
     db.session.flush()
     return ticket
 
@@ -520,8 +573,8 @@ def rate(ticket_id: int, actor: User, score: str, comment: str, now: datetime) -
     """
     ticket = _load(ticket_id, actor)
     if not (_is_own_enterprise(ticket, actor) or actor.is_staff):
-        raise _forbidden(_("rate"))
-    _require_state(ticket, (TicketState.RESOLVED,), _("rated"))
+        raise _forbidden("rate")
+    _require_state(ticket, (TicketState.RESOLVED,), "rate")
     try:
         score_value = RatingScore(score)
     except ValueError:
@@ -532,13 +585,15 @@ def rate(ticket_id: int, actor: User, score: str, comment: str, now: datetime) -
     else:
         text = _optional_text(comment, "comment")
     via = "enterprise" if actor.role == Role.ENTERPRISE else "phone_follow_up"
-    db.session.add(Rating(ticket_id=ticket.id, score=score_value, comment=text, rated_by_id=actor.id, created_at=now))
+    db.session.add(
+        Rating(ticket_id=ticket.id, score=score_value, comment=text, rated_by_id=actor.id, created_at=now)
+    )
     ticket.rating_score = score_value
     ticket.rating_comment = text
     ticket.rated_at = now
     payload = {"score": score_value.value, "via": via}
     if score_value == RatingScore.DISSATISFIED:
-        _event(ticket, actor, EventKind.RATED, now, body=text, payload=payload)
+        _event(ticket, actor, EventKind.RATED, now, from_state=ticket.state, body=text, payload=payload)
         ticket.reopen_count += 1
         ticket.resolved_at = None
         ticket.rating_due_at = None
@@ -567,10 +622,3 @@ def close_unrated(now: datetime, limit: int = 500) -> int:
         _move(ticket, TicketState.CLOSED, None, EventKind.CLOSED, now, payload={"unrated": True})
     db.session.flush()
     return len(tickets)
-
-
-def get_ticket_or_404(ticket_id: int) -> Ticket:
-    ticket = db.session.get(Ticket, ticket_id)
-    if ticket is None:
-        raise NotFound(_("No such request."))
-    return ticket

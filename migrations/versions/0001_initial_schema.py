@@ -81,7 +81,6 @@ def upgrade():
     sa.Column('verified_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('verified_by_id', sa.Integer(), nullable=True),
     sa.ForeignKeyConstraint(['building_id'], ['buildings.id'], name=op.f('fk_enterprises_building_id_buildings')),
-    sa.ForeignKeyConstraint(['verified_by_id'], ['users.id'], name=op.f('fk_enterprises_verified_by_id_users'), use_alter=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_enterprises')),
     sa.UniqueConstraint('uscc', name=op.f('uq_enterprises_uscc'))
     )
@@ -111,6 +110,14 @@ def upgrade():
     with op.batch_alter_table('users', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_users_department_id'), ['department_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_users_enterprise_id'), ['enterprise_id'], unique=False)
+
+    # enterprises.verified_by_id -> users.id closes a cycle (users.enterprise_id -> enterprises.id), so the
+    # key is added once both tables exist.  Inside create_table, a use_alter key is silently left out on
+    # PostgreSQL: it would never have been created.
+    with op.batch_alter_table('enterprises', schema=None) as batch_op:
+        batch_op.create_foreign_key(
+            batch_op.f('fk_enterprises_verified_by_id_users'), 'users', ['verified_by_id'], ['id']
+        )
 
     op.create_table('api_tokens',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -295,6 +302,9 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_api_tokens_user_id'))
 
     op.drop_table('api_tokens')
+    with op.batch_alter_table('enterprises', schema=None) as batch_op:
+        batch_op.drop_constraint(batch_op.f('fk_enterprises_verified_by_id_users'), type_='foreignkey')
+
     with op.batch_alter_table('users', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_users_enterprise_id'))
         batch_op.drop_index(batch_op.f('ix_users_department_id'))
