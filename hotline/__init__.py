@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from flask import Flask
@@ -21,6 +22,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     )
     app.config.update(config_module.load(overrides))
     config_module.check_production(app.config)
+    os.makedirs(app.config["INSTANCE_DIR"], exist_ok=True)  # the SQLite file and the broker folders live here
     if app.config.get("PASSWORD_HASH_FAST"):
         from hotline.auth.services import configure_hasher
 
