@@ -32,8 +32,9 @@ $(VENDOR)/bootstrap/bootstrap.min.css: package.json package-lock.json
 translations: $(VENV)/.installed
 	$(PYBABEL) -q compile -d hotline/translations
 
+# --ignore-dirs replaces babel's default directory filter, which skips every directory starting with _ (templates/_macros).
 extract-messages: $(VENV)/.installed
-	$(PYBABEL) -q extract -F babel.cfg -k _l -o hotline/translations/messages.pot .
+	$(PYBABEL) -q extract -F babel.cfg -k _l --ignore-dirs='.* node_modules' -o hotline/translations/messages.pot .
 	$(PYBABEL) -q update -i hotline/translations/messages.pot -d hotline/translations --no-fuzzy-matching
 
 lint: $(VENV)/.installed

@@ -99,7 +99,7 @@ def test_a_bad_submission_shows_each_error_by_its_field_and_saves_nothing(client
     )
     assert response.status_code == 400
     html = text(response)
-    assert field_errors(html, "title") == ["This field is required."]
+    assert field_errors(html, "title") == ["此项为必填项。"]  # pages speak Chinese by default
     assert field_errors(html, "contact_phone")
     assert field_errors(html, "description") == []
     assert 'value="12ab"' in html  # what was typed is kept
@@ -149,7 +149,7 @@ def test_dissatisfied_rating_needs_a_comment_then_reopens(client, world):  # typ
 
     response = act(client, ticket, "rate", {"score": "dissatisfied", "comment": ""})
     assert response.status_code == 400
-    assert field_errors(text(response), "comment") == ["This field is required."]
+    assert field_errors(text(response), "comment") == ["此项为必填项。"]
     assert reload(ticket).state == TicketState.RESOLVED
 
     page = follow(client, act(client, ticket, "rate", {"score": "dissatisfied", "comment": "车位太远"}))
@@ -163,7 +163,7 @@ def test_satisfied_rating_closes_and_is_shown(client, world):  # type: ignore[no
     login(client, world.contact.username)
     page = follow(client, act(client, ticket, "rate", {"score": "satisfied", "comment": ""}))
     assert reload(ticket).state == TicketState.CLOSED
-    assert 'class="card mb-3 ticket-rating"' in page and "Satisfied" in page
+    assert re.search(r'class="card mb-3 ticket-rating">.*?<strong>满意</strong>', page, re.S)
 
 
 # --------------------------------------------------------------------------- the liaison
@@ -210,7 +210,7 @@ def test_empty_reply_is_refused_by_the_field(client, world):  # type: ignore[no-
     login(client, world.liaison.username)
     response = act(client, ticket, "reply", {"body": " "})
     assert response.status_code == 400
-    assert field_errors(text(response), "body") == ["This field is required."]
+    assert field_errors(text(response), "body") == ["此项为必填项。"]
     assert db.session.scalar(select(func.count()).where(TicketEvent.kind == EventKind.REPLIED)) == 0
 
 
@@ -219,7 +219,7 @@ def test_an_illegal_action_is_refused_with_its_reason(client, world):  # type: i
     login(client, world.liaison.username)
     response = act(client, ticket, "acknowledge")
     page = follow(client, response)
-    assert "alert-danger" in page and "cannot be acknowledged" in page
+    assert "alert-danger" in page and "处于“办理中”状态的诉求不能签收。" in page
     assert reload(ticket).state == TicketState.IN_PROGRESS
     assert [e.kind for e in ticket.events].count(EventKind.ACKNOWLEDGED) == 1
 
@@ -261,8 +261,8 @@ def test_workbench_tabs_count_by_state_and_filter(client, world):  # type: ignor
     db.session.commit()
     login(client, world.liaison.username)
     page = text(client.get("/workbench/"))
-    assert re.search(r"In progress <span[^>]*>1</span>", page)
-    assert re.search(r"All <span[^>]*>3</span>", page)
+    assert re.search(r"办理中 <span[^>]*>1</span>", page)
+    assert re.search(r"全部 <span[^>]*>3</span>", page)
     # open ones first: the resolved request comes last
     assert page.index(first.number) < page.index(resolved.number)
     assert page.index(second.number) < page.index(resolved.number)
@@ -315,7 +315,7 @@ def test_manager_assign_without_a_liaison_shows_the_error(client, world):  # typ
     login(client, world.manager.username)
     response = act(client, ticket, "assign", {"liaison": ""})
     assert response.status_code == 400
-    assert field_errors(text(response), "liaison") == ["Choose an active liaison."]
+    assert field_errors(text(response), "liaison") == ["请选择一名在职的零号员工。"]
 
 
 def test_manager_reviews_a_return(client, world):  # type: ignore[no-untyped-def]
@@ -346,7 +346,7 @@ def test_manager_records_a_phone_follow_up_rating(client, world):  # type: ignor
     login(client, world.manager.username)
     page = follow(client, act(client, ticket, "rate", {"score": "basically_satisfied"}))
     assert reload(ticket).state == TicketState.CLOSED
-    assert "recorded from a phone follow-up" in page
+    assert "电话回访登记" in page
 
 
 def test_all_requests_search_by_number_or_title(client, world):  # type: ignore[no-untyped-def]
@@ -359,7 +359,7 @@ def test_all_requests_search_by_number_or_title(client, world):  # type: ignore[
     page = text(client.get("/manage/tickets", query_string={"q": water.number}))
     assert water.number in page and parking.number not in page
     page = text(client.get("/manage/tickets", query_string={"q": "%"}))  # a wildcard is taken literally
-    assert "No requests here." in page
+    assert "暂无诉求。" in page
 
 
 def test_pages_are_for_their_roles(client, world):  # type: ignore[no-untyped-def]
@@ -377,7 +377,7 @@ def test_lists_are_paginated(client, world):  # type: ignore[no-untyped-def]
     second = text(client.get("/portal/?page=2"))
     assert first.count("<tr>") - 1 == 20  # the header row and 20 requests
     assert second.count("<tr>") - 1 == 3
-    assert 'class="pagination' in first and "23 in all" in first
+    assert 'class="pagination' in first and "共 23 条" in first
     assert "诉求00" in second  # newest first: the oldest are on page 2
 
     manager = client.application.test_client()
