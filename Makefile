@@ -9,7 +9,7 @@ VENDOR := hotline/static/vendor
 run: setup
 	VENV=$(VENV) ./scripts/run.sh
 
-test: setup
+test: setup lint typecheck
 	./scripts/services.sh
 	./scripts/browser.sh
 	$(PY) -m pytest

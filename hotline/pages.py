@@ -34,7 +34,13 @@ def home() -> str | Response:
 def _error_page(error: HTTPException) -> tuple[str | Response, int]:
     code = error.code or 500
     if request.path.startswith("/api/"):
-        names = {401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed", 413: "too_large"}
+        names = {
+            401: "unauthorized",
+            403: "forbidden",
+            404: "not_found",
+            405: "method_not_allowed",
+            413: "too_large",
+        }
         body = {"error": {"code": names.get(code, "error"), "message": error.description or "", "fields": {}}}
         return jsonify(body), code
     titles = {

@@ -46,7 +46,9 @@ def building(street_row: Street | None = None, name: str | None = None) -> Build
 
 def enterprise(building_row: Building | None = None, name: str | None = None) -> Enterprise:
     i = n()
-    row = Enterprise(uscc=make_uscc(i), name=name or f"测试科技有限公司{i}", building=building_row or building())
+    row = Enterprise(
+        uscc=make_uscc(i), name=name or f"测试科技有限公司{i}", building=building_row or building()
+    )
     db.session.add(row)
     db.session.flush()
     return row
@@ -84,7 +86,9 @@ def enterprise_user(enterprise_row: Enterprise | None = None, username: str | No
     return user(Role.ENTERPRISE, username=username, enterprise_id=(enterprise_row or enterprise()).id)
 
 
-def liaison(buildings: list[Building] | None = None, role: CoverageRole = CoverageRole.PRIMARY, **kwargs: object) -> User:
+def liaison(
+    buildings: list[Building] | None = None, role: CoverageRole = CoverageRole.PRIMARY, **kwargs: object
+) -> User:
     row = user(Role.LIAISON, **kwargs)  # type: ignore[arg-type]
     for b in buildings or []:
         db.session.add(Coverage(liaison_id=row.id, building_id=b.id, role=role))
@@ -97,7 +101,7 @@ def department_user(department_row: Department | None = None) -> User:
 
 
 class World:
-    """A small district: one building with an enterprise, its contact, its liaison, a department, a manager."""
+    """A small district: a building with an enterprise, its contact and liaison, a department, a manager."""
 
     def __init__(self) -> None:
         self.street = street()

@@ -27,6 +27,7 @@ def _ensure_broker_folders(settings: dict[str, Any]) -> None:
 
 def make_celery(flask_app: Flask) -> Celery:
     _ensure_broker_folders(flask_app.config["CELERY"])
+
     class FlaskTask(Task):
         def __call__(self, *args: Any, **kwargs: Any) -> Any:
             with flask_app.app_context():

@@ -29,7 +29,10 @@ def _values(e: type[enum.Enum]) -> list[str]:
 
 
 class User(db.Model):  # type: ignore[name-defined]
-    """Anyone who logs in.  An enterprise contact has ``enterprise_id``; department staff ``department_id``."""
+    """Anyone who logs in.
+
+    An enterprise contact has ``enterprise_id``; department staff have ``department_id``.
+    """
 
     __tablename__ = "users"
 

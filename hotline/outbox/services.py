@@ -11,7 +11,9 @@ from hotline.outbox.models import OutboxMessage
 ROUTE_TICKET = "route_ticket"
 
 
-def enqueue(topic: str, payload: dict[str, Any], now: datetime, ticket_id: int | None = None) -> OutboxMessage:
+def enqueue(
+    topic: str, payload: dict[str, Any], now: datetime, ticket_id: int | None = None
+) -> OutboxMessage:
     """Add a message for the workers in the caller's transaction (flushes, does not commit)."""
     message = OutboxMessage(topic=topic, payload=payload, ticket_id=ticket_id, created_at=now)
     db.session.add(message)

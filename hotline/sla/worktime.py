@@ -1,7 +1,8 @@
 """Working time: working days (statutory holidays and 调休 make-up days) and working hours, Asia/Shanghai.
 
-A :class:`WorkCalendar` is built from a set of *known* years, each day marked working or not.  Asking about a day
-of a year it does not know raises :class:`CalendarMissing` — never a silent Monday-to-Friday guess (DESIGN §5).
+A :class:`WorkCalendar` is built from a set of *known* years, each day marked working or not.
+Asking about a day of a year it does not know raises :class:`CalendarMissing` — never a silent
+Monday-to-Friday guess (DESIGN §5).
 Pure functions over plain values: the database side lives in :mod:`hotline.sla.calendar`.
 """
 
@@ -135,7 +136,7 @@ class WorkCalendar:
 
 
 def package_year(year: int) -> dict[date, bool] | None:
-    """Every day of ``year`` from the ``chinese-calendar`` package, or None when the package does not know it."""
+    """Every day of ``year`` from the ``chinese-calendar`` package; None when the package lacks the year."""
     import chinese_calendar
 
     first = date(year, 1, 1)

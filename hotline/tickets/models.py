@@ -100,7 +100,10 @@ class Category(db.Model):  # type: ignore[name-defined]
 
 
 class Ticket(db.Model):  # type: ignore[name-defined]
-    """One request from one enterprise.  Deadlines and the latest rating are kept on the row for the figures."""
+    """One request from one enterprise.
+
+    Deadlines and the latest rating are kept on the row, for the figures.
+    """
 
     __tablename__ = "tickets"
     __table_args__ = (

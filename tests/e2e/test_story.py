@@ -1,4 +1,6 @@
-"""The whole story in a real Chromium against a live server: register, submit, dispatch, acknowledge, resolve, rate.
+"""The whole story in a real Chromium against a live server.
+
+Register, submit, dispatch, acknowledge, resolve, rate.
 
 Screenshots of each page are saved in test-artifacts/.
 """
@@ -46,7 +48,9 @@ def test_enterprise_to_rating(live_server: str, new_page) -> None:  # type: igno
     enterprise.goto(base + "/register")
     assert enterprise.locator("html").get_attribute("lang") == "zh-CN"
     shot(enterprise, "01-register")
-    enterprise.fill("#uscc", "91110105MA0" + "1234")  # 15 characters: refused with a message next to the field
+    enterprise.fill(
+        "#uscc", "91110105MA0" + "1234"
+    )  # 15 characters: refused with a message next to the field
     enterprise.fill("#name", "北京测试浏览器科技有限公司")
     enterprise.select_option("#building", index=1)
     enterprise.fill("#contact_name", "王经理")
@@ -130,7 +134,8 @@ def test_api_token_and_list(live_server: str, new_page) -> None:  # type: ignore
     page.goto(live_server + "/login")
     token = page.evaluate(
         """async () => {
-            const r = await fetch('/api/v1/tokens', {method: 'POST', headers: {'Content-Type': 'application/json'},
+            const r = await fetch('/api/v1/tokens', {method: 'POST',
+                                  headers: {'Content-Type': 'application/json'},
                                   body: JSON.stringify({username: 'ent1', password: 'demo-pass-2026'})});
             return (await r.json()).token;
         }"""
