@@ -2,21 +2,29 @@
 
 from hotline.auth.models import ApiToken, LoginSession, Role, User
 from hotline.enterprises.models import Building, Coverage, CoverageRole, Department, Enterprise, Street
+from hotline.notifications.models import Notification, NotificationKind
 from hotline.outbox.models import OutboxMessage
+from hotline.sla.models import CalendarDay, ClockAlert, Extension, Setting
 from hotline.tickets.models import Category, Rating, Ticket, TicketCounter, TicketEvent
 
 __all__ = [
     "ApiToken",
     "Building",
+    "CalendarDay",
     "Category",
+    "ClockAlert",
     "Coverage",
     "CoverageRole",
     "Department",
     "Enterprise",
+    "Extension",
     "LoginSession",
+    "Notification",
+    "NotificationKind",
     "OutboxMessage",
     "Rating",
     "Role",
+    "Setting",
     "Street",
     "Ticket",
     "TicketCounter",

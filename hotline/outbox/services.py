@@ -8,7 +8,14 @@ from typing import Any
 from hotline.extensions import db
 from hotline.outbox.models import OutboxMessage
 
-ROUTE_TICKET = "route_ticket"
+ROUTE_TICKET = "route_ticket"  # payload {"ticket_id"}: hotline.routing
+SEND_EMAIL = "send_email"  # payload {"notification_id"}: hotline.notifications
+
+# The Celery task each topic is delivered to (published by name: hotline never imports worker/).
+TASKS = {
+    ROUTE_TICKET: "worker.tasks.route_ticket",
+    SEND_EMAIL: "worker.tasks.send_email",
+}
 
 
 def enqueue(

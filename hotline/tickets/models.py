@@ -80,6 +80,15 @@ class EventKind(enum.StrEnum):
     REOPENED = "reopened"
     CLOSED = "closed"
     WITHDRAWN = "withdrawn"
+    # written by the workers and the clock sweeps (issue 3)
+    POOLED = "pooled"  # routing found nobody: the request waits in the dispatch pool
+    WARNING = "warning"  # a clock reached 80 % of its working time
+    OVERDUE = "overdue"  # a clock passed its deadline (escalation level 1)
+    ESCALATED = "escalated"  # escalation level 2: one more working day past the deadline
+    EXTENSION_REQUESTED = "extension_requested"
+    EXTENSION_APPROVED = "extension_approved"
+    EXTENSION_REFUSED = "extension_refused"
+    CLOCKS_RECOMPUTED = "clocks_recomputed"  # the calendar or working hours changed
 
 
 class Category(db.Model):  # type: ignore[name-defined]
@@ -145,6 +154,12 @@ class Ticket(db.Model):  # type: ignore[name-defined]
     withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     acknowledge_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     resolve_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When the running resolve clock started: the acknowledgement, or the reopening after a dissatisfied rating.
+    resolve_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Set when routing found nobody: the request waits for a manager in the dispatch pool.
+    pooled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # 0 none, 1 overdue (supervisors told), 2 one more working day late (district managers told).
+    escalation_level: Mapped[int] = mapped_column(Integer, default=0)
     rating_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     answer: Mapped[str | None] = mapped_column(Text)

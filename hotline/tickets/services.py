@@ -20,7 +20,9 @@ from hotline.enterprises import uscc as uscc_codes
 from hotline.enterprises.models import Coverage, Department, Enterprise
 from hotline.errors import Forbidden, InvalidTransition, ValidationFailed
 from hotline.extensions import db
+from hotline.notifications import services as notifications
 from hotline.outbox import services as outbox
+from hotline.sla import clocks
 from hotline.tickets.models import (
     OPEN_STATES,
     RECORDED_CHANNELS,
@@ -138,6 +140,25 @@ def _event(
     )
     db.session.add(event)
     ticket.updated_at = now
+    notifications.on_ticket_event(event, now)
+    return event
+
+
+def record_event(
+    ticket: Ticket,
+    actor: User | None,
+    kind: EventKind,
+    now: datetime,
+    *,
+    body: str = "",
+    public: bool = True,
+    payload: dict[str, Any] | None = None,
+) -> TicketEvent:
+    """Append an event that does not change the state (clock alerts, extensions, routing into the pool)."""
+    event = _event(
+        ticket, actor, kind, now, from_state=ticket.state, body=body, public=public, payload=payload
+    )
+    db.session.flush()
     return event
 
 
@@ -368,14 +389,33 @@ def assign(ticket_id: int, actor: User, liaison_username: str, now: datetime, re
     return _assign_to(ticket, liaison, actor, now, reason=_optional_text(reason, "reason"), method="manual")
 
 
+def assign_by_routing(ticket: Ticket, liaison: User, now: datetime, payload: dict[str, Any]) -> Ticket:
+    """Automatic assignment by the routing worker (the caller holds the row lock and checked the state).
+
+    ``payload`` carries the routing decision (rule and reason) onto the ASSIGNED event.
+    """
+    if ticket.state != TicketState.SUBMITTED:
+        raise _refuse(ticket, "assign")
+    return _assign_to(ticket, liaison, None, now, reason="", method="routing", extra=payload)
+
+
 def _assign_to(
-    ticket: Ticket, liaison: User, actor: User | None, now: datetime, reason: str, method: str
+    ticket: Ticket,
+    liaison: User,
+    actor: User | None,
+    now: datetime,
+    reason: str,
+    method: str,
+    extra: dict[str, Any] | None = None,
 ) -> Ticket:
-    """Give the request to ``liaison``; ``method`` (manual, routing) and ``reason`` are kept on the event."""
+    """Give the request to ``liaison`` and start the acknowledge clock; ``method`` and ``reason`` go on the event."""
     ticket.assignee_id = liaison.id
     ticket.assigned_at = now
     ticket.acknowledged_at = None
     ticket.department_id = None
+    ticket.pooled_at = None
+    ticket.escalation_level = 0
+    clocks.start_acknowledge_clock(ticket, now)
     _move(
         ticket,
         TicketState.ASSIGNED,
@@ -383,7 +423,12 @@ def _assign_to(
         EventKind.ASSIGNED,
         now,
         body=reason,
-        payload={"assignee": liaison.username, "assignee_name": liaison.name, "method": method},
+        payload={
+            "assignee": liaison.username,
+            "assignee_name": liaison.name,
+            "method": method,
+            **(extra or {}),
+        },
     )
     db.session.flush()
     return ticket
@@ -399,6 +444,8 @@ def acknowledge(ticket_id: int, actor: User, now: datetime) -> Ticket:
     if not _is_assignee(ticket, actor):
         raise _forbidden("acknowledge")
     ticket.acknowledged_at = now
+    ticket.escalation_level = 0
+    clocks.start_resolve_clock(ticket, now)
     _move(ticket, TicketState.IN_PROGRESS, actor, EventKind.ACKNOWLEDGED, now)
     db.session.flush()
     return ticket
@@ -597,6 +644,8 @@ def rate(ticket_id: int, actor: User, score: str, comment: str, now: datetime) -
         ticket.reopen_count += 1
         ticket.resolved_at = None
         ticket.rating_due_at = None
+        ticket.escalation_level = 0
+        clocks.start_resolve_clock(ticket, now)
         _move(ticket, TicketState.IN_PROGRESS, actor, EventKind.REOPENED, now, body=text)
     else:
         ticket.closed_at = now
