@@ -31,7 +31,7 @@ class NotificationKind(enum.StrEnum):
 
 
 class Notification(db.Model):  # type: ignore[name-defined]
-    """One message to one user.  The text is rendered from ``kind`` and ``params`` in the reader's language."""
+    """One message to one user; its text is rendered from ``kind`` and ``params`` in the reader's language."""
 
     __tablename__ = "notifications"
     __table_args__ = (Index("ix_notifications_user_read", "user_id", "read_at", "id"),)

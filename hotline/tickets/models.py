@@ -154,7 +154,7 @@ class Ticket(db.Model):  # type: ignore[name-defined]
     withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     acknowledge_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     resolve_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    # When the running resolve clock started: the acknowledgement, or the reopening after a dissatisfied rating.
+    # When the running resolve clock started: acknowledgement, or reopening after a dissatisfied rating.
     resolve_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Set when routing found nobody: the request waits for a manager in the dispatch pool.
     pooled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -408,7 +408,7 @@ def _assign_to(
     method: str,
     extra: dict[str, Any] | None = None,
 ) -> Ticket:
-    """Give the request to ``liaison`` and start the acknowledge clock; ``method`` and ``reason`` go on the event."""
+    """Give the request to ``liaison`` and start the acknowledge clock; the method goes on the event."""
     ticket.assignee_id = liaison.id
     ticket.assigned_at = now
     ticket.acknowledged_at = None
