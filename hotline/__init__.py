@@ -40,17 +40,25 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     templating.init_app(app)
 
     from hotline import models  # noqa: F401  (registers every table with the metadata)
+    from hotline.outbox import publisher as outbox_publisher
+
+    outbox_publisher.init_app(app)  # publish outbox messages right after each commit (DESIGN §8)
+
     from hotline.admin.views import bp as admin_bp
     from hotline.api import init_app as init_api
     from hotline.auth.views import bp as auth_bp
     from hotline.enterprises.views import bp as enterprises_bp
+    from hotline.notifications.views import bp as notifications_bp
     from hotline.pages import init_app as init_pages
+    from hotline.sla.views import bp as sla_bp
     from hotline.tickets.views import bp as tickets_bp
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(tickets_bp)
     app.register_blueprint(enterprises_bp)
     app.register_blueprint(admin_bp)
+    app.register_blueprint(notifications_bp)
+    app.register_blueprint(sla_bp)
     init_api(app)
     init_pages(app)
 

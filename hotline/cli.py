@@ -60,6 +60,24 @@ def seed_demo_command(if_empty: bool) -> None:
     click.echo(summary)
 
 
+calendar_cli = AppGroup("calendar", help="The working-day calendar.")
+
+
+@calendar_cli.command("sync")
+def calendar_sync_command() -> None:
+    """Load every year chinese-calendar knows that the database lacks (existing years are left alone)."""
+    from hotline.sla.services import missing_years, sync_calendar_from_package
+
+    now = utcnow()
+    loaded = sync_calendar_from_package(now)
+    missing = missing_years(now)
+    db.session.commit()
+    click.echo(f"loaded years: {', '.join(map(str, loaded)) or 'none'}")
+    if missing:
+        click.echo(f"still missing (enter them on the calendar page): {', '.join(map(str, missing))}")
+
+
 def init_app(app: Flask) -> None:
     app.cli.add_command(users_cli)
     app.cli.add_command(seed_demo_command)
+    app.cli.add_command(calendar_cli)

@@ -17,8 +17,20 @@ INSTANCE = Path(os.environ.get("HOTLINE_INSTANCE", ROOT / "instance"))
 DEV_SECRET = "dev-only-secret-change-me"
 
 
+# Redis redelivers a message not acknowledged within the visibility timeout (FACTS.md): every task must end
+# well before it, so time limits are minutes and nothing is scheduled far ahead (beat sweeps the database).
+VISIBILITY_TIMEOUT_SECONDS = 3600
+TASK_TIME_LIMIT_SECONDS = 10 * 60
+TASK_SOFT_TIME_LIMIT_SECONDS = 9 * 60
+
+
 def _broker_settings(redis_url: str | None, instance: Path) -> dict[str, Any]:
-    """Celery settings: Redis when REDIS_URL is set, else kombu's filesystem transport (no server)."""
+    """Celery settings: Redis when REDIS_URL is set, else kombu's filesystem transport (no server).
+
+    Tasks are acknowledged after they ran and rejected (so redelivered) when their worker process is killed;
+    a worker takes one message at a time; publishing retries a bounded number of times with bounded socket
+    timeouts, so a caller never hangs on a broker that is down (the outbox relays the message later).
+    """
     settings: dict[str, Any] = {
         "task_serializer": "json",
         "accept_content": ["json"],
@@ -27,11 +39,34 @@ def _broker_settings(redis_url: str | None, instance: Path) -> dict[str, Any]:
         "task_acks_late": True,
         "task_reject_on_worker_lost": True,
         "worker_prefetch_multiplier": 1,
+        "worker_cancel_long_running_tasks_on_connection_loss": True,
+        "task_time_limit": TASK_TIME_LIMIT_SECONDS,
+        "task_soft_time_limit": TASK_SOFT_TIME_LIMIT_SECONDS,
         "timezone": "Asia/Shanghai",
         "broker_connection_retry_on_startup": True,
+        "broker_connection_max_retries": None,  # a worker outlives a broker outage, reconnecting
+        "broker_connection_timeout": 2.0,
+        "task_publish_retry": True,
+        "task_publish_retry_policy": {
+            "max_retries": 3,
+            "interval_start": 0,
+            "interval_step": 0.2,
+            "interval_max": 0.5,
+        },
     }
     if redis_url:
         settings["broker_url"] = redis_url
+        settings["broker_transport_options"] = {
+            "visibility_timeout": VISIBILITY_TIMEOUT_SECONDS,
+            "socket_connect_timeout": 2.0,
+            "socket_timeout": 5.0,
+            "socket_keepalive": True,
+            # bounded connection retries when publishing (kombu's default is to retry forever)
+            "max_retries": 3,
+            "interval_start": 0,
+            "interval_step": 0.2,
+            "interval_max": 0.5,
+        }
     else:
         queue = instance / "broker"
         settings["broker_url"] = "filesystem://"
@@ -40,8 +75,30 @@ def _broker_settings(redis_url: str | None, instance: Path) -> dict[str, Any]:
             "data_folder_out": str(queue / "out"),
             "processed_folder": str(queue / "processed"),
             "store_processed": False,
+            # The worker polls the folder; with prefetch 1 it takes one message per poll, so the default
+            # 1 s would cap the embedded worker at one task a second (a burst of emails delays routing).
+            "polling_interval": 0.1,
         }
     return settings
+
+
+def _mail_settings(production: bool) -> dict[str, Any]:
+    """SMTP for notification emails.  An empty MAIL_SERVER means "do not send": the embedded run has no
+    mail server, so there it defaults to empty and each email is marked skipped; production defaults to
+    localhost:25.
+    """
+    env = os.environ
+    return {
+        "MAIL_SERVER": env.get("MAIL_SERVER", "localhost" if production else ""),
+        "MAIL_PORT": int(env.get("MAIL_PORT", "25")),
+        "MAIL_USE_STARTTLS": env.get("MAIL_USE_STARTTLS", "").lower() in ("1", "true", "yes", "on"),
+        "MAIL_USERNAME": env.get("MAIL_USERNAME", ""),
+        "MAIL_PASSWORD": env.get("MAIL_PASSWORD", ""),
+        "MAIL_FROM": env.get("MAIL_FROM", "企呼我应 <noreply@localhost>"),
+        "MAIL_TIMEOUT": float(env.get("MAIL_TIMEOUT", "10")),
+        # Links in emails: workers have no request to take the host from.
+        "PUBLIC_BASE_URL": env.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000"),
+    }
 
 
 def load(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -71,9 +128,19 @@ def load(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         "API_TOKEN_HOURS": 24,
         "RATING_WINDOW_DAYS": 7,
         "CELERY": _broker_settings(redis_url, instance),
+        # Publish outbox messages right after the transaction that wrote them commits (the beat relay is the
+        # safety net); tests without a broker turn it off.
+        "OUTBOX_NUDGE": os.environ.get("OUTBOX_NUDGE", "1").lower() not in ("0", "false", "no", "off"),
+        # A request still unrouted this long after submission has its routing queued again (a message lost
+        # by the broker, or held unacknowledged by a killed worker until the visibility timeout).
+        "ROUTING_RECONCILE_SECONDS": int(os.environ.get("ROUTING_RECONCILE_SECONDS", "180")),
+        **_mail_settings(production),
     }
     if overrides:
         config.update(overrides)
+        if "CELERY" not in overrides and ("REDIS_URL" in overrides or "INSTANCE_DIR" in overrides):
+            # the broker follows an overridden Redis URL or instance folder (tests, benchmarks)
+            config["CELERY"] = _broker_settings(config["REDIS_URL"], Path(config["INSTANCE_DIR"]))
     return config
 
 

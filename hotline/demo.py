@@ -955,6 +955,9 @@ def seed_demo(if_empty: bool = False) -> str:
             return f"demo data not created: the database already has {users} users"
         raise RuntimeError("the database already has users; demo data goes into an empty database only")
 
+    from hotline.sla.services import sync_calendar_from_package
+
+    sync_calendar_from_package(utcnow())  # the clocks of the demo requests need working days
     seeder = _Seeder(utcnow())
     seeder.district()
     seeder.companies()

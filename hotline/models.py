@@ -4,7 +4,7 @@ from hotline.auth.models import ApiToken, LoginSession, Role, User
 from hotline.enterprises.models import Building, Coverage, CoverageRole, Department, Enterprise, Street
 from hotline.notifications.models import Notification, NotificationKind
 from hotline.outbox.models import OutboxMessage
-from hotline.sla.models import CalendarDay, ClockAlert, Extension, Setting
+from hotline.sla.models import CalendarDay, ClockAlert, ClockSchedule, Extension, Setting
 from hotline.tickets.models import Category, Rating, Ticket, TicketCounter, TicketEvent
 
 __all__ = [
@@ -13,6 +13,7 @@ __all__ = [
     "CalendarDay",
     "Category",
     "ClockAlert",
+    "ClockSchedule",
     "Coverage",
     "CoverageRole",
     "Department",

@@ -24,6 +24,7 @@ def test_config(**overrides: object) -> dict[str, object]:
         "SQLALCHEMY_ENGINE_OPTIONS": {"poolclass": StaticPool, "connect_args": {"check_same_thread": False}},
         "PASSWORD_HASH_FAST": True,
         "SERVER_NAME": "localhost",
+        "OUTBOX_NUDGE": False,  # no broker in unit tests: the outbox rows stay pending
     }
     config.update(overrides)
     return config

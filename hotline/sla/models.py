@@ -81,6 +81,25 @@ class ClockAlert(db.Model):  # type: ignore[name-defined]
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+class ClockSchedule(db.Model):  # type: ignore[name-defined]
+    """The running clock of one request and the next moment a sweep has something to raise for it.
+
+    Written when a clock starts or its deadline is re-derived (calendar change, extension), and by each
+    sweep after it raised what was due.  The sweep reads only rows whose ``next_alert_at`` has come (an
+    indexed range scan), so its cost follows the alerts to raise, not the number of open requests.
+    ``next_alert_at`` is None when every level of the clock has been raised or the request left the clock's
+    state for good.
+    """
+
+    __tablename__ = "clock_schedules"
+
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), primary_key=True)
+    clock: Mapped[Clock] = mapped_column(Enum(Clock, native_enum=False, length=16, values_callable=_values))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    next_alert_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+
+
 class ExtensionState(enum.StrEnum):
     PENDING = "pending"
     APPROVED = "approved"

@@ -37,10 +37,30 @@ class Period:
 DEFAULT_HOURS = (Period(time(9, 0), time(12, 0)), Period(time(13, 30), time(17, 30)))
 
 
+class HoursError(ValueError):
+    """Working hours that cannot be used; ``reason`` says why, ``part`` is the offending period text.
+
+    Reasons: ``format`` (not like 09:00-12:00), ``order`` (ends before it starts), ``overlap`` (starts before
+    the period before it ends), ``empty`` (no period at all).  The message itself is English, for logs; pages
+    translate the reason.
+    """
+
+    def __init__(self, reason: str, part: str = "") -> None:
+        messages = {
+            "format": f"'{part}' is not a period like 09:00-12:00",
+            "order": f"'{part}' ends before it starts",
+            "overlap": f"'{part}' overlaps the period before it",
+            "empty": "at least one working period is needed",
+        }
+        super().__init__(messages[reason])
+        self.reason = reason
+        self.part = part
+
+
 def parse_hours(text: str) -> tuple[Period, ...]:
-    """Parse ``"09:00-12:00,13:30-17:30"``; raises ValueError with a readable reason."""
+    """Parse ``"09:00-12:00,13:30-17:30"``; raises :class:`HoursError` (a ValueError) with the reason."""
     periods: list[Period] = []
-    for part in text.split(","):
+    for part in text.replace("，", ",").split(","):
         part = part.strip()
         if not part:
             continue
@@ -48,15 +68,22 @@ def parse_hours(text: str) -> tuple[Period, ...]:
             start_s, end_s = (p.strip() for p in part.split("-"))
             start, end = time.fromisoformat(start_s), time.fromisoformat(end_s)
         except ValueError:
-            raise ValueError(f"'{part}' is not a period like 09:00-12:00") from None
+            raise HoursError("format", part) from None
+        if start.second or end.second or start.microsecond or end.microsecond:
+            raise HoursError("format", part)
         if end <= start:
-            raise ValueError(f"'{part}' ends before it starts")
+            raise HoursError("order", part)
         if periods and start < periods[-1].end:
-            raise ValueError(f"'{part}' overlaps the period before it")
+            raise HoursError("overlap", part)
         periods.append(Period(start, end))
     if not periods:
-        raise ValueError("at least one working period is needed")
+        raise HoursError("empty")
     return tuple(periods)
+
+
+def format_hours(periods: Sequence[Period]) -> str:
+    """The canonical text of working periods, e.g. ``09:00-12:00,13:30-17:30``."""
+    return ",".join(f"{p.start:%H:%M}-{p.end:%H:%M}" for p in periods)
 
 
 @dataclass
@@ -135,17 +162,59 @@ class WorkCalendar:
         return int(total.total_seconds() // 60)
 
 
-def package_year(year: int) -> dict[date, bool] | None:
-    """Every day of ``year`` from the ``chinese-calendar`` package; None when the package lacks the year."""
+FIRST_PACKAGE_YEAR = 2004  # the first year chinese-calendar knows
+
+
+def package_days(year: int) -> list[tuple[date, bool, str]] | None:
+    """Every day of ``year`` from the ``chinese-calendar`` package as (day, is working day, note).
+
+    The note names the holiday of a day off, or the holiday a 调休 make-up working day belongs to.
+    None when the package lacks the year (it raises ``NotImplementedError`` for years not yet published).
+    """
     import chinese_calendar
 
-    first = date(year, 1, 1)
-    days: dict[date, bool] = {}
+    days: list[tuple[date, bool, str]] = []
+    day = date(year, 1, 1)
     try:
-        day = first
         while day.year == year:
-            days[day] = bool(chinese_calendar.is_workday(day))
+            is_workday = bool(chinese_calendar.is_workday(day))
+            is_holiday, name = chinese_calendar.get_holiday_detail(day)
+            note = ""
+            if name and is_holiday:
+                note = str(name)
+            elif name and is_workday and day.weekday() >= 5:
+                note = f"{name} (make-up working day)"
+            days.append((day, is_workday, note))
             day += timedelta(days=1)
     except NotImplementedError:
         return None
     return days
+
+
+def package_year(year: int) -> dict[date, bool] | None:
+    """Every day of ``year`` from the ``chinese-calendar`` package; None when the package lacks the year."""
+    days = package_days(year)
+    return None if days is None else {day: is_workday for day, is_workday, _note in days}
+
+
+def package_years() -> list[int]:
+    """The years the installed ``chinese-calendar`` knows, from 2004 to its last published year."""
+    years: list[int] = []
+    year = FIRST_PACKAGE_YEAR
+    while package_year_known(year):
+        years.append(year)
+        year += 1
+    return years
+
+
+def package_year_known(year: int) -> bool:
+    import chinese_calendar
+
+    if year < FIRST_PACKAGE_YEAR:
+        return False
+    try:
+        chinese_calendar.is_workday(date(year, 12, 31))
+        chinese_calendar.is_workday(date(year, 1, 1))
+    except NotImplementedError:
+        return False
+    return True

@@ -122,6 +122,8 @@ class Ticket(db.Model):  # type: ignore[name-defined]
         Index("ix_tickets_building_state", "building_id", "state"),
         Index("ix_tickets_department_state", "department_id", "state"),
         Index("ix_tickets_state_rating_due", "state", "rating_due_at"),
+        Index("ix_tickets_state_acknowledge_due", "state", "acknowledge_due_at"),
+        Index("ix_tickets_state_resolve_due", "state", "resolve_due_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -51,6 +51,14 @@ EVENT_LABELS = {
     EventKind.REOPENED: _l("Reopened"),
     EventKind.CLOSED: _l("Closed"),
     EventKind.WITHDRAWN: _l("Withdrawn"),
+    EventKind.POOLED: _l("Waiting in the dispatch pool"),
+    EventKind.WARNING: _l("Deadline approaching"),
+    EventKind.OVERDUE: _l("Overdue, escalated to supervisors"),
+    EventKind.ESCALATED: _l("Escalated to the district managers"),
+    EventKind.EXTENSION_REQUESTED: _l("Extension requested"),
+    EventKind.EXTENSION_APPROVED: _l("Extension approved"),
+    EventKind.EXTENSION_REFUSED: _l("Extension refused"),
+    EventKind.CLOCKS_RECOMPUTED: _l("Deadlines recomputed"),
 }
 
 
@@ -62,7 +70,7 @@ def localized_name(row: Any) -> str:
     return str(row.name)
 
 
-@bp.context_processor
+@bp.app_context_processor  # also on pages of other blueprints that render a request (sla)
 def _labels() -> dict[str, Any]:
     return {
         "event_labels": EVENT_LABELS,

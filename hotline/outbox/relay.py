@@ -1,0 +1,96 @@
+"""Relaying the outbox to the broker (DESIGN §8).
+
+A beat job calls :func:`relay_pending` every few seconds for whatever the after-commit nudge
+(:mod:`hotline.outbox.publisher`) did not publish: the broker was down, the process died between commit and
+publish, or nudging is off.  Delivery is at least once — a message can be published twice (published, then
+the marking transaction lost) — which the tasks tolerate: each is idempotent.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from kombu.exceptions import EncodeError
+from sqlalchemy import select
+
+from hotline.extensions import db
+from hotline.outbox.models import OutboxMessage
+from hotline.outbox.services import TASKS
+
+log = logging.getLogger(__name__)
+
+# publish(task_name, kwargs): send one task by name; raises when the broker does not take it.
+PublishFn = Callable[[str, dict[str, Any]], None]
+
+ERROR_MAX = 1000
+
+
+def is_message_failure(exc: BaseException) -> bool:
+    """A failure of this one message (its payload does not serialise), not of the broker.
+
+    Anything else is taken as the broker or the network failing: publishing stops until the next run.
+    """
+    return isinstance(exc, EncodeError | TypeError | ValueError)
+
+
+def relay_pending(
+    publish: PublishFn, now: datetime, limit: int = 500, older_than: timedelta | None = None
+) -> int:
+    """Publish unpublished outbox messages, oldest first; returns how many were published.
+
+    ``older_than`` leaves alone messages younger than that (the after-commit nudge is about to publish them).
+    Rows are locked with ``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so two relays never take the same row.
+    Each row is marked published (``published_at``) or gets ``attempts``/``last_error``; the batch stops at
+    the first broker failure (the rest would fail too).  Flushes, does not commit.
+    """
+    query = select(OutboxMessage).where(OutboxMessage.published_at.is_(None))
+    if older_than is not None:
+        query = query.where(OutboxMessage.created_at <= now - older_than)
+    rows = db.session.scalars(
+        query.order_by(OutboxMessage.id).limit(limit).with_for_update(skip_locked=True)
+    ).all()
+    published = publish_rows(rows, publish, now)
+    db.session.flush()
+    if published or rows:
+        log.info("outbox relay: %d of %d pending messages published", published, len(rows))
+    return published
+
+
+def publish_rows(
+    rows: Sequence[OutboxMessage],
+    publish: PublishFn,
+    now: datetime,
+    out_of_time: Callable[[], bool] | None = None,
+) -> int:
+    """Publish ``rows`` in order and mark each; stop at the first broker failure or once ``out_of_time()``.
+
+    Does not flush: the caller owns the session.
+    A message that fails on its own (an unknown topic, a payload the serializer refuses) keeps its error and
+    does not hold back the ones after it.
+    """
+    published = 0
+    for row in rows:
+        if out_of_time is not None and out_of_time():
+            break
+        row.attempts = (row.attempts or 0) + 1
+        task_name = TASKS.get(row.topic)
+        if task_name is None:
+            row.last_error = f"unknown topic {row.topic!r}"
+            log.error("outbox message %s has an unknown topic %r", row.id, row.topic)
+            continue
+        try:
+            publish(task_name, dict(row.payload or {}))
+        except Exception as exc:
+            row.last_error = f"{type(exc).__name__}: {exc}"[:ERROR_MAX]
+            if is_message_failure(exc):
+                log.exception("outbox: message %s could not be published", row.id)
+                continue
+            log.warning("outbox: broker refused message %s (%s); will retry", row.id, row.last_error)
+            break
+        row.published_at = now
+        row.last_error = None
+        published += 1
+    return published

@@ -1,0 +1,512 @@
+"""Working-day calendar administration, clock settings, recomputation and extensions (延期).
+
+Services take the acting user (None for the system) and ``now``; they flush, never commit, and raise
+:mod:`hotline.errors` domain errors with translated messages.  Every change to the calendar, the working
+hours or a category's clocks re-derives the deadlines of the open requests (:func:`recompute_open_clocks`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from flask_babel import gettext as _
+from sqlalchemy import Select, func, insert, select
+from sqlalchemy.exc import IntegrityError
+
+from hotline.auth.models import Role, User
+from hotline.errors import Forbidden, InvalidTransition, NotFound, ValidationFailed
+from hotline.extensions import db
+from hotline.notifications import services as notifications
+from hotline.notifications.models import NotificationKind
+from hotline.sla import clocks
+from hotline.sla.calendar import (
+    WORKING_HOURS_KEY,
+    bump_calendar_version,
+    current_calendar,
+    known_years,
+    put_setting,
+    year_is_known,
+)
+from hotline.sla.models import CalendarDay, Clock, DaySource, Extension, ExtensionState, Setting
+from hotline.sla.worktime import CalendarMissing, HoursError, format_hours, package_days, package_years
+from hotline.sla.worktime import parse_hours as _parse_hours
+from hotline.tickets.models import Category, EventKind, Ticket, TicketState
+from hotline.tickets.queries import get_visible_ticket_by_id
+from hotline.tickets.services import record_event
+from hotline.timeutil import iso, local_date
+
+YEAR_MIN, YEAR_MAX = 2000, 2100
+NOTE_MAX = 200
+TEXT_MAX = 2000
+EXTENSION_DAYS_MAX = 30
+ACKNOWLEDGE_MINUTES_MAX = 5 * 24 * 60
+RESOLVE_DAYS_MAX = 90
+MISSING_NOTIFIED_KEY = "calendar_missing_notified:{year}"
+# From this day of the year on, next year's calendar should be there (the State Council publishes it
+# around November).
+NEXT_YEAR_WARNING_FROM = (11, 1)
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _require_manager(actor: User | None, message: str) -> None:
+    if actor is None or not actor.is_staff:
+        raise Forbidden(message)
+
+
+def _whole_number(value: object, field: str, low: int, high: int) -> int:
+    number: int | None = None
+    if isinstance(value, int) and not isinstance(value, bool):
+        number = value
+    elif isinstance(value, str):
+        try:
+            number = int(value.strip())
+        except ValueError:
+            number = None
+    if number is None:
+        message = _("Enter a whole number.")
+        raise ValidationFailed(message, {field: message})
+    if not low <= number <= high:
+        message = _("Enter a number from %(low)d to %(high)d.", low=low, high=high)
+        raise ValidationFailed(message, {field: message})
+    return number
+
+
+def _text(value: str | None, field: str, maximum: int, *, required: bool) -> str:
+    text = (value or "").strip()
+    if required and not text:
+        message = _("This field is required.")
+        raise ValidationFailed(message, {field: message})
+    if len(text) > maximum:
+        message = _("At most %(n)d characters.", n=maximum)
+        raise ValidationFailed(message, {field: message})
+    return text
+
+
+def _calendar_changed(now: datetime, reason: str) -> int:
+    bump_calendar_version(now)
+    return recompute_open_clocks(now, reason=reason)
+
+
+# --------------------------------------------------------------------------- the calendar
+
+
+def sync_calendar_from_package(now: datetime, years: Iterable[int] | None = None) -> list[int]:
+    """Load each year ``chinese-calendar`` knows (or only ``years``) that has no rows; return those loaded.
+
+    A year that already has rows is never touched, so managers' overrides survive a package upgrade.
+    Two processes syncing at once each load a year at most once (a savepoint per year).
+    """
+    wanted = sorted(set(years)) if years is not None else package_years()
+    present = known_years()
+    loaded: list[int] = []
+    for year in wanted:
+        if year in present:
+            continue
+        days = package_days(year)
+        if days is None:
+            continue
+        rows: list[dict[str, Any]] = [
+            {
+                "day": day,
+                "is_workday": is_workday,
+                "source": DaySource.PACKAGE,
+                "note": note,
+                "updated_at": now,
+                "updated_by_id": None,
+            }
+            for day, is_workday, note in days
+        ]
+        try:
+            with db.session.begin_nested():
+                db.session.execute(insert(CalendarDay), rows)
+        except IntegrityError:  # another process loaded it first
+            continue
+        loaded.append(year)
+    if loaded:
+        _calendar_changed(now, "calendar")
+    return loaded
+
+
+def enter_year(year: int | str, actor: User | None, now: datetime) -> DaySource:
+    """Enter a whole year: from ``chinese-calendar`` when it knows the year, else Monday to Friday to edit.
+
+    Managers only.  Returns the source used (``package`` or ``weekday``).  Raises :class:`Forbidden`,
+    :class:`ValidationFailed` (field ``year``), :class:`InvalidTransition` when the year already has days.
+    """
+    _require_manager(actor, _("Only a manager may edit the working-day calendar."))
+    number = _whole_number(year, "year", YEAR_MIN, YEAR_MAX)
+    if year_is_known(number):
+        raise InvalidTransition(
+            _("The calendar already has %(year)d; change single days instead.", year=number)
+        )
+    if sync_calendar_from_package(now, years=[number]):
+        return DaySource.PACKAGE
+    day = date(number, 1, 1)
+    rows: list[dict[str, Any]] = []
+    while day.year == number:
+        rows.append(
+            {
+                "day": day,
+                "is_workday": day.weekday() < 5,
+                "source": DaySource.WEEKDAY,
+                "note": "",
+                "updated_at": now,
+                "updated_by_id": actor.id if actor else None,
+            }
+        )
+        day += timedelta(days=1)
+    try:
+        with db.session.begin_nested():
+            db.session.execute(insert(CalendarDay), rows)
+    except IntegrityError:
+        raise InvalidTransition(
+            _("The calendar already has %(year)d; change single days instead.", year=number)
+        ) from None
+    _calendar_changed(now, "calendar")
+    return DaySource.WEEKDAY
+
+
+def set_day(day: date, is_workday: bool, note: str, actor: User | None, now: datetime) -> CalendarDay:
+    """A manager marks one day working or not (a local closure, a newly published holiday, a make-up day).
+
+    Raises :class:`Forbidden`, :class:`ValidationFailed` (fields ``day``, ``note``) when the day's year has
+    not been entered.
+    """
+    _require_manager(actor, _("Only a manager may edit the working-day calendar."))
+    text = _text(note, "note", NOTE_MAX, required=False)
+    if not year_is_known(day.year):
+        message = _("The calendar has no %(year)d yet: enter the year first.", year=day.year)
+        raise ValidationFailed(message, {"day": message})
+    row = db.session.get(CalendarDay, day)
+    if row is None:  # a known year has every day; this only guards a hand-edited table
+        row = CalendarDay(day=day)
+        db.session.add(row)
+    row.is_workday = bool(is_workday)
+    row.note = text
+    row.source = DaySource.OVERRIDE
+    row.updated_at = now
+    row.updated_by_id = actor.id if actor else None
+    db.session.flush()
+    _calendar_changed(now, "calendar")
+    return row
+
+
+def set_working_hours(text: str, actor: User | None, now: datetime) -> str:
+    """Set the daily working periods, e.g. ``09:00-12:00,13:30-17:30``; returns the stored canonical text.
+
+    Raises :class:`Forbidden`, :class:`ValidationFailed` (field ``hours``).
+    """
+    _require_manager(actor, _("Only a manager may change the working hours."))
+    try:
+        periods = _parse_hours(text or "")
+    except HoursError as error:
+        message = _hours_message(error)
+        raise ValidationFailed(message, {"hours": message}) from None
+    canonical = format_hours(periods)
+    put_setting(WORKING_HOURS_KEY, canonical, now)
+    _calendar_changed(now, "working_hours")
+    return canonical
+
+
+def _hours_message(error: HoursError) -> str:
+    part = error.part
+    messages = {
+        "format": lambda: _("“%(part)s” is not a period like 09:00-12:00.", part=part),
+        "order": lambda: _("“%(part)s” ends before it starts.", part=part),
+        "overlap": lambda: _("“%(part)s” overlaps the period before it.", part=part),
+        "empty": lambda: _("Enter at least one working period, like 09:00-12:00."),
+    }
+    return messages[error.reason]()
+
+
+def set_category_clocks(
+    category_id: int,
+    acknowledge_minutes: int | str,
+    acknowledge_minutes_urgent: int | str,
+    resolve_days: int | str,
+    resolve_days_urgent: int | str,
+    actor: User | None,
+    now: datetime,
+) -> Category:
+    """Set a category's limits: acknowledge in working minutes, resolve in working days, each also urgent.
+
+    An urgent limit may not be longer than the normal one.  Open requests of the category get their deadlines
+    re-derived.  Raises :class:`Forbidden`, :class:`NotFound`, :class:`ValidationFailed` (fields named like
+    the arguments, all reported at once).
+    """
+    _require_manager(actor, _("Only a manager may change the clocks."))
+    category = db.session.get(Category, category_id)
+    if category is None:
+        raise NotFound(_("No such category."))
+    values: dict[str, int] = {}
+    errors: dict[str, str] = {}
+    limits = {
+        "acknowledge_minutes": (acknowledge_minutes, ACKNOWLEDGE_MINUTES_MAX),
+        "acknowledge_minutes_urgent": (acknowledge_minutes_urgent, ACKNOWLEDGE_MINUTES_MAX),
+        "resolve_days": (resolve_days, RESOLVE_DAYS_MAX),
+        "resolve_days_urgent": (resolve_days_urgent, RESOLVE_DAYS_MAX),
+    }
+    for field, (value, high) in limits.items():
+        try:
+            values[field] = _whole_number(value, field, 1, high)
+        except ValidationFailed as error:
+            errors.update(error.fields)
+    for normal, urgent in (
+        ("acknowledge_minutes", "acknowledge_minutes_urgent"),
+        ("resolve_days", "resolve_days_urgent"),
+    ):
+        if normal in values and urgent in values and values[urgent] > values[normal]:
+            errors[urgent] = _("The urgent limit may not be longer than the normal one.")
+    if errors:
+        raise ValidationFailed(_("Please correct the marked fields."), errors)
+    for field, value in values.items():
+        setattr(category, field, value)
+    db.session.flush()
+    recompute_open_clocks(now, reason="category_clocks", category_id=category.id)
+    return category
+
+
+def missing_years(now: datetime) -> list[int]:
+    """Years a clock may need now that have no calendar: this year, and next year from 1 November on."""
+    today = local_date(now)
+    wanted = [today.year]
+    if (today.month, today.day) >= NEXT_YEAR_WARNING_FROM:
+        wanted.append(today.year + 1)
+    return [year for year in wanted if not year_is_known(year)]
+
+
+def check_missing_years(now: datetime) -> list[int]:
+    """Tell the managers, once per year, that a year the clocks need has no calendar; return missing years.
+
+    For the beat.  The Setting ``calendar_missing_notified:<year>`` records that they were told; it is
+    inserted in a savepoint first, so two beats racing tell them once.
+    """
+    missing = missing_years(now)
+    for year in missing:
+        key = MISSING_NOTIFIED_KEY.format(year=year)
+        if db.session.get(Setting, key) is not None:
+            continue
+        try:
+            with db.session.begin_nested():
+                db.session.add(Setting(key=key, value=now.isoformat(), updated_at=now))
+        except IntegrityError:
+            continue
+        managers = db.session.scalars(
+            select(User).where(User.role == Role.MANAGER, User.active.is_(True)).order_by(User.id)
+        ).all()
+        notifications.notify(managers, NotificationKind.CALENDAR_MISSING, now, params={"year": year})
+    return missing
+
+
+# --------------------------------------------------------------------------- recomputation
+
+
+def _approved_extension_days(ticket: Ticket) -> int:
+    """Working days granted to the running resolve clock (extensions asked since it started)."""
+    if ticket.resolve_started_at is None:
+        return 0
+    total = db.session.scalar(
+        select(func.coalesce(func.sum(Extension.days), 0)).where(
+            Extension.ticket_id == ticket.id,
+            Extension.state == ExtensionState.APPROVED,
+            Extension.created_at >= ticket.resolve_started_at,
+        )
+    )
+    return int(total or 0)
+
+
+def _clock_of(ticket: Ticket) -> Clock | None:
+    """The clock a request is on, counting a returned request as on the clock it was returned from."""
+    state = ticket.state
+    if state == TicketState.RETURNED:
+        state = ticket.returned_from_state or state
+    if state == TicketState.ASSIGNED:
+        return Clock.ACKNOWLEDGE
+    if state == TicketState.IN_PROGRESS:
+        return Clock.RESOLVE
+    return None
+
+
+def recompute_open_clocks(now: datetime, reason: str = "calendar", category_id: int | None = None) -> int:
+    """Re-derive the running deadline of every open request (or those of one category); return how many moved.
+
+    Acknowledge deadlines from ``assigned_at``; resolve deadlines from ``resolve_started_at`` plus the
+    approved extensions.  A request whose deadline moved gets a CLOCKS_RECOMPUTED event (internal) with
+    the old and new deadlines, its alert schedule is renewed and its escalation level reset when the new
+    deadline has not passed.  Rows are locked in id order.
+    """
+    calendar = current_calendar()
+    query = (
+        select(Ticket)
+        .where(Ticket.state.in_((TicketState.ASSIGNED, TicketState.IN_PROGRESS, TicketState.RETURNED)))
+        .order_by(Ticket.id)
+        .with_for_update(of=Ticket)
+    )
+    if category_id is not None:
+        query = query.where(Ticket.category_id == category_id)
+    changed = 0
+    for ticket in db.session.scalars(query).all():
+        clock = _clock_of(ticket)
+        if clock == Clock.ACKNOWLEDGE and ticket.assigned_at is not None:
+            start, old = ticket.assigned_at, ticket.acknowledge_due_at
+            try:
+                new: datetime | None = clocks.acknowledge_due(ticket, start, calendar)
+            except CalendarMissing:
+                new = None
+            ticket.acknowledge_due_at = new
+        elif clock == Clock.RESOLVE and ticket.resolve_started_at is not None:
+            start, old = ticket.resolve_started_at, ticket.resolve_due_at
+            try:
+                new = clocks.resolve_due(ticket, start, calendar, _approved_extension_days(ticket))
+            except CalendarMissing:
+                new = None
+            ticket.resolve_due_at = new
+        else:
+            continue
+        clocks.schedule(ticket, clock, start, new, calendar)
+        if new == old:
+            continue
+        changed += 1
+        if new is not None and new > now and ticket.escalation_level:
+            ticket.escalation_level = 0
+        record_event(
+            ticket,
+            None,
+            EventKind.CLOCKS_RECOMPUTED,
+            now,
+            public=False,
+            payload={"clock": clock.value, "old_due_at": iso(old), "new_due_at": iso(new), "reason": reason},
+        )
+    db.session.flush()
+    return changed
+
+
+# --------------------------------------------------------------------------- extensions (延期)
+
+
+def _pending_extension(ticket: Ticket) -> Extension | None:
+    query = select(Extension).where(
+        Extension.ticket_id == ticket.id, Extension.state == ExtensionState.PENDING
+    )
+    if ticket.resolve_started_at is not None:
+        query = query.where(Extension.created_at >= ticket.resolve_started_at)
+    return db.session.scalars(query.limit(1)).first()
+
+
+def request_extension(ticket_id: int, actor: User, days: int | str, reason: str, now: datetime) -> Extension:
+    """The assignee of a request in progress asks for 1 to 30 more working days on the resolve clock.
+
+    One request at a time.  Raises :class:`NotFound`, :class:`InvalidTransition` (not in progress, one
+    already waiting), :class:`Forbidden` (not the assignee), :class:`ValidationFailed` (fields ``days``,
+    ``reason``).
+    """
+    ticket = get_visible_ticket_by_id(actor, ticket_id, for_update=True)
+    if ticket.state != TicketState.IN_PROGRESS:
+        raise InvalidTransition(_("Only a request in progress can be given more time."))
+    if ticket.assignee_id is None or ticket.assignee_id != actor.id:
+        raise Forbidden(_("Only the assignee may ask for more time."))
+    errors: dict[str, str] = {}
+    number, text = 0, ""
+    try:
+        number = _whole_number(days, "days", 1, EXTENSION_DAYS_MAX)
+    except ValidationFailed as error:
+        errors.update(error.fields)
+    try:
+        text = _text(reason, "reason", TEXT_MAX, required=True)
+    except ValidationFailed as error:
+        errors.update(error.fields)
+    if errors:
+        raise ValidationFailed(_("Please correct the marked fields."), errors)
+    if _pending_extension(ticket) is not None:
+        raise InvalidTransition(_("An extension for this request is already waiting for a manager."))
+    extension = Extension(
+        ticket_id=ticket.id,
+        requested_by_id=actor.id,
+        days=number,
+        reason=text,
+        state=ExtensionState.PENDING,
+        created_at=now,
+        old_due_at=ticket.resolve_due_at,
+    )
+    db.session.add(extension)
+    db.session.flush()
+    record_event(
+        ticket,
+        actor,
+        EventKind.EXTENSION_REQUESTED,
+        now,
+        body=text,
+        public=False,
+        payload={"extension_id": extension.id, "days": number, "due_at": iso(ticket.resolve_due_at)},
+    )
+    return extension
+
+
+def decide_extension(extension_id: int, actor: User, approve: bool, note: str, now: datetime) -> Extension:
+    """A manager approves (the deadline moves ``days`` working days later) or refuses (a note is required).
+
+    Alerts raised for the old deadline stay; the new deadline may raise its own.  The approval is public:
+    the enterprise sees the new deadline.  Raises :class:`Forbidden`, :class:`NotFound`,
+    :class:`InvalidTransition` (already decided, request no longer in progress, no deadline to move),
+    :class:`ValidationFailed` (field ``note``).
+    """
+    _require_manager(actor, _("Only a manager may decide on extensions."))
+    extension = db.session.get(Extension, extension_id)
+    if extension is None:
+        raise NotFound(_("No such extension request."))
+    ticket = get_visible_ticket_by_id(actor, extension.ticket_id, for_update=True)
+    db.session.refresh(extension, with_for_update=True)
+    if extension.state != ExtensionState.PENDING:
+        raise InvalidTransition(_("This extension request has already been decided."))
+    payload: dict[str, Any] = {"extension_id": extension.id, "days": extension.days}
+    if approve:
+        text = _text(note, "note", TEXT_MAX, required=False)
+        on_its_clock = ticket.resolve_started_at is None or extension.created_at >= ticket.resolve_started_at
+        if ticket.state != TicketState.IN_PROGRESS or not on_its_clock:
+            raise InvalidTransition(_("The request is no longer on the clock this extension was asked for."))
+        old = ticket.resolve_due_at
+        if old is None:
+            raise InvalidTransition(
+                _("The request has no deadline to move: the working-day calendar is missing a year.")
+            )
+        try:
+            new = current_calendar().add_working_days(old, extension.days)
+        except CalendarMissing as missing:
+            raise InvalidTransition(
+                _("The working-day calendar has no %(year)d yet: enter the year first.", year=missing.year)
+            ) from None
+        ticket.resolve_due_at = new
+        if new > now:
+            ticket.escalation_level = 0
+        assert ticket.resolve_started_at is not None
+        clocks.schedule(ticket, Clock.RESOLVE, ticket.resolve_started_at, new)
+        extension.state = ExtensionState.APPROVED
+        extension.old_due_at = old
+        extension.new_due_at = new
+        kind = EventKind.EXTENSION_APPROVED
+        public = True
+        payload.update(old_due_at=iso(old), new_due_at=iso(new))
+    else:
+        text = _text(note, "note", TEXT_MAX, required=True)
+        extension.state = ExtensionState.REFUSED
+        kind = EventKind.EXTENSION_REFUSED
+        public = False
+    extension.decided_by_id = actor.id
+    extension.decided_at = now
+    extension.decision_note = text
+    db.session.flush()
+    record_event(ticket, actor, kind, now, body=text, public=public, payload=payload)
+    return extension
+
+
+def pending_extensions() -> Select[tuple[Extension]]:
+    """Extension requests waiting for a manager, oldest first (a SELECT, for ``db.paginate``)."""
+    return (
+        select(Extension)
+        .where(Extension.state == ExtensionState.PENDING)
+        .order_by(Extension.created_at, Extension.id)
+    )

@@ -1,0 +1,531 @@
+"""Pages of working time and clocks: the overdue board, the calendar, the categories' clocks and extensions.
+
+Managers only, except the extension request, which the assignee makes from the request's page.  A view parses
+its form, calls one service, puts domain errors next to the fields, commits once and redirects.
+"""
+
+from __future__ import annotations
+
+import calendar as month_calendar
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from flask_sqlalchemy.pagination import Pagination
+from flask_wtf import FlaskForm
+from sqlalchemy import ColumnElement, Select, and_, case, or_, select
+from sqlalchemy.orm import selectinload
+from werkzeug.wrappers import Response
+
+from hotline.auth.models import Role
+from hotline.db import utcnow
+from hotline.errors import DomainError, NotFound, ValidationFailed
+from hotline.extensions import db
+from hotline.sla import clocks, forms, services
+from hotline.sla.calendar import current_calendar, working_hours
+from hotline.sla.models import CalendarDay, DaySource, Extension, ExtensionState
+from hotline.sla.worktime import format_hours
+from hotline.tickets import queries
+from hotline.tickets.models import Category, Ticket, TicketState
+from hotline.tickets.views import detail as ticket_detail
+from hotline.timeutil import local_date
+from hotline.web import apply_errors, roles_required
+
+bp = Blueprint("sla", __name__)
+
+
+# The overdue board's "approaching" tab looks at this many requests nearest their deadline: yellow is decided
+# in working time per request, which SQL cannot filter, so the scan is bounded instead.
+APPROACHING_SCAN = 500
+FIRST_YEAR, LAST_YEAR = 2000, 2100
+
+
+# --------------------------------------------------------------------------- the overdue board
+
+
+def _running_due() -> ColumnElement[datetime]:
+    """The deadline of the clock that runs in the request's state: acknowledge when assigned, else resolve."""
+    return case(
+        (Ticket.state == TicketState.ASSIGNED, Ticket.acknowledge_due_at), else_=Ticket.resolve_due_at
+    )
+
+
+def _running_clock_late(now: datetime, *, late: bool) -> ColumnElement[bool]:
+    """Requests whose running clock is past its deadline (``late``), or not yet (one with no deadline is
+    neither: a missing calendar year is shown by the managers' banner instead)."""
+
+    def compare(column: Any) -> ColumnElement[bool]:
+        return column < now if late else column >= now
+
+    return or_(
+        and_(Ticket.state == TicketState.ASSIGNED, compare(Ticket.acknowledge_due_at)),
+        and_(Ticket.state == TicketState.IN_PROGRESS, compare(Ticket.resolve_due_at)),
+    )
+
+
+def _board_query(now: datetime, *, late: bool) -> Select[Ticket]:
+    return (
+        select(Ticket)
+        .where(_running_clock_late(now, late=late))
+        .order_by(_running_due().asc(), Ticket.id)
+        .options(
+            selectinload(Ticket.category),
+            selectinload(Ticket.building),
+            selectinload(Ticket.assignee),
+            selectinload(Ticket.enterprise),
+        )
+    )
+
+
+class ListPagination(Pagination):
+    """A page of a list already in memory (bounded by the caller), for the pagination macro."""
+
+    def _query_items(self) -> list[Any]:
+        rows: Sequence[Any] = self._query_args["rows"]
+        start = (self.page - 1) * self.per_page
+        return list(rows[start : start + self.per_page])
+
+    def _query_count(self) -> int:
+        return len(self._query_args["rows"])
+
+
+@dataclass(frozen=True)
+class BoardRow:
+    ticket: Ticket
+    light: clocks.ClockLight | None
+
+
+@bp.route("/manage/overdue")
+@roles_required(Role.MANAGER)
+def overdue() -> str:
+    now = utcnow()
+    calendar = current_calendar()
+    per_page = current_app.config["PER_PAGE"]
+    show = "yellow" if request.args.get("show") == "yellow" else "red"
+    if show == "red":
+        page = db.paginate(_board_query(now, late=True), per_page=per_page, max_per_page=100)
+        page.items = [BoardRow(t, clocks.light(t, now, calendar)) for t in page.items]
+    else:
+        nearest = db.session.scalars(_board_query(now, late=False).limit(APPROACHING_SCAN)).all()
+        lights = [BoardRow(t, clocks.light(t, now, calendar)) for t in nearest]
+        rows = [row for row in lights if row.light is not None and row.light.colour == "yellow"]
+        page = ListPagination(per_page=per_page, max_per_page=100, rows=rows)
+    return render_template("sla/overdue.html", page=page, show=show, scan_limit=APPROACHING_SCAN)
+
+
+# --------------------------------------------------------------------------- the calendar
+
+
+@dataclass(frozen=True)
+class DayCell:
+    day: date
+    in_month: bool
+    is_workday: bool | None  # None: the year is not in the calendar
+    override: bool
+    note: str
+
+    @property
+    def weekend(self) -> bool:
+        return self.day.weekday() >= 5
+
+    @property
+    def css(self) -> str:
+        if not self.in_month:
+            return "cal-outside"
+        if self.is_workday is None:
+            return "cal-unknown"
+        classes = ["cal-work" if self.is_workday else "cal-rest"]
+        if self.is_workday and self.weekend:
+            classes.append("cal-makeup")  # 调休: a weekend day worked to make up for a holiday
+        if not self.is_workday and not self.weekend:
+            classes.append("cal-holiday")
+        if self.override:
+            classes.append("cal-override")
+        return " ".join(classes)
+
+    @property
+    def kind(self) -> str:
+        if not self.in_month or self.is_workday is None:
+            return ""
+        if self.is_workday:
+            return "makeup" if self.weekend else "work"
+        return "rest" if self.weekend else "holiday"
+
+
+@dataclass(frozen=True)
+class Month:
+    number: int
+    weeks: list[list[DayCell]]
+
+
+def _year_arg(default: int) -> int:
+    try:
+        year = int(request.args.get("year", ""))
+    except ValueError:
+        return default
+    return year if FIRST_YEAR <= year <= LAST_YEAR else default
+
+
+def _months(year: int) -> tuple[list[Month], bool]:
+    """The twelve month grids of ``year`` and whether the calendar has the year at all."""
+    rows = db.session.scalars(
+        select(CalendarDay).where(CalendarDay.day >= date(year, 1, 1), CalendarDay.day <= date(year, 12, 31))
+    ).all()
+    known = {row.day: row for row in rows}
+    weeks_of = month_calendar.Calendar(firstweekday=0).monthdatescalendar
+    months = []
+    for number in range(1, 13):
+        weeks = []
+        for week in weeks_of(year, number):
+            cells = []
+            for day in week:
+                row = known.get(day)
+                cells.append(
+                    DayCell(
+                        day=day,
+                        in_month=day.month == number,
+                        is_workday=row.is_workday if row else None,
+                        override=bool(row and row.source == DaySource.OVERRIDE),
+                        note=row.note if row else "",
+                    )
+                )
+            weeks.append(cells)
+        months.append(Month(number, weeks))
+    return months, bool(known)
+
+
+def _hours_text() -> str:
+    return format_hours(working_hours())
+
+
+@dataclass
+class CalendarForms:
+    day: forms.DayForm = field(default_factory=lambda: forms.unique_ids(forms.DayForm(formdata=None), "day"))
+    year: forms.YearForm = field(
+        default_factory=lambda: forms.unique_ids(forms.YearForm(formdata=None), "year")
+    )
+    hours: forms.HoursForm = field(
+        default_factory=lambda: forms.unique_ids(forms.HoursForm(formdata=None), "hours")
+    )
+
+
+def _render_calendar(year: int, bound: CalendarForms | None = None, status: int = 200) -> tuple[str, int]:
+    calendar_forms = bound or CalendarForms()
+    if not calendar_forms.hours.hours.data and not calendar_forms.hours.errors:
+        calendar_forms.hours.hours.data = _hours_text()
+    months, known = _months(year)
+    html = render_template(
+        "sla/calendar.html",
+        year=year,
+        months=months,
+        year_known=known,
+        weekday_names=_weekday_names(),
+        forms=calendar_forms,
+        hours_text=_hours_text(),
+    )
+    return html, status
+
+
+def _weekday_names() -> list[str]:
+    return [_("Mon"), _("Tue"), _("Wed"), _("Thu"), _("Fri"), _("Sat"), _("Sun")]
+
+
+@bp.route("/manage/calendar")
+@roles_required(Role.MANAGER)
+def calendar() -> tuple[str, int]:
+    return _render_calendar(_year_arg(local_date(utcnow()).year))
+
+
+def _calendar_post(
+    form: FlaskForm,
+    slot: str,
+    run: Callable[[datetime], Any],
+    done: str,
+    year_of: Callable[[], int],
+    field_map: dict[str, str] | None = None,
+) -> tuple[str, int] | Response:
+    """Validate one of the calendar page's forms, call the service, commit and go back to the year shown."""
+    back_year = _year_arg(local_date(utcnow()).year)
+    forms.unique_ids(form, slot)
+    if form.validate():
+        try:
+            run(utcnow())
+        except ValidationFailed as error:
+            db.session.rollback()
+            apply_errors(form, error, field_map)
+        except DomainError as error:
+            db.session.rollback()
+            flash(error.message, "danger")
+            return redirect(url_for(".calendar", year=back_year))
+        else:
+            db.session.commit()
+            flash(done, "success")
+            return redirect(url_for(".calendar", year=year_of()))
+    bound = CalendarForms()
+    setattr(bound, slot, form)
+    return _render_calendar(back_year, bound, 400)
+
+
+@bp.route("/manage/calendar/day", methods=["POST"])
+@roles_required(Role.MANAGER)
+def set_day() -> tuple[str, int] | Response:
+    form = forms.DayForm()
+
+    def run(now: datetime) -> Any:
+        assert form.day.data is not None  # the form requires it
+        work = form.kind.data == "work"
+        return services.set_day(form.day.data, work, form.note.data or "", current_user, now)
+
+    return _calendar_post(
+        form,
+        "day",
+        run,
+        _("The day has been saved; open requests' deadlines follow the new calendar."),
+        lambda: form.day.data.year if form.day.data else local_date(utcnow()).year,
+        {"is_workday": "kind"},
+    )
+
+
+@bp.route("/manage/calendar/year", methods=["POST"])
+@roles_required(Role.MANAGER)
+def enter_year() -> tuple[str, int] | Response:
+    form = forms.YearForm()
+
+    return _calendar_post(
+        form,
+        "year",
+        lambda now: services.enter_year(form.year.data or "", current_user, now),
+        _("The year has been entered as Monday to Friday: now mark its holidays and make-up working days."),
+        lambda: int(form.year.data or 0) or local_date(utcnow()).year,
+    )
+
+
+@bp.route("/manage/calendar/hours", methods=["POST"])
+@roles_required(Role.MANAGER)
+def set_hours() -> tuple[str, int] | Response:
+    form = forms.HoursForm()
+    return _calendar_post(
+        form,
+        "hours",
+        lambda now: services.set_working_hours(form.hours.data or "", current_user, now),
+        _("The working hours have been saved; open requests' deadlines follow them."),
+        lambda: _year_arg(local_date(utcnow()).year),
+    )
+
+
+@bp.route("/manage/calendar/sync", methods=["POST"])
+@roles_required(Role.MANAGER)
+def sync_calendar() -> Response:
+    year = _year_arg(local_date(utcnow()).year)
+    added = services.sync_calendar_from_package(utcnow())
+    db.session.commit()
+    if added:
+        flash(
+            _("Years loaded from the chinese-calendar package: %(years)s.", years=", ".join(map(str, added))),
+            "success",
+        )
+    else:
+        flash(_("The chinese-calendar package knows no year that is not already in the calendar."), "info")
+    return redirect(url_for(".calendar", year=year))
+
+
+# --------------------------------------------------------------------------- categories and their clocks
+
+
+@bp.route("/manage/categories")
+@roles_required(Role.MANAGER)
+def categories() -> str:
+    query = select(Category).order_by(Category.sort_order, Category.id)
+    page = db.paginate(query, per_page=50, max_per_page=100)
+    return render_template("sla/categories.html", page=page)
+
+
+@bp.route("/manage/categories/<int:category_id>", methods=["GET", "POST"])
+@roles_required(Role.MANAGER)
+def edit_category(category_id: int) -> tuple[str, int] | Response:
+    category = db.session.get(Category, category_id)
+    if category is None:
+        abort(404)
+    form = forms.CategoryClocksForm(obj=category if request.method == "GET" else None)
+    if form.validate_on_submit():
+        try:
+            services.set_category_clocks(
+                category.id,
+                form.acknowledge_minutes.data or "",
+                form.acknowledge_minutes_urgent.data or "",
+                form.resolve_days.data or "",
+                form.resolve_days_urgent.data or "",
+                current_user,
+                utcnow(),
+            )
+        except ValidationFailed as error:
+            db.session.rollback()
+            apply_errors(form, error)
+        except NotFound:
+            db.session.rollback()
+            abort(404)
+        else:
+            db.session.commit()
+            flash(_("The clocks of %(name)s have been saved.", name=category.name), "success")
+            return redirect(url_for(".categories"))
+    status = 400 if request.method == "POST" else 200
+    return render_template("sla/category_edit.html", category=category, form=form), status
+
+
+# --------------------------------------------------------------------------- extensions (延期)
+
+
+def _decision_form(extension: Extension, formdata: Any = None) -> FlaskForm:
+    return forms.unique_ids(forms.ExtensionDecisionForm(formdata=formdata), f"decide-{extension.id}")
+
+
+def _request_form(formdata: Any = None) -> FlaskForm:
+    return forms.unique_ids(forms.ExtensionRequestForm(formdata=formdata), "extension")
+
+
+def _pending_for(ticket: Ticket) -> Extension | None:
+    return db.session.scalars(
+        select(Extension)
+        .where(Extension.ticket_id == ticket.id, Extension.state == ExtensionState.PENDING)
+        .order_by(Extension.id.desc())
+        .limit(1)
+    ).first()
+
+
+@dataclass(frozen=True)
+class ExtensionPanel:
+    """What the request's page shows about extensions to the current user."""
+
+    pending: Extension | None
+    request_form: FlaskForm | None
+    decision_form: FlaskForm | None
+
+
+@bp.app_template_global()
+def extension_panel(ticket: Ticket) -> ExtensionPanel | None:
+    """The extension request form (the assignee, in progress) or the pending extension and its decision form
+    (managers); None for everybody else."""
+    if not current_user.is_authenticated or current_user.role not in (Role.LIAISON, Role.MANAGER, Role.ADMIN):
+        return None
+    bound: dict[str, FlaskForm] = g.get("sla_bound_forms", {})
+    pending = _pending_for(ticket)
+    is_manager = current_user.is_staff
+    # One request at a time, on the running resolve clock (an older one left pending does not block it).
+    on_this_clock = pending is not None and (
+        ticket.resolve_started_at is None or pending.created_at >= ticket.resolve_started_at
+    )
+    may_request = (
+        ticket.state == TicketState.IN_PROGRESS
+        and ticket.assignee_id == current_user.id
+        and not on_this_clock
+    )
+    request_form = (bound.get("request") or _request_form()) if may_request else None
+    decision_form = (bound.get("decision") or _decision_form(pending)) if pending and is_manager else None
+    if pending is None and request_form is None:
+        return None
+    return ExtensionPanel(pending=pending, request_form=request_form, decision_form=decision_form)
+
+
+def _render_ticket_with(number: str, slot: str, form: FlaskForm) -> tuple[str, int]:
+    """The request's page again, with ``form`` (and its errors) in place of the empty one."""
+    g.sla_bound_forms = {slot: form}
+    return ticket_detail(number), 400
+
+
+@bp.route("/tickets/<number>/extension", methods=["POST"])
+@roles_required(Role.LIAISON)  # only an assignee may ask, and only liaisons are assigned
+def request_extension(number: str) -> tuple[str, int] | Response:
+    try:
+        ticket = queries.get_visible_ticket(current_user, number)
+    except NotFound:
+        abort(404)
+    form = _request_form(request.form)
+    if not form.validate():
+        return _render_ticket_with(number, "request", form)
+    try:
+        services.request_extension(
+            ticket.id, current_user, form.days.data or "", form.reason.data or "", utcnow()
+        )
+    except ValidationFailed as error:
+        db.session.rollback()
+        apply_errors(form, error)
+        return _render_ticket_with(number, "request", form)
+    except NotFound:
+        db.session.rollback()
+        abort(404)
+    except DomainError as error:  # Forbidden, InvalidTransition: said above the page
+        db.session.rollback()
+        flash(error.message, "danger")
+        return redirect(url_for("tickets.detail", number=number))
+    db.session.commit()
+    flash(_("The extension has been requested; a manager will decide on it."), "success")
+    return redirect(url_for("tickets.detail", number=number))
+
+
+@bp.route("/manage/extensions")
+@roles_required(Role.MANAGER)
+def extensions() -> str:
+    return _render_extensions({})[0]
+
+
+def _render_extensions(bound: dict[int, FlaskForm], status: int = 200) -> tuple[str, int]:
+    page = db.paginate(
+        services.pending_extensions().options(selectinload(Extension.requested_by)),
+        per_page=current_app.config["PER_PAGE"],
+        max_per_page=100,
+    )
+    ids = {e.ticket_id for e in page.items}
+    tickets = {
+        t.id: t
+        for t in db.session.scalars(
+            select(Ticket).where(Ticket.id.in_(ids)).options(selectinload(Ticket.assignee))
+        )
+    }
+    decision_forms = {e.id: bound.get(e.id) or _decision_form(e) for e in page.items}
+    html = render_template("sla/extensions.html", page=page, tickets=tickets, decision_forms=decision_forms)
+    return html, status
+
+
+@bp.route("/manage/extensions/<int:extension_id>/decision", methods=["POST"])
+@roles_required(Role.MANAGER)
+def decide_extension(extension_id: int) -> tuple[str, int] | Response:
+    extension = db.session.get(Extension, extension_id)
+    if extension is None:
+        abort(404)
+    ticket = db.session.get(Ticket, extension.ticket_id)
+    assert ticket is not None
+    from_ticket = request.args.get("from") == "ticket"
+    back = url_for("tickets.detail", number=ticket.number) if from_ticket else url_for(".extensions")
+    form = _decision_form(extension, request.form)
+
+    def again() -> tuple[str, int]:
+        if from_ticket:
+            return _render_ticket_with(ticket.number, "decision", form)
+        return _render_extensions({extension.id: form}, 400)
+
+    if not form.validate():
+        return again()
+    approve = form.decision.data == "approve"
+    try:
+        services.decide_extension(extension.id, current_user, approve, form.note.data or "", utcnow())
+    except ValidationFailed as error:
+        db.session.rollback()
+        apply_errors(form, error)
+        return again()
+    except NotFound:
+        db.session.rollback()
+        abort(404)
+    except DomainError as error:  # already decided, forbidden: said above the page
+        db.session.rollback()
+        flash(error.message, "danger")
+        return redirect(back)
+    db.session.commit()
+    if approve:
+        flash(_("The extension of %(number)s has been approved.", number=ticket.number), "success")
+    else:
+        flash(_("The extension of %(number)s has been refused.", number=ticket.number), "success")
+    return redirect(back)

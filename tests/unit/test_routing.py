@@ -1,0 +1,341 @@
+"""Automatic routing (DESIGN §6): the policy, the pool, returns, idempotence, and the reconcile job."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from flask_babel import force_locale
+from sqlalchemy import select
+
+from hotline.auth.models import Role, User
+from hotline.enterprises.models import Building, Coverage, CoverageRole, Enterprise
+from hotline.extensions import db
+from hotline.outbox import services as outbox
+from hotline.outbox.models import OutboxMessage
+from hotline.routing.services import RoutingDecision, reconcile_unrouted, route_ticket
+from hotline.tickets import services as tickets
+from hotline.tickets.models import EventKind, Ticket, TicketEvent, TicketState
+from tests import factories
+from tests.factories import World
+
+# 10:00 on a Tuesday in Shanghai.
+T0 = datetime(2026, 3, 10, 2, 0, tzinfo=UTC)
+T1 = T0 + timedelta(minutes=1)
+
+
+@pytest.fixture(autouse=True)
+def english(app) -> Iterator[None]:  # type: ignore[no-untyped-def]
+    with force_locale("en"):
+        yield
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def submit_for(enterprise: Enterprise, now: datetime = T0) -> Ticket:
+    contact = factories.enterprise_user(enterprise)
+    category = factories.category()
+    return tickets.submit_ticket(
+        contact,
+        category=category.code,
+        title="办公楼停车位不足",
+        description="员工停车困难。",
+        contact_phone="13800138000",
+        now=now,
+    )
+
+
+def give_open_requests(liaison: User, count: int, manager: User) -> None:
+    """``count`` open requests assigned to ``liaison`` (its load), in a building of their own."""
+    enterprise = factories.enterprise()
+    for _ in range(count):
+        ticket = submit_for(enterprise)
+        tickets.assign(ticket.id, manager, liaison.username, T0)
+
+
+def events(ticket: Ticket, kind: EventKind) -> list[TicketEvent]:
+    return list(
+        db.session.scalars(
+            select(TicketEvent)
+            .where(TicketEvent.ticket_id == ticket.id, TicketEvent.kind == kind)
+            .order_by(TicketEvent.id)
+        )
+    )
+
+
+def cover(liaison: User, building: Building, role: CoverageRole) -> None:
+    db.session.add(Coverage(liaison_id=liaison.id, building_id=building.id, role=role))
+    db.session.flush()
+
+
+# --------------------------------------------------------------------------- the policy
+
+
+def test_the_primary_liaison_gets_the_request_with_the_reason_on_the_event(world: World) -> None:
+    ticket = world.submit(T0)
+
+    decision = route_ticket(ticket.id, T1)
+
+    assert decision == RoutingDecision("primary", world.liaison.id, decision.reason)
+    assert ticket.state == TicketState.ASSIGNED
+    assert ticket.assignee_id == world.liaison.id
+    assert ticket.acknowledge_due_at is None or ticket.acknowledge_due_at > T1
+    [assigned] = events(ticket, EventKind.ASSIGNED)
+    assert assigned.actor_id is None
+    assert assigned.payload["method"] == "routing"
+    assert assigned.payload["rule"] == "primary"
+    assert assigned.payload["reason"] == f"primary liaison of {world.building.name}"
+
+
+def test_a_primary_on_leave_is_skipped_and_a_deputy_takes_the_request(world: World) -> None:
+    deputy = factories.liaison([world.building], role=CoverageRole.DEPUTY)
+    world.liaison.available = False
+    ticket = world.submit(T0)
+
+    decision = route_ticket(ticket.id, T1)
+
+    assert (decision.rule, decision.liaison_id) == ("deputy", deputy.id)
+    assert ticket.assignee_id == deputy.id
+    reason = events(ticket, EventKind.ASSIGNED)[0].payload["reason"]
+    assert reason.startswith(f"deputy of {world.building.name}")
+    assert f"{world.liaison.username} on leave" in reason
+
+
+def test_the_deputy_with_the_fewest_open_requests_is_chosen(world: World) -> None:
+    busy = factories.liaison([world.building], role=CoverageRole.DEPUTY)
+    idle = factories.liaison([world.building], role=CoverageRole.DEPUTY)
+    give_open_requests(busy, 2, world.manager)
+    give_open_requests(idle, 1, world.manager)
+    world.liaison.available = False
+    ticket = world.submit(T0)
+
+    assert route_ticket(ticket.id, T1).liaison_id == idle.id
+
+
+def test_equal_loads_go_to_the_first_deputy(world: World) -> None:
+    first = factories.liaison([world.building], role=CoverageRole.DEPUTY)
+    factories.liaison([world.building], role=CoverageRole.DEPUTY)
+    world.liaison.available = False
+    ticket = world.submit(T0)
+
+    assert route_ticket(ticket.id, T1).liaison_id == first.id
+
+
+def test_closed_and_resolved_requests_do_not_count_as_load(world: World) -> None:
+    a = factories.liaison([world.building], role=CoverageRole.DEPUTY)
+    b = factories.liaison([world.building], role=CoverageRole.DEPUTY)
+    give_open_requests(b, 1, world.manager)
+    # a resolved request of ``a`` is not open work
+    done = submit_for(factories.enterprise())
+    tickets.assign(done.id, world.manager, a.username, T0)
+    tickets.acknowledge(done.id, a, T0)
+    tickets.resolve(done.id, a, "已解决。", T0)
+    world.liaison.available = False
+    ticket = world.submit(T0)
+
+    assert route_ticket(ticket.id, T1).liaison_id == a.id
+
+
+def test_an_uncovered_building_goes_to_the_street_liaison_with_the_fewest_open_requests(world: World) -> None:
+    uncovered = factories.building(world.street)
+    busy = world.other_liaison  # covers another building of the street
+    idle = factories.liaison([factories.building(world.street)])
+    give_open_requests(world.liaison, 3, world.manager)
+    give_open_requests(busy, 2, world.manager)
+    give_open_requests(idle, 1, world.manager)
+    factories.liaison([factories.building()])  # another street, no load: never a candidate
+    ticket = submit_for(factories.enterprise(uncovered))
+
+    decision = route_ticket(ticket.id, T1)
+
+    assert (decision.rule, decision.liaison_id) == ("street", idle.id)
+    assert ticket.assignee_id == idle.id
+    reason = events(ticket, EventKind.ASSIGNED)[0].payload["reason"]
+    assert f"street {world.street.name}" in reason and "(1)" in reason
+
+
+def test_liaisons_that_cannot_take_work_are_never_candidates(world: World) -> None:
+    street = factories.street()
+    building = factories.building(street)
+    inactive = factories.liaison([building])
+    inactive.active = False
+    on_leave = factories.liaison([building], role=CoverageRole.DEPUTY)
+    on_leave.available = False
+    ended = factories.liaison([factories.building(street)])
+    for coverage in db.session.scalars(select(Coverage).where(Coverage.liaison_id == ended.id)):
+        coverage.active = False
+    not_a_liaison = factories.user(Role.MANAGER)
+    cover(not_a_liaison, building, CoverageRole.PRIMARY)
+    ticket = submit_for(factories.enterprise(building))
+
+    decision = route_ticket(ticket.id, T1)
+
+    assert decision.rule == "pool"
+    assert ticket.assignee_id is None
+
+
+def test_nobody_available_puts_the_request_in_the_pool_with_a_pooled_event(world: World) -> None:
+    lonely = factories.building()  # a street of its own, nobody covers it
+    ticket = submit_for(factories.enterprise(lonely))
+
+    decision = route_ticket(ticket.id, T1)
+
+    assert decision.rule == "pool" and decision.liaison_id is None
+    assert ticket.state == TicketState.SUBMITTED
+    assert ticket.pooled_at == T1
+    [pooled] = events(ticket, EventKind.POOLED)
+    assert pooled.public is False
+    assert pooled.actor_id is None
+    assert pooled.payload["rule"] == "pool"
+    assert lonely.name in pooled.payload["reason"]
+    # a second delivery leaves it in the pool, without a second event
+    assert route_ticket(ticket.id, T1).rule == "skipped"
+    assert len(events(ticket, EventKind.POOLED)) == 1
+
+
+# --------------------------------------------------------------------------- returns
+
+
+def _return_and_accept(world: World, ticket: Ticket, liaison: User) -> None:
+    tickets.acknowledge(ticket.id, liaison, T1)
+    tickets.return_ticket(ticket.id, liaison, "不属于本楼宇。", T1)
+    tickets.review_return(ticket.id, world.manager, True, "", T1)
+
+
+def test_a_returned_request_never_goes_back_to_the_liaison_who_returned_it(world: World) -> None:
+    deputy = factories.liaison([world.building], role=CoverageRole.DEPUTY)
+    ticket = world.submit(T0)
+    route_ticket(ticket.id, T1)
+    _return_and_accept(world, ticket, world.liaison)
+
+    decision = route_ticket(ticket.id, T1)
+
+    assert (decision.rule, decision.liaison_id) == ("deputy", deputy.id)
+    reason = events(ticket, EventKind.ASSIGNED)[-1].payload["reason"]
+    assert reason == (
+        f"deputy of {world.building.name} with 0 open requests; "
+        f"primary liaison {world.liaison.username} returned it"
+    )
+
+
+def test_a_return_by_the_only_liaison_of_the_street_goes_to_the_pool(world: World) -> None:
+    street = factories.street()
+    building = factories.building(street)
+    only = factories.liaison([building])
+    ticket = submit_for(factories.enterprise(building))
+    assert route_ticket(ticket.id, T1).liaison_id == only.id
+    _return_and_accept(world, ticket, only)
+
+    decision = route_ticket(ticket.id, T1)
+    assert decision.rule == "pool"
+    assert decision.reason.endswith(f"(excluding {only.username}, who returned it)")
+    assert ticket.assignee_id is None
+
+
+# --------------------------------------------------------------------------- idempotence
+
+
+def test_routing_twice_assigns_once(world: World) -> None:
+    ticket = world.submit(T0)
+
+    first = route_ticket(ticket.id, T1)
+    second = route_ticket(ticket.id, T1 + timedelta(seconds=5))
+
+    assert first.rule == "primary"
+    assert second.rule == "skipped"
+    assert second.liaison_id == world.liaison.id
+    assert len(events(ticket, EventKind.ASSIGNED)) == 1
+    assert ticket.assigned_at == T1
+
+
+def test_a_request_handled_in_between_is_left_alone(world: World) -> None:
+    ticket = world.submit(T0)
+    tickets.withdraw(ticket.id, world.contact, "已自行解决。", T0)
+
+    assert route_ticket(ticket.id, T1).rule == "skipped"
+    assert ticket.state == TicketState.WITHDRAWN
+    assert events(ticket, EventKind.ASSIGNED) == []
+
+
+def test_a_missing_request_is_skipped(world: World) -> None:
+    assert route_ticket(999_999, T1).rule == "skipped"
+
+
+def test_routing_rereads_the_request_under_the_lock(world: World) -> None:
+    """The row is re-read under the lock, not taken from the session's identity map."""
+    ticket = world.submit(T0)
+    ticket_id = ticket.id
+    # as if another worker had assigned it: the row changes behind the loaded object's back
+    db.session.execute(
+        Ticket.__table__.update()  # type: ignore[attr-defined]
+        .where(Ticket.__table__.c.id == ticket_id)  # type: ignore[attr-defined]
+        .values(state=TicketState.ASSIGNED.value, assignee_id=world.other_liaison.id)
+    )
+
+    assert route_ticket(ticket_id, T1).rule == "skipped"
+    assert ticket.assignee_id == world.other_liaison.id
+
+
+# --------------------------------------------------------------------------- reconcile
+
+
+def _route_messages(ticket: Ticket) -> list[OutboxMessage]:
+    return list(
+        db.session.scalars(
+            select(OutboxMessage)
+            .where(OutboxMessage.ticket_id == ticket.id, OutboxMessage.topic == outbox.ROUTE_TICKET)
+            .order_by(OutboxMessage.id)
+        )
+    )
+
+
+def _mark_published(ticket: Ticket, at: datetime) -> None:
+    for message in _route_messages(ticket):
+        message.published_at = at
+    db.session.flush()
+
+
+def test_reconcile_requeues_a_request_whose_routing_was_lost(world: World) -> None:
+    lost = world.submit(T0)
+    _mark_published(lost, T0)
+    later = T0 + timedelta(minutes=10)
+
+    assert reconcile_unrouted(later, older_than=timedelta(minutes=3)) == 1
+    assert len(_route_messages(lost)) == 2
+    assert _route_messages(lost)[-1].payload == {"ticket_id": lost.id}
+    # the new message is pending: the next run does not queue it again
+    assert reconcile_unrouted(later + timedelta(minutes=1), older_than=timedelta(minutes=3)) == 0
+
+
+def test_reconcile_leaves_alone_what_is_young_pending_routed_or_pooled(world: World) -> None:
+    young = world.submit(T0 + timedelta(minutes=9))
+    _mark_published(young, T0 + timedelta(minutes=9))
+    pending = world.submit(T0)  # its message is still waiting for the relay
+    routed = world.submit(T0)
+    _mark_published(routed, T0)
+    route_ticket(routed.id, T1)
+    pooled = submit_for(factories.enterprise(factories.building()))
+    _mark_published(pooled, T0)
+    route_ticket(pooled.id, T1)
+    later = T0 + timedelta(minutes=10)
+
+    assert reconcile_unrouted(later, older_than=timedelta(minutes=3)) == 0
+    for ticket in (young, pending, routed, pooled):
+        assert len(_route_messages(ticket)) == 1
+
+
+def test_reconcile_waits_after_a_return_is_accepted(world: World) -> None:
+    """An old request re-queued by an accepted return has a fresh routing message: not queued again."""
+    ticket = world.submit(T0)
+    _mark_published(ticket, T0)
+    route_ticket(ticket.id, T1)
+    returned_at = T0 + timedelta(hours=1)
+    tickets.acknowledge(ticket.id, world.liaison, returned_at)
+    tickets.return_ticket(ticket.id, world.liaison, "不属于本楼宇。", returned_at)
+    tickets.review_return(ticket.id, world.manager, True, "", returned_at)
+    _mark_published(ticket, returned_at)
+
+    assert reconcile_unrouted(returned_at + timedelta(minutes=1), older_than=timedelta(minutes=3)) == 0
+    assert reconcile_unrouted(returned_at + timedelta(minutes=4), older_than=timedelta(minutes=3)) == 1

@@ -1,0 +1,185 @@
+"""The clock sweep: warning at 80 %, overdue (escalation 1), escalation 2 — each raised once."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import pytest
+from flask_babel import force_locale
+from sqlalchemy import func, select
+
+from hotline.extensions import db
+from hotline.sla import services as sla
+from hotline.sla.clocks import light
+from hotline.sla.models import AlertLevel, Clock, ClockAlert, ClockSchedule
+from hotline.sla.sweeps import _raise_alert, sweep_clocks
+from hotline.sla.worktime import LOCAL_TZ
+from hotline.tickets import services as tickets
+from hotline.tickets.models import EventKind, Ticket, TicketEvent
+
+# 10:00 on Tuesday 10 March 2026 in Shanghai.  A request acknowledged then is due Tuesday 17 March 10:00:
+# warning from Monday 16 March 10:00 (80 % of 2100 working minutes), escalation 2 on Wednesday 18 10:00.
+T0 = datetime(2026, 3, 10, 2, 0, tzinfo=UTC)
+ALERT_EVENTS = (EventKind.WARNING, EventKind.OVERDUE, EventKind.ESCALATED)
+
+
+@pytest.fixture(autouse=True)
+def english(app) -> Iterator[None]:  # type: ignore[no-untyped-def]
+    with force_locale("en"):
+        yield
+
+
+@pytest.fixture
+def year_2026(app) -> None:  # type: ignore[no-untyped-def]
+    sla.sync_calendar_from_package(T0, years=[2026])
+    db.session.commit()
+
+
+def local(*args: int) -> datetime:
+    return datetime(*args, tzinfo=LOCAL_TZ)  # type: ignore[misc]
+
+
+def alert_events(ticket: Ticket) -> list[TicketEvent]:
+    return list(
+        db.session.scalars(
+            select(TicketEvent)
+            .where(TicketEvent.ticket_id == ticket.id, TicketEvent.kind.in_(ALERT_EVENTS))
+            .order_by(TicketEvent.id)
+        )
+    )
+
+
+def alert_count() -> int:
+    return int(db.session.scalar(select(func.count()).select_from(ClockAlert)) or 0)
+
+
+def test_three_sweeps_at_the_same_moment_raise_each_level_once(app, world, year_2026):
+    ticket = world.in_progress(T0)
+    db.session.commit()
+    late = local(2026, 3, 19, 10, 0)  # well past escalation level 2
+    results = []
+    for _ in range(3):
+        results.append(sweep_clocks(late))
+        db.session.commit()
+    assert [(r.warning, r.overdue, r.escalation_2) for r in results] == [(1, 1, 1), (0, 0, 0), (0, 0, 0)]
+    assert [e.kind for e in alert_events(ticket)] == [
+        EventKind.WARNING,
+        EventKind.OVERDUE,
+        EventKind.ESCALATED,
+    ]
+    assert alert_count() == 3
+    assert ticket.escalation_level == 2
+    assert all(e.public is False for e in alert_events(ticket))
+    assert alert_events(ticket)[2].payload == {
+        "clock": "resolve",
+        "level": 2,
+        "alert": "escalation_2",
+        "due_at": "2026-03-17T10:00:00+08:00",
+    }
+    # The clock has nothing left to raise: later sweeps do not even look at it.
+    schedule = db.session.get(ClockSchedule, ticket.id)
+    assert schedule is not None and schedule.next_alert_at is None
+    assert sweep_clocks(local(2026, 3, 30, 10, 0)).examined == 0
+
+
+def test_sweeps_at_increasing_times_walk_green_yellow_red_escalated(app, world, year_2026):
+    ticket = world.in_progress(T0)
+    db.session.commit()
+    steps = [
+        (local(2026, 3, 13, 10, 0), "green", (0, 0, 0), 0),
+        (local(2026, 3, 16, 9, 59), "green", (0, 0, 0), 0),
+        (local(2026, 3, 16, 10, 0), "yellow", (1, 0, 0), 0),
+        (local(2026, 3, 16, 16, 0), "yellow", (0, 0, 0), 0),
+        (local(2026, 3, 17, 10, 0), "red", (0, 1, 0), 1),
+        (local(2026, 3, 17, 20, 0), "red", (0, 0, 0), 1),
+        (local(2026, 3, 18, 10, 0), "red", (0, 0, 1), 2),
+        (local(2026, 3, 20, 10, 0), "red", (0, 0, 0), 2),
+    ]
+    for now, colour, raised, level in steps:
+        result = sweep_clocks(now)
+        db.session.commit()
+        shown = light(ticket, now)
+        assert shown is not None
+        assert (
+            shown.colour,
+            (result.warning, result.overdue, result.escalation_2),
+            ticket.escalation_level,
+        ) == (
+            colour,
+            raised,
+            level,
+        ), now
+    assert [e.created_at for e in alert_events(ticket)] == [
+        local(2026, 3, 16, 10, 0),
+        local(2026, 3, 17, 10, 0),
+        local(2026, 3, 18, 10, 0),
+    ]
+
+
+def test_the_acknowledge_clock_is_swept_too(app, world, year_2026):
+    ticket = world.submit(T0)
+    tickets.assign(ticket.id, world.manager, world.liaison.username, T0)  # due 12:00
+    result = sweep_clocks(local(2026, 3, 10, 11, 40))
+    assert (result.warning, result.overdue) == (1, 0)
+    result = sweep_clocks(local(2026, 3, 11, 12, 0))  # a working day after the deadline
+    assert (result.overdue, result.escalation_2) == (1, 1)
+    assert {e.payload["clock"] for e in alert_events(ticket)} == {"acknowledge"}
+    # Acknowledging starts the resolve clock with a clean escalation level.
+    tickets.acknowledge(ticket.id, world.liaison, local(2026, 3, 11, 12, 30))
+    assert ticket.escalation_level == 0
+    assert sweep_clocks(local(2026, 3, 11, 13, 0)).raised == 0
+
+
+def test_a_request_off_the_clock_is_not_swept_and_drops_out(app, world, year_2026):
+    ticket = world.in_progress(T0)
+    tickets.resolve(ticket.id, world.liaison, "Parking arranged.", local(2026, 3, 11, 10, 0))
+    result = sweep_clocks(local(2026, 3, 30, 10, 0))
+    assert (result.examined, result.raised) == (1, 0)
+    assert db.session.get(ClockSchedule, ticket.id).next_alert_at is None  # type: ignore[union-attr]
+    assert sweep_clocks(local(2026, 3, 30, 10, 0)).examined == 0
+
+
+def test_a_returned_request_waits_and_is_swept_again_when_the_return_is_refused(app, world, year_2026):
+    ticket = world.in_progress(T0)
+    tickets.return_ticket(ticket.id, world.liaison, "Not a parking matter.", local(2026, 3, 11, 10, 0))
+    assert sweep_clocks(local(2026, 3, 17, 11, 0)).raised == 0
+    tickets.review_return(ticket.id, world.manager, False, "It is yours.", local(2026, 3, 17, 11, 0))
+    result = sweep_clocks(local(2026, 3, 17, 11, 5))
+    assert (result.warning, result.overdue) == (1, 1)
+
+
+def test_an_alert_already_raised_by_another_sweep_is_not_raised_again(app, world, year_2026):
+    ticket = world.in_progress(T0)
+    due = ticket.resolve_due_at
+    assert due is not None
+    # What a racing sweep meets: the unique key refuses the second insert, inside its savepoint only.
+    assert _raise_alert(ticket, Clock.RESOLVE, AlertLevel.OVERDUE, due, T0) is True
+    assert _raise_alert(ticket, Clock.RESOLVE, AlertLevel.OVERDUE, due, T0) is False
+    assert ticket.state.value == "in_progress"  # the session is still usable
+    result = sweep_clocks(local(2026, 3, 17, 11, 0))
+    assert (result.warning, result.overdue) == (1, 0)
+    assert [e.kind for e in alert_events(ticket)] == [EventKind.WARNING]
+    assert alert_count() == 2
+
+
+def test_a_sweep_is_bounded(app, world, year_2026):
+    for _ in range(3):
+        world.in_progress(T0)
+    late = local(2026, 3, 17, 11, 0)
+    first = sweep_clocks(late, limit=2)
+    assert (first.examined, first.overdue) == (2, 2)
+    second = sweep_clocks(late, limit=2)
+    assert (second.examined, second.overdue) == (1, 1)
+
+
+def test_a_deadline_whose_next_working_day_is_unknown_still_turns_overdue(app, world, year_2026):
+    ticket = world.submit(T0)
+    tickets.assign(ticket.id, world.manager, world.liaison.username, local(2026, 12, 31, 14, 0))
+    assert ticket.acknowledge_due_at == local(2026, 12, 31, 16, 0)
+    result = sweep_clocks(local(2026, 12, 31, 16, 30))
+    # Warning and overdue are measured within 2026; escalation 2 would need 2027, which is not entered.
+    assert (result.warning, result.overdue, result.escalation_2) == (1, 1, 0)
+    assert sweep_clocks(local(2027, 1, 5, 10, 0)).raised == 0
+    sla.enter_year(2027, world.manager, local(2027, 1, 5, 10, 0))
+    assert sweep_clocks(local(2027, 1, 5, 10, 0)).escalation_2 == 1

@@ -1,0 +1,326 @@
+"""The worker's tasks called directly in the app context (no broker): one commit, rollback on error, locks.
+
+``task.run(...)`` calls the task body as the worker would, without Celery's app binding (the test app's
+context is already open).
+"""
+
+from __future__ import annotations
+
+import smtplib
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
+
+from hotline import config as config_module
+from hotline.db import utcnow
+from hotline.extensions import db
+from hotline.outbox import services as outbox
+from hotline.outbox.models import OutboxMessage
+from hotline.routing import services as routing
+from hotline.tickets.models import Ticket, TicketState
+from tests.factories import World
+from worker import tasks
+from worker.locks import job_lock
+from worker.schedule import BEAT_SCHEDULE
+
+
+@pytest.fixture(autouse=True)
+def instance_dir(app: Flask, tmp_path: Path) -> Iterator[Path]:
+    """File locks go to a private folder, never the instance folder a running ``make run`` uses."""
+    before = app.config["INSTANCE_DIR"]
+    app.config["INSTANCE_DIR"] = str(tmp_path)
+    yield tmp_path
+    app.config["INSTANCE_DIR"] = before
+
+
+def reread(ticket_id: int) -> Ticket:
+    db.session.rollback()  # anything not committed is gone
+    db.session.expire_all()
+    ticket = db.session.get(Ticket, ticket_id)
+    assert ticket is not None
+    return ticket
+
+
+def ago(**delta: float) -> datetime:
+    return utcnow() - timedelta(**delta)
+
+
+# --------------------------------------------------------------------------- route_ticket
+
+
+def test_route_ticket_commits_the_assignment(world: World) -> None:
+    ticket = world.submit(ago(seconds=5))
+    db.session.commit()
+
+    assert tasks.route_ticket.run(ticket.id) == "primary"
+
+    routed = reread(ticket.id)
+    assert routed.state == TicketState.ASSIGNED
+    assert routed.assignee_id == world.liaison.id
+    # a duplicate delivery changes nothing
+    assert tasks.route_ticket.run(ticket.id) == "skipped"
+
+
+def test_route_ticket_rolls_back_on_error(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    ticket = world.submit(ago(seconds=5))
+    db.session.commit()
+
+    def half_done(ticket_id: int, now: datetime) -> routing.RoutingDecision:
+        row = db.session.get(Ticket, ticket_id)
+        assert row is not None
+        row.state = TicketState.ASSIGNED
+        row.assignee_id = world.liaison.id
+        db.session.flush()
+        raise RuntimeError("worker bug")
+
+    monkeypatch.setattr(routing, "route_ticket", half_done)
+
+    with pytest.raises(RuntimeError):
+        tasks.route_ticket.run(ticket.id)
+
+    again = reread(ticket.id)
+    assert (again.state, again.assignee_id) == (TicketState.SUBMITTED, None)
+
+
+def test_route_ticket_retries_transient_database_errors_with_backoff() -> None:
+    task = tasks.route_ticket
+    assert OperationalError in task.autoretry_for
+    assert task.retry_backoff and task.max_retries == 5
+
+
+# --------------------------------------------------------------------------- send_email
+
+
+def test_send_email_retries_smtp_failures_with_backoff() -> None:
+    task = tasks.send_email
+    assert {OSError, smtplib.SMTPException} <= set(task.autoretry_for)
+    assert task.retry_backoff is True
+    assert task.max_retries == 8
+
+
+def test_send_email_rolls_back_when_sending_fails(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    from hotline.notifications import email
+
+    def down(notification_id: int, now: datetime) -> bool:
+        outbox.enqueue(outbox.ROUTE_TICKET, {"ticket_id": 1}, now)  # a change that must not survive
+        raise smtplib.SMTPServerDisconnected("connection closed")
+
+    monkeypatch.setattr(email, "send_notification_email", down)
+
+    with pytest.raises(
+        smtplib.SMTPServerDisconnected
+    ):  # called directly, Celery re-raises instead of retrying
+        tasks.send_email.run(42)
+    db.session.rollback()
+    assert db.session.scalars(select(OutboxMessage)).all() == []
+
+
+def test_send_email_commits_what_the_sender_marked(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    from hotline.notifications import email
+
+    calls: list[int] = []
+
+    def sent(notification_id: int, now: datetime) -> bool:
+        calls.append(notification_id)
+        outbox.enqueue(outbox.ROUTE_TICKET, {"ticket_id": 1}, now)  # stands for "marked sent"
+        return True
+
+    monkeypatch.setattr(email, "send_notification_email", sent)
+
+    tasks.send_email.run(42)
+    db.session.rollback()
+    assert calls == [42]
+    assert len(db.session.scalars(select(OutboxMessage)).all()) == 1
+
+
+# --------------------------------------------------------------------------- periodic jobs
+
+
+class FakeSend:
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, dict[str, Any]]] = []
+
+    def __call__(self, name: str, kwargs: dict[str, Any] | None = None, **options: Any) -> None:
+        assert options.get("retry") is False
+        self.sent.append((name, kwargs or {}))
+
+
+@pytest.fixture
+def send(monkeypatch: pytest.MonkeyPatch) -> FakeSend:
+    fake = FakeSend()
+    monkeypatch.setattr(tasks.relay_outbox.app, "send_task", fake)
+    return fake
+
+
+def test_relay_outbox_publishes_and_commits(world: World, send: FakeSend) -> None:
+    outbox.enqueue(outbox.ROUTE_TICKET, {"ticket_id": 1}, ago(minutes=1))
+    outbox.enqueue(outbox.SEND_EMAIL, {"notification_id": 2}, ago(minutes=1))
+    outbox.enqueue(outbox.ROUTE_TICKET, {"ticket_id": 3}, ago(seconds=1))  # left to the nudge for now
+    db.session.commit()
+
+    assert tasks.relay_outbox.run() == 2
+
+    db.session.rollback()
+    assert send.sent == [
+        ("worker.tasks.route_ticket", {"ticket_id": 1}),
+        ("worker.tasks.send_email", {"notification_id": 2}),
+    ]
+    published = [m.published_at is not None for m in db.session.scalars(select(OutboxMessage))]
+    assert published == [True, True, False]
+
+
+def test_a_periodic_job_whose_lock_is_held_returns_at_once(world: World, send: FakeSend) -> None:
+    outbox.enqueue(outbox.ROUTE_TICKET, {"ticket_id": 1}, ago(minutes=1))
+    db.session.commit()
+
+    with job_lock("relay-outbox", 60) as held:
+        assert held
+        assert tasks.relay_outbox.run() is None
+    assert send.sent == []
+
+    assert tasks.relay_outbox.run() == 1  # the lock was released
+
+
+def test_the_file_lock_is_exclusive_and_released(app: Flask, instance_dir: Path) -> None:
+    with job_lock("sweep-clocks", 60) as first:
+        with job_lock("sweep-clocks", 60) as second:
+            assert (first, second) == (True, False)
+        with job_lock("close-unrated", 60) as other:
+            assert other  # one lock per job
+    with job_lock("sweep-clocks", 60) as again:
+        assert again
+    assert (instance_dir / "locks" / "sweep-clocks.lock").exists()
+
+
+def test_reconcile_unrouted_requeues_and_commits(world: World) -> None:
+    ticket = world.submit(ago(minutes=10))
+    for message in db.session.scalars(select(OutboxMessage)):
+        message.published_at = ago(minutes=10)  # published, then lost by the broker
+    db.session.commit()
+
+    assert tasks.reconcile_unrouted.run() == 1
+    db.session.rollback()
+    pending = db.session.scalars(select(OutboxMessage).where(OutboxMessage.published_at.is_(None))).all()
+    assert [(m.topic, m.payload) for m in pending] == [(outbox.ROUTE_TICKET, {"ticket_id": ticket.id})]
+
+
+def test_close_unrated_tickets_commits(world: World) -> None:
+    ticket = world.resolved(ago(days=10))
+    db.session.commit()
+
+    assert tasks.close_unrated_tickets.run() == 1
+    assert reread(ticket.id).state == TicketState.CLOSED
+
+
+def test_sweep_clocks_calls_the_sweep_under_its_lock_and_commits(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from hotline.sla import sweeps
+
+    seen: list[datetime] = []
+
+    def sweep(now: datetime) -> str:
+        seen.append(now)
+        outbox.enqueue(outbox.ROUTE_TICKET, {"ticket_id": 1}, now)
+        return "swept"
+
+    monkeypatch.setattr(sweeps, "sweep_clocks", sweep)
+
+    tasks.sweep_clocks.run()
+    db.session.rollback()
+    assert len(seen) == 1 and abs(seen[0] - utcnow()) < timedelta(minutes=1)
+    assert len(db.session.scalars(select(OutboxMessage)).all()) == 1
+
+    with job_lock("sweep-clocks", 60):
+        tasks.sweep_clocks.run()
+    assert len(seen) == 1
+
+
+def test_check_calendar_syncs_then_checks(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    from hotline.sla import services as sla
+
+    calls: list[str] = []
+    monkeypatch.setattr(sla, "sync_calendar_from_package", lambda now: calls.append("sync") or [])
+    monkeypatch.setattr(sla, "check_missing_years", lambda now: calls.append("check") or [])
+
+    tasks.check_calendar.run()
+    assert calls == ["sync", "check"]
+
+
+# --------------------------------------------------------------------------- settings and schedule
+
+
+def test_the_beat_schedule_runs_every_job() -> None:
+    every = {name: entry["schedule"] for name, entry in BEAT_SCHEDULE.items()}
+    assert every["relay-outbox"] == timedelta(seconds=10)
+    assert every["reconcile-unrouted"] == timedelta(minutes=1)
+    assert every["sweep-clocks"] == timedelta(minutes=1)
+    assert every["close-unrated"] == timedelta(minutes=5)
+    assert "check-calendar" in every
+    registered = {
+        "worker.tasks.relay_outbox",
+        "worker.tasks.reconcile_unrouted",
+        "worker.tasks.sweep_clocks",
+        "worker.tasks.close_unrated_tickets",
+        "worker.tasks.check_calendar",
+    }
+    assert {entry["task"] for entry in BEAT_SCHEDULE.values()} == registered
+    for entry in BEAT_SCHEDULE.values():  # never an eta/countdown
+        assert set(entry.get("options", {})) <= {"expires"}
+
+
+def test_production_celery_settings(tmp_path: Path) -> None:
+    settings = config_module._broker_settings("redis://redis:6379/0", tmp_path)
+
+    assert settings["broker_url"] == "redis://redis:6379/0"
+    assert settings["result_backend"] is None and settings["task_ignore_result"] is True
+    assert settings["task_serializer"] == "json" and settings["accept_content"] == ["json"]
+    assert settings["task_acks_late"] is True and settings["task_reject_on_worker_lost"] is True
+    assert settings["worker_prefetch_multiplier"] == 1
+    options = settings["broker_transport_options"]
+    assert settings["task_time_limit"] < options["visibility_timeout"]
+    assert settings["task_soft_time_limit"] < settings["task_time_limit"]
+    assert (
+        options["max_retries"] is not None and options["socket_timeout"] and options["socket_connect_timeout"]
+    )
+    assert settings["task_publish_retry_policy"]["max_retries"] <= 3
+    for limit in (tasks.RELAY_LIMIT, tasks.SHORT_JOB_LIMIT, tasks.SWEEP_LIMIT):
+        assert limit < options["visibility_timeout"]
+
+
+def test_embedded_celery_settings_need_no_server(tmp_path: Path) -> None:
+    settings = config_module._broker_settings(None, tmp_path)
+    assert settings["broker_url"] == "filesystem://"
+    assert settings["broker_transport_options"]["data_folder_in"].startswith(str(tmp_path))
+
+
+def test_every_task_stops_softly_before_its_hard_limit_and_before_redelivery() -> None:
+    """Celery refuses to publish a task whose soft limit exceeds its hard limit (the global soft limit
+    applies to a task that sets only a hard one)."""
+    settings = config_module._broker_settings("redis://redis:6379/0", Path("/tmp"))
+    visibility = settings["broker_transport_options"]["visibility_timeout"]
+    for task in (
+        tasks.route_ticket,
+        tasks.send_email,
+        tasks.relay_outbox,
+        tasks.reconcile_unrouted,
+        tasks.sweep_clocks,
+        tasks.check_calendar,
+        tasks.close_unrated_tickets,
+    ):
+        hard = task.time_limit or settings["task_time_limit"]
+        soft = task.soft_time_limit or settings["task_soft_time_limit"]
+        assert soft < hard < visibility, task.name
+
+
+def test_the_broker_follows_an_overridden_instance_folder_or_redis_url(tmp_path: Path) -> None:
+    embedded = config_module.load({"INSTANCE_DIR": str(tmp_path)})
+    assert embedded["CELERY"]["broker_transport_options"]["data_folder_in"].startswith(str(tmp_path))
+    redis = config_module.load({"REDIS_URL": "redis://127.0.0.1:6390/0"})
+    assert redis["CELERY"]["broker_url"] == "redis://127.0.0.1:6390/0"
