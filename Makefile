@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 PYBABEL := $(VENV)/bin/pybabel
 VENDOR := hotline/static/vendor
 
-.PHONY: run test setup assets translations lint typecheck extract-messages clean
+.PHONY: run test setup assets translations lint typecheck extract-messages bench-routing clean
 
 run: setup
 	VENV=$(VENV) ./scripts/run.sh
@@ -35,7 +35,7 @@ translations: $(VENV)/.installed
 # --ignore-dirs replaces babel's default directory filter, which skips every directory starting with _ (templates/_macros).
 extract-messages: $(VENV)/.installed
 	$(PYBABEL) -q extract -F babel.cfg -k _l --ignore-dirs='.* node_modules' -o hotline/translations/messages.pot .
-	$(PYBABEL) -q update -i hotline/translations/messages.pot -d hotline/translations --no-fuzzy-matching
+	$(PYBABEL) -q update -i hotline/translations/messages.pot -d hotline/translations --no-fuzzy-matching --ignore-obsolete
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check hotline worker tests bench
@@ -43,6 +43,11 @@ lint: $(VENV)/.installed
 
 typecheck: $(VENV)/.installed
 	$(VENV)/bin/mypy
+
+# Submit→assigned latency and routed requests/s on Redis + PostgreSQL with 2 workers, next to a Celery no-op.
+bench-routing: setup
+	./scripts/services.sh
+	$(PY) -m bench.routing
 
 clean:
 	rm -rf $(VENV) node_modules $(VENDOR) instance

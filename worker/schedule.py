@@ -7,26 +7,37 @@ queue longer than its period (a busy or stopped worker): the next tick does the 
 
 from __future__ import annotations
 
+import os
 from datetime import timedelta
 from typing import Any
 
 from celery.schedules import crontab
 
+
+def _seconds(name: str, default: int) -> int:
+    """A period from the environment (tests shorten them; production keeps the defaults)."""
+    return max(1, int(os.environ.get(name, default)))
+
+
+RELAY_SECONDS = _seconds("HOTLINE_RELAY_SECONDS", 10)
+RECONCILE_SECONDS = _seconds("HOTLINE_RECONCILE_SECONDS", 60)
+SWEEP_SECONDS = _seconds("HOTLINE_SWEEP_SECONDS", 60)
+
 BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     "relay-outbox": {
         "task": "worker.tasks.relay_outbox",
-        "schedule": timedelta(seconds=10),
-        "options": {"expires": 10},
+        "schedule": timedelta(seconds=RELAY_SECONDS),
+        "options": {"expires": RELAY_SECONDS},
     },
     "reconcile-unrouted": {
         "task": "worker.tasks.reconcile_unrouted",
-        "schedule": timedelta(minutes=1),
-        "options": {"expires": 60},
+        "schedule": timedelta(seconds=RECONCILE_SECONDS),
+        "options": {"expires": RECONCILE_SECONDS},
     },
     "sweep-clocks": {
         "task": "worker.tasks.sweep_clocks",
-        "schedule": timedelta(minutes=1),
-        "options": {"expires": 60},
+        "schedule": timedelta(seconds=SWEEP_SECONDS),
+        "options": {"expires": SWEEP_SECONDS},
     },
     "close-unrated": {
         "task": "worker.tasks.close_unrated_tickets",
