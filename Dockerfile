@@ -13,6 +13,7 @@ COPY migrations ./migrations
 COPY templates ./templates
 COPY babel.cfg ./
 COPY --from=assets /src/node_modules/bootstrap/dist/css/bootstrap.min.css /src/node_modules/bootstrap/dist/js/bootstrap.bundle.min.js ./hotline/static/vendor/bootstrap/
+COPY --from=assets /src/node_modules/echarts/dist/echarts.min.js ./hotline/static/vendor/echarts/
 RUN pip install --no-cache-dir -e . && pybabel compile -d hotline/translations
 ENV FLASK_APP=hotline HOTLINE_INSTANCE=/app/instance
 USER nobody

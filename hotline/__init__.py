@@ -51,6 +51,8 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     from hotline.notifications.views import bp as notifications_bp
     from hotline.pages import init_app as init_pages
     from hotline.sla.views import bp as sla_bp
+    from hotline.stats.export_views import bp as stats_export_bp
+    from hotline.stats.views import bp as stats_bp
     from hotline.tickets.views import bp as tickets_bp
 
     app.register_blueprint(auth_bp)
@@ -59,6 +61,8 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(admin_bp)
     app.register_blueprint(notifications_bp)
     app.register_blueprint(sla_bp)
+    app.register_blueprint(stats_export_bp)
+    app.register_blueprint(stats_bp)
     init_api(app)
     init_pages(app)
 

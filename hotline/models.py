@@ -5,6 +5,7 @@ from hotline.enterprises.models import Building, Coverage, CoverageRole, Departm
 from hotline.notifications.models import Notification, NotificationKind
 from hotline.outbox.models import OutboxMessage
 from hotline.sla.models import CalendarDay, ClockAlert, ClockSchedule, Extension, Setting
+from hotline.stats.models import StatsCell
 from hotline.tickets.models import Category, Rating, Ticket, TicketCounter, TicketEvent
 
 __all__ = [
@@ -26,6 +27,7 @@ __all__ = [
     "Rating",
     "Role",
     "Setting",
+    "StatsCell",
     "Street",
     "Ticket",
     "TicketCounter",

@@ -19,8 +19,8 @@ START_PAGES = {
     Role.ENTERPRISE: "tickets.portal",
     Role.LIAISON: "tickets.workbench",
     Role.DEPARTMENT: "tickets.department_queue",
-    Role.MANAGER: "tickets.pool",
-    Role.ADMIN: "tickets.pool",
+    Role.MANAGER: "stats.dashboard",
+    Role.ADMIN: "stats.dashboard",
 }
 
 

@@ -39,6 +39,7 @@ NAV = {
     ],
     Role.DEPARTMENT: [NavItem("tickets.department_queue", _l("Department queue"))],
     Role.MANAGER: [
+        NavItem("stats.dashboard", _l("Dashboard")),
         NavItem("tickets.pool", _l("Dispatch pool")),
         NavItem("tickets.all_tickets", _l("All requests")),
         NavItem("enterprises.index", _l("Enterprises")),

@@ -188,6 +188,67 @@ SCHEMAS: dict[str, Any] = {
         },
         ["category", "title", "description", "contact_phone"],
     ),
+    "StatsSummary": _object(
+        {
+            **{
+                name: {"type": "integer", "minimum": 0, "description": description}
+                for name, description in {
+                    "total": "受理量: requests created in the period, less withdrawn and merged",
+                    "resolved": "办结量: of those, now resolved or closed",
+                    "rated": "Requests with a rating (the latest one counts)",
+                    "overdue_open": "超期未办结: open requests past their resolve deadline now",
+                    "satisfied": "Latest rating satisfied",
+                    "basically_satisfied": "Latest rating basically satisfied",
+                    "dissatisfied": "Latest rating dissatisfied",
+                    "acknowledged_on_time": "Acknowledged by their acknowledge deadline",
+                    "acknowledged_late": "Acknowledged after it",
+                    "acknowledged_untimed": "Acknowledged with no deadline (calendar missing): not judged",
+                    "unacknowledged_overdue": "Awaiting acknowledgement past the deadline now",
+                    "resolved_on_time": "Resolved by their resolve deadline",
+                    "resolved_late": "Resolved after it",
+                    "resolved_untimed": "Resolved with no deadline (calendar missing): not judged",
+                    "reopened": "Resolved requests reopened at least once",
+                    "handled": "Resolved requests with a handling time",
+                    "handling_minutes_total": "Their working minutes, summed",
+                    "buildings": "Active buildings (in the street/building filtered on)",
+                    "covered_buildings": "Of those, with an active primary liaison",
+                }.items()
+            },
+            **{
+                name: {"type": ["number", "null"], "minimum": 0, "maximum": 1, "description": description}
+                for name, description in {
+                    "closure_rate": "办结率 = resolved ÷ total",
+                    "satisfaction_rate": "满意率 = (satisfied + basically satisfied) ÷ rated",
+                    "response_rate": "及时签收率 = acknowledged on time ÷ (acknowledged + waiting past due)",
+                    "on_time_rate": "按期办结率 = resolved on time ÷ resolved",
+                    "reopen_rate": "重办率 = reopened ÷ resolved",
+                    "coverage": "楼宇覆盖率 = covered buildings ÷ buildings",
+                }.items()
+            },
+            "avg_handling_hours": {
+                "type": ["number", "null"],
+                "description": "平均办理时长: mean working hours from submission to resolution",
+            },
+            "handling_hours_total": {"type": "number"},
+            "from": {"type": "string", "format": "date", "description": "First day of the period"},
+            "to": {"type": "string", "format": "date", "description": "Last day of the period (included)"},
+        },
+        [
+            "total",
+            "resolved",
+            "closure_rate",
+            "rated",
+            "satisfaction_rate",
+            "response_rate",
+            "on_time_rate",
+            "reopen_rate",
+            "avg_handling_hours",
+            "overdue_open",
+            "coverage",
+            "from",
+            "to",
+        ],
+    ),
 }
 
 RESPONSES: dict[str, Any] = {
@@ -366,6 +427,47 @@ PATHS: dict[str, Any] = {
         }
     },
     **{f"/tickets/{{number}}/{action}": _action_path(action) for action in ACTIONS},
+    "/stats/summary": {
+        "get": {
+            "operationId": "stats_summary",
+            "summary": "The dashboard's figures for the requests created in a period (managers, admins)",
+            "description": "A cohort: requests created from `from` to `to` (both local Asia/Shanghai days, "
+            "`to` included), less withdrawn and merged ones. Rates are in [0, 1] and null when their "
+            "denominator is 0. Requests whose deadline was never set (the working-day calendar lacked "
+            "the year) are left out of the two timeliness rates and counted in `*_untimed`.",
+            "tags": ["stats"],
+            "parameters": [
+                {
+                    "name": "from",
+                    "in": "query",
+                    "schema": {"type": "string", "format": "date"},
+                    "description": "YYYY-MM-DD; default 1 January of `to`'s year, or of this year",
+                },
+                {
+                    "name": "to",
+                    "in": "query",
+                    "schema": {"type": "string", "format": "date"},
+                    "description": "YYYY-MM-DD, included; default 31 December of `from`'s year or this year",
+                },
+                {"name": "street", "in": "query", "schema": _TEXT, "description": "Street code"},
+                {
+                    "name": "building",
+                    "in": "query",
+                    "schema": {"type": "integer"},
+                    "description": "Building id",
+                },
+                {"name": "category", "in": "query", "schema": _TEXT, "description": "Category code"},
+                {"name": "channel", "in": "query", "schema": {"type": "string", "enum": _CHANNELS}},
+                {"name": "liaison", "in": "query", "schema": _TEXT, "description": "Assignee's username"},
+            ],
+            "responses": {
+                "200": {"description": "The figures", "content": _json(_ref("StatsSummary"))},
+                "400": _error("BadRequest"),
+                "401": _error("Unauthorized"),
+                "403": _error("Forbidden"),
+            },
+        }
+    },
 }
 
 

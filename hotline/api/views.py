@@ -21,8 +21,10 @@ from hotline.api.serializers import category_json, ticket_detail_json, ticket_js
 from hotline.auth import services as accounts
 from hotline.auth.models import Role, User
 from hotline.db import utcnow
-from hotline.errors import DomainError, ValidationFailed
+from hotline.errors import DomainError, Forbidden, ValidationFailed
 from hotline.extensions import db
+from hotline.stats import periods as stats_periods
+from hotline.stats import queries as stats
 from hotline.tickets import services as tickets
 from hotline.tickets.models import Channel, Ticket, TicketState
 from hotline.tickets.queries import (
@@ -33,7 +35,7 @@ from hotline.tickets.queries import (
     timeline,
     visible_tickets,
 )
-from hotline.timeutil import iso
+from hotline.timeutil import iso, local_date
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -247,6 +249,31 @@ def _review_return(ticket_id: int, actor: User, body: JsonBody, now: datetime) -
     accept, note = body.boolean("accept"), body.text("note")
     body.checked()
     return tickets.review_return(ticket_id, actor, accept, note, now)
+
+
+# --------------------------------------------------------------------------- figures
+
+
+@bp.get("/stats/summary")
+@token_required
+def stats_summary() -> Response:
+    """Every figure of DESIGN §7 for a cohort (managers, admins); the OpenAPI document has the filter."""
+    user = api_user()
+    if not user.is_staff:
+        raise Forbidden(_("Only managers may read the district's figures."))
+    now = utcnow()
+    flt = stats_periods.filter_from_query(request.args, local_date(now))
+    cover = stats.coverage(street_id=flt.street_id, building_id=flt.building_id)
+    return jsonify(
+        {
+            **stats.as_dict(stats.summary(flt, now)),
+            "coverage": cover.rate,
+            "buildings": cover.buildings,
+            "covered_buildings": cover.covered,
+            "from": flt.start.isoformat(),
+            "to": stats_periods.last_day(flt.end).isoformat(),
+        }
+    )
 
 
 # The action names of DESIGN §9 (plus add_information); each is its own route, so the OpenAPI document

@@ -17,12 +17,16 @@ from sqlalchemy.exc import IntegrityError
 
 from hotline.auth.models import Role, User
 from hotline.enterprises import uscc as uscc_codes
-from hotline.enterprises.models import Coverage, Department, Enterprise
+from hotline.enterprises.models import Department, Enterprise
+from hotline.enterprises.services import liaison_covers
 from hotline.errors import Forbidden, InvalidTransition, ValidationFailed
 from hotline.extensions import db
 from hotline.notifications import services as notifications
 from hotline.outbox import services as outbox
 from hotline.sla import clocks
+from hotline.sla.calendar import current_calendar
+from hotline.sla.worktime import CalendarMissing
+from hotline.stats import rollup  # noqa: F401  (its session hooks keep the figures' monthly rollup in step)
 from hotline.tickets.models import (
     OPEN_STATES,
     RECORDED_CHANNELS,
@@ -299,7 +303,7 @@ def submit_ticket(
         ).first()
         if enterprise is None:
             errors["enterprise_uscc"] = _("No enterprise with this unified social credit code is registered.")
-        elif actor.role == Role.LIAISON and not _covers(actor, enterprise.building_id):
+        elif actor.role == Role.LIAISON and not liaison_covers(actor, enterprise.building_id):
             errors["enterprise_uscc"] = _("This enterprise is not in a building you cover.")
         try:
             channel_value = Channel(channel or "")
@@ -320,6 +324,7 @@ def submit_ticket(
         number=next_number(now),
         enterprise_id=enterprise.id,
         building_id=enterprise.building_id,
+        street_id=enterprise.building.street_id,
         category=category_row,
         title=title_text,
         description=description_text,
@@ -344,19 +349,6 @@ def submit_ticket(
     outbox.enqueue(outbox.ROUTE_TICKET, {"ticket_id": ticket.id}, now, ticket_id=ticket.id)
     db.session.flush()
     return ticket
-
-
-def _covers(liaison: User, building_id: int) -> bool:
-    return (
-        db.session.scalars(
-            select(Coverage.id).where(
-                Coverage.liaison_id == liaison.id,
-                Coverage.building_id == building_id,
-                Coverage.active.is_(True),
-            )
-        ).first()
-        is not None
-    )
 
 
 # --------------------------------------------------------------------------- dispatch
@@ -590,10 +582,19 @@ def resolve(ticket_id: int, actor: User, answer: str, now: datetime) -> Ticket:
     text = _required_text(answer, "answer", _("The answer"))
     ticket.answer = text
     ticket.resolved_at = now
+    ticket.handling_minutes = _handling_minutes(ticket.created_at, now)
     ticket.rating_due_at = now + timedelta(days=current_app.config["RATING_WINDOW_DAYS"])
     _move(ticket, TicketState.RESOLVED, actor, EventKind.RESOLVED, now, body=text)
     db.session.flush()
     return ticket
+
+
+def _handling_minutes(created_at: datetime, resolved_at: datetime) -> int | None:
+    """Working minutes from submission to resolution (平均办理时长); None when the calendar lacks a year."""
+    try:
+        return current_calendar().working_minutes_between(created_at, resolved_at)
+    except CalendarMissing:
+        return None
 
 
 # --------------------------------------------------------------------------- enterprise's side
@@ -643,6 +644,7 @@ def rate(ticket_id: int, actor: User, score: str, comment: str, now: datetime) -
         _event(ticket, actor, EventKind.RATED, now, from_state=ticket.state, body=text, payload=payload)
         ticket.reopen_count += 1
         ticket.resolved_at = None
+        ticket.handling_minutes = None
         ticket.rating_due_at = None
         ticket.escalation_level = 0
         clocks.start_resolve_clock(ticket, now)

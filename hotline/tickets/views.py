@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
@@ -25,9 +25,12 @@ from hotline.auth.models import Role, User
 from hotline.db import utcnow
 from hotline.errors import DomainError, Forbidden, InvalidTransition, NotFound, ValidationFailed
 from hotline.extensions import db
+from hotline.stats.periods import FIRST_YEAR
+from hotline.stats.queries import Figures, StatsFilter, summary
 from hotline.templating import current_locale
 from hotline.tickets import forms, queries, services
 from hotline.tickets.models import EventKind, Ticket, TicketState
+from hotline.timeutil import local_date
 from hotline.web import apply_errors, roles_required
 
 bp = Blueprint("tickets", __name__)
@@ -109,16 +112,32 @@ def _list(
     )
 
 
+def _own_figures(*, liaison_id: int | None = None, enterprise_id: int | None = None) -> Figures:
+    """A liaison's figures for the current year (its workbench), or an enterprise's over its whole history
+    (its portal): never the district's."""
+    if liaison_id is None and enterprise_id is None:
+        return Figures()  # a contact without an enterprise has no history, and must not see the district's
+    now = utcnow()
+    year = local_date(now).year
+    start = date(year, 1, 1) if liaison_id is not None else date(FIRST_YEAR, 1, 1)
+    flt = StatsFilter(
+        start=start, end=date(year + 1, 1, 1), liaison_id=liaison_id, enterprise_id=enterprise_id
+    )
+    return summary(flt, now)
+
+
 @bp.route("/portal/")
 @roles_required(Role.ENTERPRISE)
 def portal() -> str:
-    return _list("tickets/portal.html", queries.visible_tickets(current_user), queries.newest_first)
+    own = _own_figures(enterprise_id=current_user.enterprise_id)
+    return _list("tickets/portal.html", queries.visible_tickets(current_user), queries.newest_first, own=own)
 
 
 @bp.route("/workbench/")
 @roles_required(Role.LIAISON)
 def workbench() -> str:
-    return _list("tickets/workbench.html", queries.visible_tickets(current_user), queries.open_first)
+    own = _own_figures(liaison_id=current_user.id)
+    return _list("tickets/workbench.html", queries.visible_tickets(current_user), queries.open_first, own=own)
 
 
 @bp.route("/department/")

@@ -37,6 +37,7 @@ APP_TABLES = {
     "outbox_messages",
     "ratings",
     "settings",
+    "stats_cells",
     "streets",
     "ticket_counters",
     "ticket_events",

@@ -1,0 +1,187 @@
+"""Downloads of the figures and of the requests behind them, for managers (issue 4, item 4).
+
+The query string is the dashboard's filter (period, value, from, to, street, building, category, channel,
+liaison), so the dashboard links here with the arguments it was given.
+
+- ``/manage/exports/figures.xlsx``: the summary and a sheet per breakdown;
+- ``/manage/exports/figures.csv?what=summary|month|category|street|building|channel|liaison``: one table;
+- ``/manage/exports/requests.xlsx|csv?figure=total|resolved|…``: the requests counted in one figure.
+
+Excel files are built in memory, CSV files streamed; lists longer than ``MAX_XLSX_ROWS`` / ``MAX_CSV_ROWS``
+are refused with a message, so that no download outlasts the web worker's timeout.
+"""
+
+from __future__ import annotations
+
+from typing import get_args
+
+from flask import Blueprint, render_template, request, stream_with_context
+from flask_babel import gettext as _
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import aliased
+from werkzeug.wrappers import Response
+
+from hotline.auth.models import Role, User
+from hotline.db import utcnow
+from hotline.enterprises.models import Building, Enterprise, Street
+from hotline.extensions import db
+from hotline.stats import exports, queries
+from hotline.stats.periods import describe
+from hotline.stats.queries import Dimension, FigureName, StatsFilter
+from hotline.stats.views import chosen_filters, read_filter
+from hotline.tickets.models import Category, Ticket
+from hotline.web import roles_required
+
+bp = Blueprint("stats_export", __name__, url_prefix="/manage/exports")
+
+FIGURES: tuple[str, ...] = get_args(FigureName)
+
+
+def _refuse(message: str, status: int = 400) -> tuple[str, int]:
+    return render_template("errors/error.html", code=status, title=message), status
+
+
+def _download(body: bytes | object, mimetype: str, filename: str, fallback: str) -> Response:
+    response = Response(body, content_type=mimetype)  # type: ignore[arg-type]
+    response.headers["Content-Disposition"] = exports.content_disposition(filename, fallback)
+    # Lists of enterprises and people: never kept by a shared cache or the browser's.
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+# --------------------------------------------------------------------------- the filter
+
+
+def _read_filter() -> tuple[StatsFilter, list[tuple[str, str]]] | str:
+    """The dashboard's filter from the query string (parsed exactly as the dashboard parses it) and its
+    choices as (label, value) pairs for the summary sheet; or the first error message."""
+    flt = read_filter(request.args)
+    if flt.stats is None:
+        for errors in flt.form.errors.values():
+            for message in errors if isinstance(errors, list) else []:
+                return str(message)
+        return _("This filter is not valid.")
+    return flt.stats, chosen_filters(flt.form)
+
+
+# --------------------------------------------------------------------------- downloads
+
+
+@bp.get("/figures.<any(xlsx, csv):fmt>")
+@roles_required(Role.MANAGER)
+def figures(fmt: str) -> Response | tuple[str, int]:
+    """The summary and the breakdowns: every sheet in Excel, the table named by ``what`` in CSV."""
+    now = utcnow()
+    parsed = _read_filter()
+    if isinstance(parsed, str):
+        return _refuse(parsed)
+    flt, labels = parsed
+    what = request.args.get("what") or "summary"
+    if fmt == "csv" and what not in exports.CSV_TABLES:
+        return _refuse(_("Choose what to export: the summary or one breakdown."))
+    period = describe(flt.start, flt.end)
+    name = _("Figures")  # outside the f-string: pybabel does not extract a call inside one
+    stem, fallback = f"{name}_{period}", f"figures_{period}"
+    if fmt == "csv":
+        if what == "summary":
+            table = exports.summary_table(queries.summary(flt, now), flt, labels)
+        else:
+            dimension: Dimension = what  # type: ignore[assignment]  # checked against CSV_TABLES above
+            table = exports.breakdown_table(dimension, queries.breakdown(flt, dimension, now))
+        return _download(
+            exports.write_csv(table),
+            exports.CSV_MIME,
+            f"{stem}_{exports.SHEET_TITLES[what]}.csv",
+            f"{fallback}_{what}.csv",
+        )
+    breakdowns = {d: queries.breakdown(flt, d, now) for d in exports.DIMENSIONS}
+    tables = exports.figures_tables(queries.summary(flt, now), breakdowns, flt, labels)
+    return _download(exports.write_xlsx(tables), exports.XLSX_MIME, f"{stem}.xlsx", f"{fallback}.xlsx")
+
+
+@bp.get("/requests.<any(xlsx, csv):fmt>")
+@roles_required(Role.MANAGER)
+def requests(fmt: str) -> Response | tuple[str, int]:
+    """The requests counted in ``figure`` (default: every request of the cohort)."""
+    now = utcnow()
+    parsed = _read_filter()
+    if isinstance(parsed, str):
+        return _refuse(parsed)
+    flt, _labels = parsed
+    figure_arg = request.args.get("figure") or "total"
+    if figure_arg not in FIGURES:
+        return _refuse(_("This figure has no list of requests."))
+    figure: FigureName = figure_arg  # type: ignore[assignment]  # checked against FIGURES above
+    query = queries.tickets_behind(flt, figure, now)
+    label = exports.LIST_LABELS.get(figure, figure)
+    period = describe(flt.start, flt.end)
+    stem, fallback = f"{label}_{period}", f"requests_{figure}_{period}"
+    rows = _request_records(query).execution_options(yield_per=1000)  # a batch at a time, never all at once
+    counting = select(func.count()).select_from(query.order_by(None).subquery())
+    count = db.session.scalar(counting) or 0
+    if fmt == "csv":
+        if count > exports.MAX_CSV_ROWS:
+            return _refuse(_too_many(count, exports.MAX_CSV_ROWS))
+        table = exports.requests_table(db.session.execute(rows), figure)
+        return _download(
+            stream_with_context(exports.iter_csv(table)), exports.CSV_MIME, f"{stem}.csv", f"{fallback}.csv"
+        )
+    if count > exports.MAX_XLSX_ROWS:
+        return _refuse(_too_many(count, exports.MAX_XLSX_ROWS, csv_fits=count <= exports.MAX_CSV_ROWS))
+    try:
+        data = exports.write_xlsx([exports.requests_table(db.session.execute(rows), figure)])
+    except exports.TooManyRows:  # requests were filed since the count
+        return _refuse(_too_many(db.session.scalar(counting) or 0, exports.MAX_XLSX_ROWS))
+    return _download(data, exports.XLSX_MIME, f"{stem}.xlsx", f"{fallback}.xlsx")
+
+
+def _request_records(query: Select[Ticket]) -> Select:
+    """The columns of :class:`exports.RequestRecord` for the requests of ``query`` (same filter and order):
+    plain values rather than ORM objects, which load several times faster."""
+    street, assignee = aliased(Street), aliased(User)
+    return (
+        query.with_only_columns(
+            Ticket.number,
+            Ticket.title,
+            Ticket.created_at,
+            Enterprise.name.label("enterprise"),
+            Building.name.label("building"),
+            street.name.label("street"),
+            Category.name.label("category"),
+            Category.name_en.label("category_en"),
+            Ticket.channel,
+            Ticket.urgency,
+            Ticket.state,
+            assignee.name.label("assignee"),
+            Ticket.acknowledged_at,
+            Ticket.resolved_at,
+            Ticket.acknowledge_due_at,
+            Ticket.resolve_due_at,
+            Ticket.rating_score,
+            Ticket.reopen_count,
+            Ticket.handling_minutes,
+        )
+        .select_from(Ticket)
+        .join(Enterprise, Enterprise.id == Ticket.enterprise_id)
+        .join(Building, Building.id == Ticket.building_id)
+        .join(Category, Category.id == Ticket.category_id)
+        # The street stored on the request (the building's when it was filed): the one the figures use.
+        .outerjoin(street, street.id == Ticket.street_id)
+        .outerjoin(assignee, assignee.id == Ticket.assignee_id)
+    )
+
+
+def _too_many(count: int, limit: int, csv_fits: bool = False) -> str:
+    if csv_fits:
+        return _(
+            "This list has %(count)s requests; an Excel file holds at most %(limit)s. "
+            "Narrow the period or the filters, or download the CSV file.",
+            count=count,
+            limit=limit,
+        )
+    return _(
+        "This list has %(count)s requests; a download holds at most %(limit)s. "
+        "Narrow the period or the filters.",
+        count=count,
+        limit=limit,
+    )

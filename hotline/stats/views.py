@@ -1,0 +1,466 @@
+"""Pages of the figures (DESIGN §7): the managers' dashboard and the requests behind each figure, and the
+public summary of a year.  The numbers all come from :mod:`hotline.stats.queries`; these views only read the
+filter, call the queries and shape the results for the page and its charts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import date, datetime
+from typing import Any, get_args
+
+from flask import Blueprint, abort, current_app, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+from werkzeug.datastructures import MultiDict
+
+from hotline.auth.models import Role, User
+from hotline.db import utcnow
+from hotline.enterprises.models import Building, Street
+from hotline.errors import ValidationFailed
+from hotline.extensions import db
+from hotline.stats import periods
+from hotline.stats.forms import FILTER_ARGS, DashboardFilterForm, with_all
+from hotline.stats.queries import (
+    NONE_KEY,
+    BreakdownRow,
+    CoverageFigures,
+    FigureName,
+    Figures,
+    StatsFilter,
+    breakdown,
+    coverage,
+    summary,
+    tickets_behind,
+)
+from hotline.tickets.models import Category, Ticket
+from hotline.tickets.views import localized_name
+from hotline.timeutil import local_date
+from hotline.web import roles_required
+
+bp = Blueprint("stats", __name__)
+
+# The lists behind the figures, and what each is called on its page.
+FIGURE_LABELS: dict[str, Any] = {
+    "total": _l("Requests received"),
+    "resolved": _l("Requests resolved"),
+    "rated": _l("Rated requests"),
+    "satisfied": _l("Satisfied and basically satisfied"),
+    "dissatisfied": _l("Dissatisfied"),
+    "acknowledged_on_time": _l("Acknowledged in time"),
+    "acknowledged_late": _l("Acknowledged late"),
+    "unacknowledged_overdue": _l("Not acknowledged, past the deadline"),
+    "resolved_on_time": _l("Resolved in time"),
+    "resolved_late": _l("Resolved late"),
+    "reopened": _l("Reopened"),
+    "overdue_open": _l("Open past the deadline"),
+}
+
+FIGURES: tuple[FigureName, ...] = get_args(FigureName)
+assert set(FIGURES) == set(FIGURE_LABELS), "every list behind a figure has a title"
+
+# The liaison ranking's sortable columns; a rate nobody has (None) always sorts last.
+RANK_LABELS = {
+    "total": _l("Requests"),
+    "resolved": _l("Resolved"),
+    "closure_rate": _l("Closure rate"),
+    "satisfaction_rate": _l("Satisfaction rate"),
+    "on_time_rate": _l("On-time rate"),
+    "reopen_rate": _l("Reopen rate"),
+}
+RANK_KEYS = tuple(RANK_LABELS)
+RANK_DEFAULT = "closure_rate"
+# A city has hundreds of buildings: the chart shows those with the most requests.
+BUILDINGS_CHARTED = 15
+TREND_MONTHS = 12
+GAPS_SHOWN = 100  # the coverage gaps listed on the dashboard, by street and name
+FIRST_PUBLIC_YEAR = periods.FIRST_YEAR
+
+
+# --------------------------------------------------------------------------- formatting
+
+
+@bp.app_template_filter("rate")
+def format_rate(value: float | None) -> str:
+    """A rate as a percentage with one decimal; "—" when its denominator is 0 (never 0 % or 100 %)."""
+    return "—" if value is None else f"{value * 100:.1f}%"
+
+
+@bp.app_template_filter("hours")
+def format_hours(value: float | None) -> str:
+    """Working hours with one decimal; "—" for an average over nothing."""
+    return "—" if value is None else f"{value:.1f}"
+
+
+def _percent(value: float | None) -> float | None:
+    """A rate for the charts: a percentage with one decimal, or null (a gap in the line, not a zero)."""
+    return None if value is None else round(value * 100, 1)
+
+
+# --------------------------------------------------------------------------- the filter
+
+
+@dataclass
+class Filter:
+    """The filter form, the figures' filter it gives (None when the form has errors), its query arguments."""
+
+    form: DashboardFilterForm
+    stats: StatsFilter | None
+    args: dict[str, Any]
+
+
+def _fill_choices(form: DashboardFilterForm) -> None:
+    streets = db.session.scalars(select(Street).order_by(Street.name)).all()
+    buildings = db.session.scalars(
+        select(Building).options(selectinload(Building.street)).order_by(Building.name)
+    ).all()
+    categories = db.session.scalars(select(Category).order_by(Category.sort_order, Category.id)).all()
+    liaisons = db.session.scalars(
+        select(User).where(User.role == Role.LIAISON).order_by(User.name, User.username)
+    ).all()
+    form.street.choices = with_all([(str(s.id), s.name) for s in streets])
+    form.building.choices = with_all([(str(b.id), f"{b.name} · {b.street.name}") for b in buildings])
+    form.category.choices = with_all([(str(c.id), localized_name(c)) for c in categories])
+    form.liaison.choices = with_all([(str(u.id), f"{u.name} ({u.username})") for u in liaisons])
+
+
+def _int_or_none(value: str | None) -> int | None:
+    return int(value) if value else None
+
+
+def read_filter(args: MultiDict[str, str]) -> Filter:
+    """The filter of the query string ``args``: the period defaults to the current year; a bad period or an
+    unknown choice leaves ``stats`` None and the message next to its field."""
+    form = DashboardFilterForm(formdata=args)
+    _fill_choices(form)
+    today = local_date(utcnow())
+    kind = form.period.data if form.period.data in periods.KINDS else "year"
+    form.period.data = kind
+    if kind != "custom" and not (form.value.data or "").strip():
+        form.value.data = periods.default_value(kind, today)
+    if not form.validate():
+        return Filter(form, None, {})
+    try:
+        period = periods.parse(
+            kind, form.value.data or "", form.start.data or "", form.end.data or "", today=today
+        )
+    except ValidationFailed as error:
+        fields = {"value": form.value, "from": form.start, "to": form.end, "period": form.period}
+        for name, message in error.fields.items() or {"value": error.message}.items():
+            field = fields.get(name, form.value)
+            field.errors = [*field.errors, message]
+        return Filter(form, None, {})
+    stats = StatsFilter(
+        start=period.start,
+        end=period.end,
+        street_id=_int_or_none(form.street.data),
+        building_id=_int_or_none(form.building.data),
+        category_id=_int_or_none(form.category.data),
+        channel=form.channel.data or None,
+        liaison_id=_int_or_none(form.liaison.data),
+    )
+    values = {
+        "period": kind,
+        "value": form.value.data if kind != "custom" else "",
+        "from": form.start.data if kind == "custom" else "",
+        "to": form.end.data if kind == "custom" else "",
+        "street": form.street.data,
+        "building": form.building.data,
+        "category": form.category.data,
+        "channel": form.channel.data,
+        "liaison": form.liaison.data,
+    }
+    return Filter(form, stats, {name: str(values[name]) for name in FILTER_ARGS if values[name]})
+
+
+# --------------------------------------------------------------------------- the dashboard
+
+
+@dataclass(frozen=True)
+class Part:
+    """A count that goes into a figure, and the list of requests behind it ("" when there is no such list)."""
+
+    label: Any
+    count: int | str
+    url: str = ""
+
+
+@dataclass(frozen=True)
+class Card:
+    """One figure of §7 on the dashboard: its value, the list behind it, and for a rate its numerator and
+    denominator, then the other counts that went into it."""
+
+    key: str
+    label: Any
+    value: str
+    url: str
+    explanation: str = ""
+    numerator: Part | None = None
+    denominator: Part | None = None
+    parts: tuple[Part, ...] = ()
+
+
+def _cards(figures: Figures, link: Callable[[str], str], covered: CoverageFigures) -> list[Card]:
+    f = figures
+    judged_ack = f.acknowledged_on_time + f.acknowledged_late + f.unacknowledged_overdue
+    judged_resolve = f.resolved - f.resolved_untimed
+    no_deadline = _l("Without a deadline, not judged")
+    resolved = Part(_l("resolved"), f.resolved, link("resolved"))
+    return [
+        Card("total", _l("Requests received"), str(f.total), link("total")),
+        Card("resolved", _l("Requests resolved"), str(f.resolved), link("resolved")),
+        Card(
+            "closure_rate",
+            _l("Closure rate"),
+            format_rate(f.closure_rate),
+            link("resolved"),
+            _("resolved ÷ received"),
+            resolved,
+            Part(_l("received"), f.total, link("total")),
+        ),
+        Card(
+            "satisfaction_rate",
+            _l("Satisfaction rate"),
+            format_rate(f.satisfaction_rate),
+            link("satisfied"),
+            _("satisfied and basically satisfied ÷ rated (the latest rating of each request)"),
+            Part(_l("satisfied"), f.satisfied + f.basically_satisfied, link("satisfied")),
+            Part(_l("rated"), f.rated, link("rated")),
+            (Part(_l("Dissatisfied"), f.dissatisfied, link("dissatisfied")),),
+        ),
+        Card(
+            "response_rate",
+            _l("Response rate"),
+            format_rate(f.response_rate),
+            link("acknowledged_on_time"),
+            _("in time ÷ (acknowledged + not acknowledged past the deadline)"),
+            Part(_l("in time"), f.acknowledged_on_time, link("acknowledged_on_time")),
+            Part(_l("judged"), judged_ack),
+            (
+                Part(_l("Acknowledged late"), f.acknowledged_late, link("acknowledged_late")),
+                Part(
+                    _l("Not acknowledged, past the deadline"),
+                    f.unacknowledged_overdue,
+                    link("unacknowledged_overdue"),
+                ),
+                *((Part(no_deadline, f.acknowledged_untimed),) if f.acknowledged_untimed else ()),
+            ),
+        ),
+        Card(
+            "on_time_rate",
+            _l("On-time rate"),
+            format_rate(f.on_time_rate),
+            link("resolved_on_time"),
+            _("resolved by the deadline ÷ resolved"),
+            Part(_l("in time"), f.resolved_on_time, link("resolved_on_time")),
+            Part(_l("resolved"), judged_resolve, link("resolved") if not f.resolved_untimed else ""),
+            (
+                Part(_l("Resolved late"), f.resolved_late, link("resolved_late")),
+                *((Part(no_deadline, f.resolved_untimed),) if f.resolved_untimed else ()),
+            ),
+        ),
+        Card(
+            "reopen_rate",
+            _l("Reopen rate"),
+            format_rate(f.reopen_rate),
+            link("reopened"),
+            _("reopened at least once ÷ resolved"),
+            Part(_l("reopened"), f.reopened, link("reopened")),
+            resolved,
+        ),
+        Card(
+            "avg_handling_hours",
+            _l("Average handling time (working hours)"),
+            format_hours(f.avg_handling_hours),
+            link("resolved"),
+            _(
+                "working hours from submission to resolution, over %(count)d resolved requests",
+                count=f.handled,
+            ),
+        ),
+        Card(
+            "overdue_open",
+            _l("Overdue, not resolved"),
+            str(f.overdue_open),
+            link("overdue_open"),
+            _("open requests past their resolution deadline now"),
+        ),
+        Card(
+            "coverage",
+            _l("Building coverage"),
+            format_rate(covered.rate),
+            "#coverage-gaps",
+            _("buildings with an active primary liaison ÷ buildings (all time, not filtered)"),
+            Part(_l("covered"), covered.covered),
+            Part(_l("buildings"), covered.buildings),
+            (Part(_l("Coverage gaps"), len(covered.gaps), "#coverage-gaps"),),
+        ),
+    ]
+
+
+def _trend_filter(flt: StatsFilter) -> StatsFilter:
+    """The trend covers the period, widened to the twelve months that end with it: a month is no trend."""
+    last = date.fromordinal(flt.end.toordinal() - 1)
+    months_back = last.year * 12 + last.month - 1 - (TREND_MONTHS - 1)
+    first = date(months_back // 12, months_back % 12 + 1, 1)
+    return replace(flt, start=min(flt.start, first))
+
+
+def _series(rows: list[BreakdownRow]) -> dict[str, list[Any]]:
+    return {
+        "keys": [row.key for row in rows],
+        "names": [row.label for row in rows],
+        "total": [row.figures.total for row in rows],
+        "resolved": [row.figures.resolved for row in rows],
+        "closure_rate": [_percent(row.figures.closure_rate) for row in rows],
+        "satisfaction_rate": [_percent(row.figures.satisfaction_rate) for row in rows],
+    }
+
+
+def chart_data(flt: StatsFilter, now: datetime) -> dict[str, Any]:
+    """What dashboard.js draws: the series of each chart, with its labels in the page's language."""
+    buildings = sorted(breakdown(flt, "building", now), key=lambda r: (-r.figures.total, r.label))
+    return {
+        "labels": {
+            "total": _("Requests"),
+            "resolved": _("Resolved"),
+            "closure_rate": _("Closure rate (%)"),
+            "satisfaction_rate": _("Satisfaction rate (%)"),
+            "count": _("Requests"),
+            "percent": "%",
+            "empty": _("No requests in this period."),
+        },
+        "trend": _series(breakdown(_trend_filter(flt), "month", now)),
+        "category": _series(breakdown(flt, "category", now)),
+        "street": _series(breakdown(flt, "street", now)),
+        "building": _series(buildings[:BUILDINGS_CHARTED]),
+        "channel": _series(breakdown(flt, "channel", now)),
+    }
+
+
+def charts(flt: StatsFilter) -> list[tuple[str, str, bool]]:
+    """(name, title, full width) of each chart, in the page's order."""
+    trend = _trend_filter(flt)
+    return [
+        ("trend", _("Monthly trend, %(period)s", period=period_text(trend)), True),
+        ("category", _("By category"), False),
+        ("channel", _("By channel"), False),
+        ("street", _("By street"), False),
+        ("building", _("By building (the %(count)d with the most requests)", count=BUILDINGS_CHARTED), False),
+    ]
+
+
+def period_text(flt: StatsFilter) -> str:
+    """The period's short name: ``2026``, ``2026Q1``, ``2026-03`` or ``2026-03-10 ~ 2026-04-16``."""
+    return periods.describe(flt.start, flt.end)
+
+
+def _ranking(flt: StatsFilter, now: datetime, sort: str, descending: bool) -> list[BreakdownRow]:
+    """Each liaison's figures, sorted by ``sort``; requests nobody was assigned are not a liaison's."""
+    rows = [row for row in breakdown(flt, "liaison", now) if row.key != NONE_KEY]
+
+    def value(row: BreakdownRow) -> float:
+        return float(getattr(row.figures, sort))
+
+    known = sorted((r for r in rows if getattr(r.figures, sort) is not None), key=value, reverse=descending)
+    return known + [r for r in rows if getattr(r.figures, sort) is None]
+
+
+@bp.route("/manage/dashboard")
+@roles_required(Role.MANAGER)
+def dashboard() -> tuple[str, int]:
+    flt = read_filter(request.args)
+    sort = request.args.get("sort", RANK_DEFAULT)
+    sort = sort if sort in RANK_KEYS else RANK_DEFAULT
+    descending = request.args.get("dir", "desc") != "asc"
+    if flt.stats is None:
+        return render_template("stats/dashboard.html", filter=flt, figures=None), 400
+    now = utcnow()
+    figures = summary(flt.stats, now)
+    covered = coverage()
+
+    def link(figure: str) -> str:
+        return url_for(".requests", figure=figure, **flt.args)
+
+    def rank_link(key: str) -> str:
+        flip = "asc" if key == sort and descending else "desc"
+        return url_for(".dashboard", sort=key, dir=flip, **flt.args) + "#ranking"
+
+    return render_template(
+        "stats/dashboard.html",
+        filter=flt,
+        period_text=period_text(flt.stats),
+        figures=figures,
+        cards=_cards(figures, link, covered),
+        coverage=covered,
+        gaps_shown=GAPS_SHOWN,
+        ranking=_ranking(flt.stats, now, sort, descending),
+        sort=sort,
+        descending=descending,
+        rank_link=rank_link,
+        rank_columns=[(key, RANK_LABELS[key]) for key in RANK_KEYS],
+        charts=charts(flt.stats),
+        data=chart_data(flt.stats, now),
+    ), 200
+
+
+def chosen_filters(form: DashboardFilterForm) -> list[tuple[str, str]]:
+    """The filters chosen besides the period, as (label, shown value), for the heading of a list."""
+    chosen = []
+    for field in (form.street, form.building, form.category, form.channel, form.liaison):
+        if field.data:
+            shown = {str(c.value): str(c.label) for c in field.choices}
+            chosen.append((str(field.label.text), shown.get(str(field.data), str(field.data))))
+    return chosen
+
+
+@bp.route("/manage/dashboard/requests")
+@roles_required(Role.MANAGER)
+def requests() -> tuple[str, int]:
+    """The requests counted in one figure, with the dashboard's filter: what makes a number explainable."""
+    figure = next((name for name in FIGURES if name == request.args.get("figure")), None)
+    if figure is None:
+        abort(404)
+    flt = read_filter(request.args)
+    context: dict[str, Any] = {"filter": flt, "figure": figure, "figure_labels": FIGURE_LABELS}
+    if flt.stats is None:
+        return render_template("stats/requests.html", page=None, **context), 400
+    query = tickets_behind(flt.stats, figure, utcnow()).options(
+        selectinload(Ticket.category), selectinload(Ticket.enterprise), selectinload(Ticket.assignee)
+    )
+    page = db.paginate(query, per_page=current_app.config["PER_PAGE"], max_per_page=100)
+    return render_template(
+        "stats/requests.html",
+        page=page,
+        period_text=period_text(flt.stats),
+        filter_labels=chosen_filters(flt.form),
+        **context,
+    ), 200
+
+
+# --------------------------------------------------------------------------- the public summary
+
+
+@dataclass(frozen=True)
+class PublicYear:
+    year: int
+    figures: Figures
+    streets: list[BreakdownRow]
+
+
+@bp.route("/public/summary")
+def public() -> str:
+    """A year's figures for everyone: totals and rates by street, no enterprise, person or request."""
+    this_year = local_date(utcnow()).year
+    raw = request.args.get("year", "")
+    if raw and not (raw.isdigit() and FIRST_PUBLIC_YEAR <= int(raw) <= this_year):
+        abort(404)
+    year = int(raw) if raw else this_year
+    now = utcnow()
+    flt = StatsFilter(start=date(year, 1, 1), end=date(year + 1, 1, 1))
+    page = PublicYear(year, summary(flt, now), breakdown(flt, "street", now))
+    years = list(range(this_year, max(FIRST_PUBLIC_YEAR, this_year - 4) - 1, -1))
+    return render_template("stats/public.html", page=page, years=years)
