@@ -23,6 +23,10 @@ class NotificationKind(enum.StrEnum):
     REPLIED = "replied"  # to the enterprise's contacts
     RESOLVED = "resolved"  # to the enterprise's contacts
     REOPENED = "reopened"  # to the assignee
+    INFO_ADDED = (
+        "info_added"  # the enterprise added information: to the assignee and the department holding it
+    )
+    WITHDRAWN = "withdrawn"  # the enterprise withdrew the request: to the assignee
     TRANSFERRED = "transferred"  # to the department's staff
     RETURNED = "returned"  # a return awaits review: to managers
     EXTENSION_REQUESTED = "extension_requested"  # to managers

@@ -164,6 +164,15 @@ def _on_reopened(event: TicketEvent, ticket: Ticket) -> tuple[list[User], Notifi
     )
 
 
+def _on_info_added(event: TicketEvent, ticket: Ticket) -> tuple[list[User], NotificationKind, dict[str, Any]]:
+    holders = _assignee(ticket) + (_department_staff(ticket) if ticket.department_id else [])
+    return holders, NotificationKind.INFO_ADDED, {"excerpt": _excerpt(event.body)}
+
+
+def _on_withdrawn(event: TicketEvent, ticket: Ticket) -> tuple[list[User], NotificationKind, dict[str, Any]]:
+    return _assignee(ticket), NotificationKind.WITHDRAWN, {"excerpt": _excerpt(event.body)}
+
+
 def _on_transferred(
     event: TicketEvent, ticket: Ticket
 ) -> tuple[list[User], NotificationKind, dict[str, Any]]:
@@ -228,6 +237,8 @@ RULES: dict[EventKind, Rule] = {
     EventKind.REPLIED: _to_enterprise(NotificationKind.REPLIED),
     EventKind.RESOLVED: _to_enterprise(NotificationKind.RESOLVED),
     EventKind.REOPENED: _on_reopened,
+    EventKind.INFO_ADDED: _on_info_added,
+    EventKind.WITHDRAWN: _on_withdrawn,
     EventKind.TRANSFERRED: _on_transferred,
     EventKind.RETURNED: _on_returned,
     EventKind.WARNING: _on_warning,
@@ -307,10 +318,10 @@ def _render_clock(kind: NotificationKind, p: dict[str, Any], due: str) -> tuple[
                 **p,
             )
         return subject, text
-    subject = _("Request %(number)s is escalated to level %(level)d", number=p["number"], level=p["level"])
+    subject = _("Request %(number)s is escalated to level 2", number=p["number"])
     text = _(
         "Request %(number)s “%(title)s” is more than one working day past its deadline, %(due)s, "
-        "and is escalated to the district managers (level %(level)d).",
+        "and is escalated to the district managers (level 2).",
         due=due,
         **p,
     )
@@ -378,6 +389,12 @@ def render_notification(notification: Notification) -> tuple[str, str]:
             department=department,
             **{k: v for k, v in p.items() if k != "department"},
         )
+    elif kind == NotificationKind.INFO_ADDED:
+        subject = _("More information on request %(number)s", number=p["number"])
+        text = _("%(actor)s added information to request %(number)s “%(title)s”.", **p)
+    elif kind == NotificationKind.WITHDRAWN:
+        subject = _("Request %(number)s is withdrawn", number=p["number"])
+        text = _("%(actor)s withdrew request %(number)s “%(title)s”; nothing more is needed.", **p)
     elif kind == NotificationKind.RETURNED:
         subject = _("Request %(number)s is returned and awaits your review", number=p["number"])
         text = _("%(actor)s returned request %(number)s “%(title)s” for re-dispatch.", **p)

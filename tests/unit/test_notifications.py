@@ -89,13 +89,11 @@ def test_every_event_kind_is_either_mapped_or_deliberately_silent() -> None:
         EventKind.SUBMITTED,  # routing assigns it within seconds: the assignment is the news
         EventKind.ACKNOWLEDGED,
         EventKind.NOTED,
-        EventKind.INFO_ADDED,
         EventKind.HANDED_BACK,
         EventKind.RETURN_ACCEPTED,
         EventKind.RETURN_REFUSED,
         EventKind.RATED,
         EventKind.CLOSED,
-        EventKind.WITHDRAWN,
         EventKind.CLOCKS_RECOMPUTED,
     }
     assert set(notifications.RULES) | silent == set(EventKind)
@@ -186,6 +184,30 @@ def test_a_transfer_tells_the_departments_active_staff(world: World) -> None:
     assert elsewhere.id not in told(rows)
     assert rows[0].params["department"] == world.department.name
     assert rows[0].params["department_en"] == world.department.name_en
+
+
+def test_information_from_the_enterprise_tells_whoever_holds_the_request(world: World) -> None:
+    ticket = in_progress(world)
+    tickets.transfer(ticket.id, world.liaison, world.department.code, LATER)
+    mark = last_id()
+    tickets.add_information(ticket.id, world.contact, "补充：周边有闲置车位。", LATER)
+    rows = since(mark)
+    assert told(rows) == {world.liaison.id: K.INFO_ADDED, world.department_user.id: K.INFO_ADDED}
+    assert rows[0].params["excerpt"] == "补充：周边有闲置车位。"
+
+
+def test_a_withdrawal_tells_the_assignee(world: World) -> None:
+    ticket = in_progress(world)
+    mark = last_id()
+    tickets.withdraw(ticket.id, world.contact, "问题已自行解决。", LATER)
+    assert told(since(mark)) == {world.liaison.id: K.WITHDRAWN}
+
+
+def test_a_withdrawal_before_assignment_tells_nobody(world: World) -> None:
+    ticket = world.submit(NOW)
+    mark = last_id()
+    tickets.withdraw(ticket.id, world.contact, "", LATER)
+    assert since(mark) == []
 
 
 def test_a_return_tells_the_managers(world: World) -> None:
