@@ -39,6 +39,11 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
         "schedule": timedelta(seconds=SWEEP_SECONDS),
         "options": {"expires": SWEEP_SECONDS},
     },
+    "prune-outbox": {
+        "task": "worker.tasks.prune_outbox",
+        "schedule": timedelta(hours=1),
+        "options": {"expires": 3600},
+    },
     "close-unrated": {
         "task": "worker.tasks.close_unrated_tickets",
         "schedule": timedelta(minutes=5),

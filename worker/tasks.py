@@ -20,7 +20,7 @@ from sqlalchemy.exc import OperationalError
 
 from hotline.db import utcnow
 from hotline.extensions import db
-from hotline.outbox.relay import relay_pending
+from hotline.outbox.relay import prune_published, relay_pending
 from hotline.routing import services as routing
 from hotline.tickets import services as tickets
 from worker.locks import job_lock
@@ -104,6 +104,14 @@ def relay_outbox(self: Task) -> int | None:
     return _periodic(
         "relay-outbox", RELAY_LIMIT, lambda: relay_pending(publish, utcnow(), older_than=RELAY_GRACE)
     )
+
+
+@shared_task(
+    name="worker.tasks.prune_outbox", time_limit=SHORT_JOB_LIMIT, soft_time_limit=SHORT_JOB_LIMIT - 10
+)
+def prune_outbox() -> int | None:
+    """Delete outbox messages published more than a week ago."""
+    return _periodic("prune-outbox", SHORT_JOB_LIMIT, lambda: prune_published(utcnow()))
 
 
 @shared_task(

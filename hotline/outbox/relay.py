@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from kombu.exceptions import EncodeError
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from hotline.extensions import db
 from hotline.outbox.models import OutboxMessage
@@ -94,3 +94,20 @@ def publish_rows(
         row.last_error = None
         published += 1
     return published
+
+
+def prune_published(now: datetime, keep: timedelta = timedelta(days=7), limit: int = 5000) -> int:
+    """Delete published messages older than ``keep`` (at most ``limit`` a run); returns how many.
+
+    Published rows have done their work; keeping a week of them helps to trace a delivery.
+    """
+    old = (
+        select(OutboxMessage.id)
+        .where(OutboxMessage.published_at.is_not(None), OutboxMessage.published_at < now - keep)
+        .order_by(OutboxMessage.id)
+        .limit(limit)
+    )
+    ids = list(db.session.scalars(old))
+    if ids:
+        db.session.execute(delete(OutboxMessage).where(OutboxMessage.id.in_(ids)))
+    return len(ids)

@@ -11,11 +11,12 @@ from kombu.exceptions import EncodeError
 from kombu.exceptions import OperationalError as BrokerDown
 from sqlalchemy import insert, select
 
+from hotline.db import utcnow
 from hotline.extensions import db
 from hotline.outbox import publisher
 from hotline.outbox import services as outbox
 from hotline.outbox.models import OutboxMessage
-from hotline.outbox.relay import relay_pending
+from hotline.outbox.relay import prune_published, relay_pending
 
 T0 = datetime(2026, 3, 10, 2, 0, tzinfo=UTC)
 T1 = T0 + timedelta(seconds=30)
@@ -311,3 +312,20 @@ def test_the_publishing_client_has_short_broker_timeouts() -> None:
     assert (
         settings["broker_transport_options"]["socket_timeout"] == 5.0
     )  # the worker's settings are untouched
+
+
+def test_published_messages_older_than_a_week_are_pruned(app: Flask) -> None:
+    now = utcnow()
+    old = OutboxMessage(
+        topic="route_ticket", payload={}, created_at=now, published_at=now - timedelta(days=8)
+    )
+    recent = OutboxMessage(
+        topic="route_ticket", payload={}, created_at=now, published_at=now - timedelta(days=1)
+    )
+    pending = OutboxMessage(topic="route_ticket", payload={}, created_at=now - timedelta(days=30))
+    db.session.add_all([old, recent, pending])
+    db.session.flush()
+    assert prune_published(now) == 1
+    left = set(db.session.scalars(select(OutboxMessage.id)))
+    assert old.id not in left and {recent.id, pending.id} <= left
+    assert prune_published(now) == 0

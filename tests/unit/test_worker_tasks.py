@@ -262,6 +262,7 @@ def test_the_beat_schedule_runs_every_job() -> None:
     assert every["reconcile-unrouted"] == timedelta(minutes=1)
     assert every["sweep-clocks"] == timedelta(minutes=1)
     assert every["close-unrated"] == timedelta(minutes=5)
+    assert every["prune-outbox"] == timedelta(hours=1)
     assert "check-calendar" in every
     registered = {
         "worker.tasks.relay_outbox",
@@ -269,6 +270,7 @@ def test_the_beat_schedule_runs_every_job() -> None:
         "worker.tasks.sweep_clocks",
         "worker.tasks.close_unrated_tickets",
         "worker.tasks.check_calendar",
+        "worker.tasks.prune_outbox",
     }
     assert {entry["task"] for entry in BEAT_SCHEDULE.values()} == registered
     for entry in BEAT_SCHEDULE.values():  # never an eta/countdown
