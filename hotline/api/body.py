@@ -38,12 +38,6 @@ class JsonBody:
             return ""
         return value
 
-    def optional_text(self, name: str) -> str | None:
-        """A string field that may be absent (None) — for fields whose absence the service handles itself."""
-        if self.data.get(name) is None:
-            return None
-        return self.text(name)
-
     def boolean(self, name: str) -> bool:
         """A required true/false field."""
         value = self.data.get(name)

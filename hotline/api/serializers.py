@@ -14,6 +14,7 @@ from sqlalchemy.orm import selectinload
 
 from hotline.auth.models import User
 from hotline.tickets.models import Category, Ticket, TicketEvent
+from hotline.tickets.queries import event_payload
 from hotline.tickets.services import state_label
 from hotline.timeutil import iso
 
@@ -78,7 +79,7 @@ def ticket_json(ticket: Ticket) -> dict[str, Any]:
     }
 
 
-def event_json(event: TicketEvent) -> dict[str, Any]:
+def event_json(event: TicketEvent, *, include_internal: bool) -> dict[str, Any]:
     return {
         "kind": event.kind.value,
         "from_state": None if event.from_state is None else event.from_state.value,
@@ -87,11 +88,13 @@ def event_json(event: TicketEvent) -> dict[str, Any]:
         "body": event.body,
         "public": event.public,
         "created_at": iso(event.created_at),
-        "payload": dict(event.payload or {}),
+        "payload": event_payload(event, include_internal=include_internal),
     }
 
 
-def ticket_detail_json(ticket: Ticket, events: list[TicketEvent]) -> dict[str, Any]:
+def ticket_detail_json(
+    ticket: Ticket, events: list[TicketEvent], *, include_internal: bool
+) -> dict[str, Any]:
     body = ticket_json(ticket)
-    body["events"] = [event_json(e) for e in events]
+    body["events"] = [event_json(e, include_internal=include_internal) for e in events]
     return body

@@ -146,8 +146,9 @@ def ticket_detail(number: str) -> Response:
     user = api_user()
     ticket = get_visible_ticket(user, number)
     # The enterprise sees the public timeline; everyone else who may see the request, the audit trail.
-    events = timeline(ticket, include_internal=user.role != Role.ENTERPRISE)
-    return jsonify(ticket_detail_json(ticket, events))
+    internal = user.role != Role.ENTERPRISE
+    events = timeline(ticket, include_internal=internal)
+    return jsonify(ticket_detail_json(ticket, events, include_internal=internal))
 
 
 # --------------------------------------------------------------------------- writing

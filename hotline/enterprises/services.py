@@ -100,21 +100,19 @@ def register_enterprise(
         username=username,
         password=password,
     )
-    enterprise = Enterprise(
-        uscc=code, name=display, building_id=building.id, room=(room or "").strip()[:50], created_at=now
-    )
-    db.session.add(enterprise)
-    db.session.flush()
-    return accounts.create_user(
+    _enterprise, contact = _save_enterprise_and_contact(
+        code=code,
+        display=display,
+        building=building,
+        room=room,
+        contact_name=contact_name,
         username=username,
         password=password,
-        name=contact_name,
-        role=Role.ENTERPRISE,
         email=email,
         phone=phone,
-        enterprise_id=enterprise.id,
         now=now,
     )
+    return contact
 
 
 def create_enterprise_with_contact(
@@ -152,18 +150,49 @@ def create_enterprise_with_contact(
         password=password,
         extra_errors=extra,
     )
+    enterprise, _contact = _save_enterprise_and_contact(
+        code=code,
+        display=display,
+        building=building,
+        room=room,
+        contact_name=contact_name,
+        username=username,
+        password=password,
+        email=email,
+        phone=phone,
+        now=now,
+        verified_by=actor,
+    )
+    return enterprise
+
+
+def _save_enterprise_and_contact(
+    *,
+    code: str,
+    display: str,
+    building: Building,
+    room: str,
+    contact_name: str,
+    username: str,
+    password: str,
+    email: str,
+    phone: str,
+    now: datetime,
+    verified_by: User | None = None,
+) -> tuple[Enterprise, User]:
+    """Insert a checked enterprise and its first contact account (verified at once when ``verified_by``)."""
     enterprise = Enterprise(
         uscc=code,
         name=display,
         building_id=building.id,
         room=(room or "").strip()[:50],
         created_at=now,
-        verified_at=now,
-        verified_by_id=actor.id,
+        verified_at=now if verified_by else None,
+        verified_by_id=verified_by.id if verified_by else None,
     )
     db.session.add(enterprise)
     db.session.flush()
-    accounts.create_user(
+    contact = accounts.create_user(
         username=username,
         password=password,
         name=contact_name,
@@ -173,7 +202,7 @@ def create_enterprise_with_contact(
         enterprise_id=enterprise.id,
         now=now,
     )
-    return enterprise
+    return enterprise, contact
 
 
 def buildings_for_onboarding(actor: User) -> list[Building]:
@@ -182,12 +211,12 @@ def buildings_for_onboarding(actor: User) -> list[Building]:
         select(Building).join(Street).where(Building.active.is_(True)).order_by(Street.name, Building.name)
     )
     if not actor.is_staff:
-        query = query.where(Building.id.in_(_covered_building_ids(actor)))
+        query = query.where(Building.id.in_(covered_building_ids(actor)))
     return list(db.session.scalars(query))
 
 
-def _covered_building_ids(liaison: User) -> Select[int]:
-    """A SELECT of the ids of the buildings ``liaison`` actively covers."""
+def covered_building_ids(liaison: User) -> Select[int]:
+    """A SELECT of the ids of the buildings ``liaison`` actively covers (primary or deputy)."""
     return select(Coverage.building_id).where(Coverage.liaison_id == liaison.id, Coverage.active.is_(True))
 
 
@@ -210,7 +239,7 @@ def visible_enterprises(user: User) -> Select[Enterprise]:
     if user.is_staff:
         return query
     if user.role == Role.LIAISON:
-        return query.where(Enterprise.building_id.in_(_covered_building_ids(user)))
+        return query.where(Enterprise.building_id.in_(covered_building_ids(user)))
     if user.role == Role.ENTERPRISE:
         return query.where(Enterprise.id == user.enterprise_id)
     return query.where(Enterprise.id == -1)

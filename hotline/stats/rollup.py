@@ -25,7 +25,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Date, Select, and_, delete, event, func, inspect, select
+from sqlalchemy import Date, Select, and_, delete, event, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.compiler import compiles
@@ -142,21 +142,14 @@ def drift(connection: Connection) -> list[dict[str, Any]]:
 # --------------------------------------------------------------------------- the session hooks
 
 
-def _was_closed(ticket: Ticket) -> bool:
-    history: Any = inspect(ticket).attrs.state.history
-    before = history.deleted[0] if history.deleted else ticket.state
-    return bool(before == TicketState.CLOSED)
-
-
 @event.listens_for(Session, "before_flush")
 def _take_out(session: Session, flush_context: Any, instances: Any) -> None:
+    # Whether a request was closed is read from its stored row (``_cells_of`` filters on it), never from the
+    # object in memory: that may be stale if another transaction closed the request meanwhile.
     leaving = [
         t.id
         for t in (*session.dirty, *session.deleted)
-        if isinstance(t, Ticket)
-        and t.id is not None
-        and _was_closed(t)
-        and (t in session.deleted or session.is_modified(t))
+        if isinstance(t, Ticket) and t.id is not None and (t in session.deleted or session.is_modified(t))
     ]
     if leaving:
         apply(session.connection(), leaving, -1)

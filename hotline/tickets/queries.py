@@ -6,20 +6,18 @@ enterprise filed answers 404 rather than being merely hidden from a list.
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask_babel import gettext as _
 from sqlalchemy import Select, case, false, func, or_, select
 from sqlalchemy.orm import selectinload
 
 from hotline.auth.models import Role, User
-from hotline.enterprises.models import Coverage, Department, Enterprise
+from hotline.enterprises.models import Department, Enterprise
+from hotline.enterprises.services import covered_building_ids
 from hotline.errors import NotFound
 from hotline.extensions import db
 from hotline.tickets.models import OPEN_STATES, Category, Ticket, TicketEvent, TicketState
-
-
-def covered_building_ids(user: User) -> Select[int]:
-    """The buildings a liaison covers (primary or deputy, active coverage)."""
-    return select(Coverage.building_id).where(Coverage.liaison_id == user.id, Coverage.active.is_(True))
 
 
 def visible_tickets(user: User) -> Select[Ticket]:
@@ -46,7 +44,8 @@ def get_visible_ticket(user: User, number: str, *, for_update: bool = False) -> 
     """The request with this number if ``user`` may see it; :class:`NotFound` otherwise."""
     query = visible_tickets(user).where(Ticket.number == number)
     if for_update:
-        query = query.with_for_update(of=Ticket)
+        # populate_existing: a row already in the session is refreshed from the locked read, not trusted.
+        query = query.with_for_update(of=Ticket).execution_options(populate_existing=True)
     ticket = db.session.scalars(query).first()
     if ticket is None:
         raise NotFound(_not_found_message())
@@ -56,7 +55,8 @@ def get_visible_ticket(user: User, number: str, *, for_update: bool = False) -> 
 def get_visible_ticket_by_id(user: User, ticket_id: int, *, for_update: bool = False) -> Ticket:
     query = visible_tickets(user).where(Ticket.id == ticket_id)
     if for_update:
-        query = query.with_for_update(of=Ticket)
+        # populate_existing: a row already in the session is refreshed from the locked read, not trusted.
+        query = query.with_for_update(of=Ticket).execution_options(populate_existing=True)
     ticket = db.session.scalars(query).first()
     if ticket is None:
         raise NotFound(_not_found_message())
@@ -105,6 +105,31 @@ def search(query: Select[Ticket], text: str | None) -> Select[Ticket]:
     return query.where(
         or_(Ticket.number.icontains(needle, autoescape=True), Ticket.title.icontains(needle, autoescape=True))
     )
+
+
+# What of an event's payload an enterprise may see; the rest (routing reasons, clock bookkeeping, notes) is
+# for staff only.
+PUBLIC_PAYLOAD_KEYS = frozenset(
+    {
+        "assignee",
+        "assignee_name",
+        "department",
+        "department_name",
+        "score",
+        "via",
+        "unrated",
+        "new_due_at",
+        "days",
+    }
+)
+
+
+def event_payload(event: TicketEvent, *, include_internal: bool) -> dict[str, Any]:
+    """The event's payload as the reader may see it."""
+    payload = dict(event.payload or {})
+    if include_internal:
+        return payload
+    return {key: value for key, value in payload.items() if key in PUBLIC_PAYLOAD_KEYS}
 
 
 def timeline(ticket: Ticket, *, include_internal: bool) -> list[TicketEvent]:

@@ -48,7 +48,8 @@ TITLE_MAX = 100
 TEXT_MAX = 5000
 PHONE_RE = re.compile(r"^\+?[0-9][0-9\- ]{5,18}[0-9]$")
 
-WITHDRAWABLE = (TicketState.SUBMITTED, TicketState.ASSIGNED, TicketState.IN_PROGRESS, TicketState.RETURNED)
+# An enterprise may withdraw its request while it is open, i.e. until it is resolved (DESIGN §4).
+WITHDRAWABLE = OPEN_STATES
 
 
 # --------------------------------------------------------------------------- helpers
@@ -414,11 +415,12 @@ def _assign_to(
         actor,
         EventKind.ASSIGNED,
         now,
-        body=reason,
+        # The dispatcher's reason is for staff: it goes in the payload, which enterprises do not see.
         payload={
             "assignee": liaison.username,
             "assignee_name": liaison.name,
             "method": method,
+            **({"reason": reason} if reason else {}),
             **(extra or {}),
         },
     )

@@ -124,7 +124,9 @@ def test_the_full_story_of_a_request(client: FlaskClient, world: World) -> None:
     assert ticket["created_at"].endswith("+08:00")
     assert ticket["acknowledged_at"] is None
 
-    ticket = manager.act(number, "assign", {"liaison": world.liaison.username})
+    ticket = manager.act(
+        number, "assign", {"liaison": world.liaison.username, "reason": "该企业投诉较多，需重点跟进"}
+    )
     assert ticket["state"] == "assigned"
     assert ticket["assignee"] == {"username": world.liaison.username, "name": world.liaison.name}
 
@@ -180,6 +182,9 @@ def test_the_full_story_of_a_request(client: FlaskClient, world: World) -> None:
     ]
     assert all(e["public"] for e in detail["events"])
     assert "物业经理电话 010-12345678" not in seen.get_data(as_text=True)
+    assert "该企业投诉较多" not in seen.get_data(as_text=True)  # the dispatcher's reason is for staff
+    assigned = detail["events"][1]["payload"]
+    assert assigned["assignee_name"] == world.liaison.name and "method" not in assigned
     for event in detail["events"]:
         assert set(event) == EVENT_KEYS
         assert event["created_at"].endswith("+08:00")
@@ -196,6 +201,7 @@ def test_the_full_story_of_a_request(client: FlaskClient, world: World) -> None:
     notes = [e for e in staff_detail["events"] if e["kind"] == "noted"]
     assert [n["body"] for n in notes] == ["物业经理电话 010-12345678"]
     assert notes[0]["public"] is False
+    assert staff_detail["events"][1]["payload"]["reason"] == "该企业投诉较多，需重点跟进"
     assert "handed_back" in [e["kind"] for e in staff_detail["events"]]
 
 

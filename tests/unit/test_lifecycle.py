@@ -636,7 +636,8 @@ def test_manager_assigns(world: World) -> None:
     event = events_of(ticket)[-1]
     assert (event.kind, event.from_state, event.to_state) == (EventKind.ASSIGNED, S.SUBMITTED, S.ASSIGNED)
     assert event.actor_id == world.manager.id
-    assert event.body == "主包联人"
+    assert event.body == ""  # the public timeline does not carry the dispatcher's reason …
+    assert event.payload["reason"] == "主包联人"  # … staff read it from the payload
     assert event.payload["assignee"] == world.liaison.username
     assert event.payload["method"] == "manual"
 
