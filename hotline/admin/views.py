@@ -34,8 +34,9 @@ def users() -> str:
         query = query.where(User.role == Role(filters.role.data))
     term = (filters.q.data or "").strip()
     if term and not filters.q.errors:
-        pattern = f"%{term}%"
-        query = query.where(or_(User.username.ilike(pattern), User.name.ilike(pattern)))
+        query = query.where(
+            or_(User.username.icontains(term, autoescape=True), User.name.icontains(term, autoescape=True))
+        )
     query = query.order_by(User.username)
     page = db.paginate(query, per_page=current_app.config["PER_PAGE"], error_out=False)
     return render_template("admin/users.html", page=page, filters=filters)

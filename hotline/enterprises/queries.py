@@ -20,8 +20,12 @@ def enterprise_list(user: User, *, unverified_only: bool = False, search: str = 
         query = query.where(Enterprise.verified_at.is_(None))
     term = (search or "").strip()
     if term:
-        pattern = f"%{term}%"
-        query = query.where(or_(Enterprise.name.ilike(pattern), Enterprise.uscc.ilike(pattern.upper())))
+        query = query.where(
+            or_(
+                Enterprise.name.icontains(term, autoescape=True),
+                Enterprise.uscc.icontains(term, autoescape=True),
+            )
+        )
     return query.order_by(Enterprise.created_at.desc(), Enterprise.id.desc())
 
 

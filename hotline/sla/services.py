@@ -29,8 +29,24 @@ from hotline.sla.calendar import (
     put_setting,
     year_is_known,
 )
-from hotline.sla.models import CalendarDay, Clock, DaySource, Extension, ExtensionState, Setting
-from hotline.sla.worktime import CalendarMissing, HoursError, format_hours, package_days, package_years
+from hotline.sla.models import (
+    AlertLevel,
+    CalendarDay,
+    Clock,
+    ClockAlert,
+    DaySource,
+    Extension,
+    ExtensionState,
+    Setting,
+)
+from hotline.sla.worktime import (
+    CalendarMissing,
+    HoursError,
+    WorkCalendar,
+    format_hours,
+    package_days,
+    package_years,
+)
 from hotline.sla.worktime import parse_hours as _parse_hours
 from hotline.tickets.models import Category, EventKind, Ticket, TicketState
 from hotline.tickets.queries import get_visible_ticket_by_id
@@ -371,6 +387,8 @@ def recompute_open_clocks(now: datetime, reason: str = "calendar", category_id: 
         if new == old:
             continue
         changed += 1
+        if old is not None and new is not None:
+            _carry_alerts(ticket, clock, start, old, new, now, calendar)
         if new is not None and new > now and ticket.escalation_level:
             ticket.escalation_level = 0
         record_event(
@@ -383,6 +401,46 @@ def recompute_open_clocks(now: datetime, reason: str = "calendar", category_id: 
         )
     db.session.flush()
     return changed
+
+
+def _carry_alerts(
+    ticket: Ticket,
+    clock: Clock,
+    start: datetime,
+    old: datetime,
+    new: datetime,
+    now: datetime,
+    calendar: WorkCalendar,
+) -> None:
+    """Keep the alerts already raised for a recomputed clock whose moment has come under the new deadline.
+
+    A recompute (calendar, hours, category limits) does not start a new clock: a level already raised and
+    still reached must not be raised again (DESIGN §5: once per level per clock).  A level no longer reached
+    (the deadline moved later) may be raised again when its new moment comes.
+    """
+    raised = set(
+        db.session.scalars(
+            select(ClockAlert.level).where(
+                ClockAlert.ticket_id == ticket.id, ClockAlert.clock == clock, ClockAlert.due_at == old
+            )
+        )
+    )
+    if not raised:
+        return
+    try:
+        moments = clocks.thresholds(start, new, calendar)
+    except CalendarMissing:
+        return
+    reached = {
+        AlertLevel.WARNING: moments.warning_at <= now,
+        AlertLevel.OVERDUE: moments.due_at <= now,
+        AlertLevel.ESCALATION_2: moments.escalation_2_at is not None and moments.escalation_2_at <= now,
+    }
+    for level in raised:
+        if reached[level]:
+            db.session.add(
+                ClockAlert(ticket_id=ticket.id, clock=clock, level=level, due_at=new, created_at=now)
+            )
 
 
 # --------------------------------------------------------------------------- extensions (延期)

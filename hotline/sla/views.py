@@ -244,7 +244,7 @@ def _calendar_post(
     form: FlaskForm,
     slot: str,
     run: Callable[[datetime], Any],
-    done: str,
+    done: str | Callable[[Any], str],
     year_of: Callable[[], int],
     field_map: dict[str, str] | None = None,
 ) -> tuple[str, int] | Response:
@@ -253,7 +253,7 @@ def _calendar_post(
     forms.unique_ids(form, slot)
     if form.validate():
         try:
-            run(utcnow())
+            result = run(utcnow())
         except ValidationFailed as error:
             db.session.rollback()
             apply_errors(form, error, field_map)
@@ -263,7 +263,7 @@ def _calendar_post(
             return redirect(url_for(".calendar", year=back_year))
         else:
             db.session.commit()
-            flash(done, "success")
+            flash(done(result) if callable(done) else done, "success")
             return redirect(url_for(".calendar", year=year_of()))
     bound = CalendarForms()
     setattr(bound, slot, form)
@@ -299,7 +299,14 @@ def enter_year() -> tuple[str, int] | Response:
         form,
         "year",
         lambda now: services.enter_year(form.year.data or "", current_user, now),
-        _("The year has been entered as Monday to Friday: now mark its holidays and make-up working days."),
+        lambda source: (
+            _("The year has been loaded from the official holiday schedule.")
+            if source == DaySource.PACKAGE
+            else _(
+                "The year has been entered as Monday to Friday: "
+                "now mark its holidays and make-up working days."
+            )
+        ),
         lambda: int(form.year.data or 0) or local_date(utcnow()).year,
     )
 

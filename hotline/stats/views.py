@@ -293,7 +293,7 @@ def _cards(figures: Figures, link: Callable[[str], str], covered: CoverageFigure
             _l("Building coverage"),
             format_rate(covered.rate),
             "#coverage-gaps",
-            _("buildings with an active primary liaison ÷ buildings (all time, not filtered)"),
+            _("buildings with an active primary liaison ÷ buildings, now (by the chosen street or building)"),
             Part(_l("covered"), covered.covered),
             Part(_l("buildings"), covered.buildings),
             (Part(_l("Coverage gaps"), len(covered.gaps), "#coverage-gaps"),),
@@ -380,7 +380,7 @@ def dashboard() -> tuple[str, int]:
         return render_template("stats/dashboard.html", filter=flt, figures=None), 400
     now = utcnow()
     figures = summary(flt.stats, now)
-    covered = coverage()
+    covered = coverage(street_id=flt.stats.street_id, building_id=flt.stats.building_id)
 
     def link(figure: str) -> str:
         return url_for(".requests", figure=figure, **flt.args)

@@ -235,6 +235,7 @@ def test_a_year_the_package_does_not_know_is_entered_through_the_form(client, wo
     assert done.status_code == 302 and done.location.endswith("/manage/calendar?year=2031")
     page = text(client.get(done.location))
     assert "year-unknown" not in page
+    assert "entered as Monday to Friday" in page
     cells = dict(re.findall(r'data-day="(\d{4}-\d\d-\d\d)" data-kind="(\w*)"', page))
     # Entered Monday to Friday for the manager to correct: New Year's Day (a Wednesday) is a working day.
     assert cells["2031-01-01"] == "work" and cells["2031-01-04"] == "rest"
@@ -245,6 +246,18 @@ def test_a_year_the_package_does_not_know_is_entered_through_the_form(client, wo
     )
     assert again.status_code == 302
     assert "The calendar already has 2031" in text(client.get(again.location))
+
+
+def test_a_year_the_package_knows_is_loaded_with_its_holidays(client, world, calendar_2026):  # type: ignore[no-untyped-def]
+    as_user(client, world.manager.username)
+    done = post_form(
+        client, "/manage/calendar?year=2025", "/manage/calendar/year?year=2025", {"year": "2025"}
+    )
+    page = text(client.get(done.location))
+    assert "loaded from the official holiday schedule" in page
+    assert "entered as Monday to Friday" not in page
+    cells = dict(re.findall(r'data-day="(\d{4}-\d\d-\d\d)" data-kind="(\w*)"', page))
+    assert cells["2025-01-01"] == "holiday"  # New Year's Day, a Wednesday
 
 
 # --------------------------------------------------------------------------- categories and clocks

@@ -183,3 +183,42 @@ def test_a_deadline_whose_next_working_day_is_unknown_still_turns_overdue(app, w
     assert sweep_clocks(local(2027, 1, 5, 10, 0)).raised == 0
     sla.enter_year(2027, world.manager, local(2027, 1, 5, 10, 0))
     assert sweep_clocks(local(2027, 1, 5, 10, 0)).escalation_2 == 1
+
+
+def test_a_recompute_does_not_raise_again_what_was_raised_for_the_clock(app, world, year_2026):
+    ticket = world.in_progress(T0)
+    db.session.commit()
+    late = local(2026, 3, 19, 10, 0)
+    sweep_clocks(late)
+    db.session.commit()
+    old_due = ticket.resolve_due_at
+    # A closure day within the clock: the deadline moves a day later, and is still long past.
+    sla.set_day(local(2026, 3, 12, 0, 0).date(), False, "停电闭馆", world.manager, late)
+    db.session.commit()
+    assert ticket.resolve_due_at != old_due
+    for _ in range(2):
+        assert sweep_clocks(late).raised == 0
+        db.session.commit()
+    assert [e.kind for e in alert_events(ticket)] == [
+        EventKind.WARNING,
+        EventKind.OVERDUE,
+        EventKind.ESCALATED,
+    ]
+    assert ticket.escalation_level == 2
+
+
+def test_a_recompute_that_moves_the_deadline_past_now_lets_the_levels_come_again(app, world, year_2026):
+    ticket = world.in_progress(T0)
+    db.session.commit()
+    just_late = local(2026, 3, 17, 10, 30)  # half an hour past the deadline: warning and overdue raised
+    sweep_clocks(just_late)
+    db.session.commit()
+    # The 17th becomes a closure day: the deadline moves to the 18th, no longer passed.
+    sla.set_day(local(2026, 3, 17, 0, 0).date(), False, "停电闭馆", world.manager, just_late)
+    db.session.commit()
+    assert ticket.escalation_level == 0
+    assert sweep_clocks(just_late).overdue == 0
+    db.session.commit()
+    later = local(2026, 3, 18, 11, 0)
+    assert sweep_clocks(later).overdue == 1  # overdue again, for the deadline it has now
+    db.session.commit()
