@@ -51,11 +51,12 @@ bench-routing: setup
 	./scripts/services.sh
 	$(PY) -m bench.routing
 
-# The manager dashboard's full query set (year and month, with and without filters) over 1,000,000 requests in
-# PostgreSQL, next to a bare count(*) in the same run; its own database, dropped at the end.
+# The figures' pages over HTTP through gunicorn (dashboard, API summary, a list behind a figure) over 1,000,000
+# requests in PostgreSQL, next to a bare count(*) page in the same run; its own database, dropped at the end.
+# `make bench-stats TICKETS=20000` for a quick try.
 bench-stats: setup
 	./scripts/services.sh
-	$(PY) -m bench.stats
+	$(PY) -m bench.stats $(if $(TICKETS),--tickets $(TICKETS))
 
 clean:
 	rm -rf $(VENV) node_modules $(VENDOR) instance

@@ -1,48 +1,81 @@
-"""Figures benchmark: the manager dashboard's full query set over 1,000,000 requests in PostgreSQL.
+"""Figures benchmark: the manager's figures pages over HTTP, through gunicorn, over 1,000,000 requests.
 
-Run with ``make bench-stats`` (or ``python -m bench.stats --help``).  It needs the local PostgreSQL on
-127.0.0.1:5432 (user postgres); it creates its own database, loads it, and drops it at the end.
+Run with ``make bench-stats`` (``make bench-stats TICKETS=20000`` for a quick try, or ``python -m bench.stats
+--help``).  It needs the local PostgreSQL on 127.0.0.1:5432 (user postgres); it creates its own database,
+loads it, starts two gunicorn servers on free ports of 127.0.0.1, and removes all of it at the end.
 
 Loading, all in SQL (``INSERT … SELECT … FROM generate_series``): 3 streets, 14 buildings, 6 liaisons (one
-primary per building), 9 categories, 400 enterprises; N requests spread evenly over the ~3 years before
-``--now``, with channels, categories, urgency, acknowledge and resolve deadlines, acknowledgement and
-resolution times (about a third acknowledged late, a sixth resolved late), handling minutes, reopenings,
-ratings (the latest kept on the row, one ``ratings`` row each) and their events (submitted, assigned,
-acknowledged, resolved, rated/closed).  Requests older than two weeks are nearly all closed (3 % withdrawn,
-1 % merged, 1 % still open or awaiting a rating); the last two weeks hold the live work.  Then the figures'
-rollup is rebuilt (:func:`hotline.stats.rollup.rebuild`) and the database is ``VACUUM ANALYZE``-d.
+primary per building), 9 categories, 400 enterprises, a manager who can log in; N requests spread evenly over
+the ~3 years before now (the servers' clock: the pages judge what is overdue against it), with channels,
+categories, urgency, acknowledge and resolve deadlines, acknowledgement and resolution times (about a third
+acknowledged late, a sixth resolved late), handling minutes, reopenings, ratings (the latest kept on the row,
+one ``ratings`` row each) and their events (submitted, assigned, acknowledged, resolved, rated/closed).
+Requests older than two weeks are nearly all closed (3 % withdrawn, 1 % merged, 1 % still open or awaiting a
+rating); the last two weeks hold the live work.  Then the figures' rollup is rebuilt
+(:func:`hotline.stats.rollup.rebuild`) and the database is ``VACUUM ANALYZE``-d.
 
-Measured, each ``--runs`` times, in this order within a run: a bare ``SELECT count(*) FROM tickets`` (the
-baseline), then :func:`hotline.stats.queries.dashboard` — summary, the six breakdowns, coverage, the first
-page of the overdue board — for a year and for a month, each without and with filters.  The table shows the
-median of the runs and its ratio to the count's median (absolute times drift ±25 % between runs on this
-machine class; ratios are what to compare).  Once, for comparison, it also times the same dashboard computed
-the straightforward way (:func:`hotline.stats.queries.recount_summary`/``recount_breakdown``: one aggregate
-over every request of the cohort) and checks that both give the same figures; and it counts sequential scans
-of ``tickets`` during one fast dashboard (``pg_stat_user_tables``), which must be 0.
+Serving: ``gunicorn hotline.wsgi:app`` (the production entry point) with 2 sync workers and, with the same
+settings, ``gunicorn bench.baseline_app:app``: a bare Flask app whose one page runs ``SELECT count(*) FROM
+tickets`` on the same database, the baseline.  The hotline runs with ``HOTLINE_ENV=development`` and
+``DATABASE_URL`` naming the PostgreSQL database: production mode turns ``SESSION_COOKIE_SECURE`` on (and the
+configuration takes no override of it from the environment), so a client over plain HTTP would never send its
+session cookie back; nothing else production mode changes lies on these pages' path.
+
+Measured: the client logs in as the manager through the login form (with its CSRF token) and takes an API
+token from ``POST /api/v1/tokens``; it warms both workers of each server up, then each run times one request
+of each page, in this order: the baseline; ``GET /manage/dashboard`` for a year, for the year filtered by
+street and category, for a month; ``GET /api/v1/stats/summary`` for the year; ``GET
+/manage/dashboard/requests?figure=resolved_late`` for the year.  The year is the calendar year of the month
+before the current one, the month is that month (on 1 December 2026: 2026 and 2026-11).  Each request is a
+new connection (a sync worker closes it after each response), timed from connecting to the body's last byte.
+The table shows the median of the runs and its ratio to the baseline's median in the same runs (absolute
+times drift ±25 % between runs on this machine class; ratios are what to compare).
+
+Checks, each failing the run (exit status 1): every page answers 200 with its content; and in the loader's own
+process, :func:`hotline.stats.dashboard.build` (what the dashboard view calls) gives the same figures as a
+recount over every request of the cohort, and its queries make no sequential scan of ``tickets``
+(``pg_stat_user_tables``).
 """
 
 from __future__ import annotations
 
 import argparse
+import http.cookiejar
+import json
+import os
+import re
+import shutil
+import signal
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
-from collections.abc import Callable
-from datetime import UTC, date, datetime
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 from sqlalchemy import text
 
-from bench.routing import postgres_database
+from bench.routing import free_port, postgres_database, wait_until
 
-NOW = datetime(2026, 11, 28, 4, 0, tzinfo=UTC)  # noon in Shanghai
+ROOT = Path(__file__).resolve().parent.parent
 YEARS = 3
+MANAGER, PASSWORD = "manager", "bench-pass-2026"
+GUNICORN_WORKERS = 2
+CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 
 
 def load(n: int, now: datetime) -> dict[str, Any]:
     """Reference data through the ORM, then requests, events and ratings in SQL; returns ids to filter by."""
     from hotline.auth.models import Role, User
+    from hotline.auth.services import hash_password
     from hotline.enterprises.models import Building, Coverage, CoverageRole, Enterprise, Street
     from hotline.extensions import db
     from hotline.tickets.models import Category
@@ -56,7 +89,7 @@ def load(n: int, now: datetime) -> dict[str, Any]:
         User(username=f"liaison{i}", password_hash="x", name=f"联络员{i}", role=Role.LIAISON)
         for i in range(1, 7)
     ]
-    manager = User(username="manager", password_hash="x", name="督办", role=Role.MANAGER)
+    manager = User(username=MANAGER, password_hash=hash_password(PASSWORD), name="督办", role=Role.MANAGER)
     db.session.add_all([*liaisons, manager])
     categories = [Category(code=f"c{i}", name=f"类别{i}", sort_order=i) for i in range(1, 10)]
     db.session.add_all(categories)
@@ -185,11 +218,7 @@ def load(n: int, now: datetime) -> dict[str, Any]:
         )
     )
     db.session.commit()
-    return {
-        "street": streets[0].id,
-        "category": categories[0].id,
-        "liaison": liaisons[0].id,
-    }
+    return {"street": streets[0].id, "category": categories[0].id}
 
 
 def rebuild_rollup() -> None:
@@ -208,12 +237,6 @@ def vacuum(url: str) -> None:
         connection.execute("VACUUM ANALYZE")
 
 
-def timed(action: Callable[[], Any]) -> tuple[float, Any]:
-    start = time.perf_counter()
-    result = action()
-    return (time.perf_counter() - start) * 1000, result
-
-
 def tickets_seq_scans() -> int:
     from hotline.extensions import db
 
@@ -225,28 +248,195 @@ def tickets_seq_scans() -> int:
     )
 
 
+def chosen_periods(now: datetime) -> tuple[int, date]:
+    """The year and the month timed: the month before the current one (the latest whole one), its year."""
+    from hotline.timeutil import local_date
+
+    today = local_date(now)
+    month = date(today.year, today.month, 1) - timedelta(days=1)
+    return month.year, date(month.year, month.month, 1)
+
+
+# --------------------------------------------------------------------------- the checks in process
+
+
+def check_in_process(flt_year: Any, flt_cases: list[Any], now: datetime) -> tuple[bool, int]:
+    """Whether the dashboard's figures equal a recount, and the sequential scans of ``tickets`` made by
+    :func:`hotline.stats.dashboard.build` over every dashboard case (run within a request context: the
+    chart titles are translated)."""
+    from flask import current_app
+
+    from hotline.extensions import db
+    from hotline.stats import dashboard, queries
+
+    with current_app.test_request_context():
+        for flt in flt_cases:  # warm the caches, as the servers' are
+            dashboard.build(flt, now)
+        db.session.rollback()
+        before = tickets_seq_scans()
+        for flt in flt_cases:
+            dashboard.build(flt, now)
+        db.session.rollback()
+        seq_scans = tickets_seq_scans() - before
+        same = dashboard.build(flt_year, now).figures == queries.recount_summary(flt_year, now) and all(
+            queries.breakdown(flt_year, d, now) == queries.recount_breakdown(flt_year, d, now)
+            for d in queries.DIMENSIONS
+        )
+        db.session.rollback()
+    return same, seq_scans
+
+
+# --------------------------------------------------------------------------- HTTP
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None  # a redirect is an answer to look at (a login page would otherwise pass for a 200)
+
+
+class Client:
+    """A client over plain HTTP that keeps its cookies, like a browser; every request is a new connection."""
+
+    def __init__(self, base: str) -> None:
+        self.base = base
+        self.opener = urllib.request.build_opener(
+            urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()), _NoRedirect()
+        )
+
+    def request(
+        self, path: str, data: bytes | None = None, headers: dict[str, str] | None = None
+    ) -> tuple[int, bytes, float]:
+        """(status, body, milliseconds from connecting to the body's last byte)."""
+        request = urllib.request.Request(self.base + path, data=data, headers=headers or {})
+        started = time.perf_counter()
+        try:
+            with self.opener.open(request, timeout=120) as response:
+                status, body = int(response.status), response.read()
+        except urllib.error.HTTPError as error:
+            status, body = error.code, error.read()
+        return status, body, (time.perf_counter() - started) * 1000
+
+    def log_in(self, username: str, password: str) -> None:
+        status, body, _ms = self.request("/login")
+        match = CSRF_RE.search(body.decode())
+        if status != 200 or match is None:
+            raise RuntimeError(f"GET /login: {status}, no CSRF token on the form")
+        form = {"username": username, "password": password, "csrf_token": match.group(1)}
+        status, body, _ms = self.request(
+            "/login",
+            urlencode(form).encode(),
+            {"Content-Type": "application/x-www-form-urlencoded"},
+        )
+        if status != 302:
+            raise RuntimeError(f"POST /login answered {status}, not a redirect: {body[:300]!r}")
+
+    def api_token(self, username: str, password: str) -> str:
+        payload = json.dumps({"username": username, "password": password}).encode()
+        status, body, _ms = self.request("/api/v1/tokens", payload, {"Content-Type": "application/json"})
+        if status != 201:
+            raise RuntimeError(f"POST /api/v1/tokens answered {status}: {body[:300]!r}")
+        return str(json.loads(body)["token"])
+
+
+@dataclass
+class Page:
+    """One timed request: who sends it, what it asks, and how to tell the answer is the page itself."""
+
+    label: str
+    client: Client
+    path: str
+    marker: bytes
+    headers: dict[str, str] | None = None
+
+    def fetch(self) -> tuple[float, bytes]:
+        status, body, ms = self.client.request(self.path, headers=self.headers)
+        if status != 200 or self.marker not in body:
+            raise RuntimeError(f"{self.label}: GET {self.path} answered {status}: {body[:300]!r}")
+        return ms, body
+
+
+@contextmanager
+def gunicorn(app: str, env: dict[str, str], folder: Path, name: str) -> Iterator[str]:
+    """``app`` served by gunicorn on a free port of 127.0.0.1 (sync workers); yields its base URL."""
+    port = free_port()
+    log = folder / f"{name}.log"
+    command = [sys.executable, "-m", "gunicorn", "--workers", str(GUNICORN_WORKERS), "--worker-class", "sync"]
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [*command, "--bind", f"127.0.0.1:{port}", "--access-logfile", "-", app],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    base = f"http://127.0.0.1:{port}"
+
+    def up() -> bool:
+        if process.poll() is not None:
+            tail = "\n".join(log.read_text(errors="replace").splitlines()[-30:])
+            raise RuntimeError(f"gunicorn {app} exited with {process.returncode}:\n{tail}")
+        try:
+            Client(base).request("/")
+        except OSError:
+            return False
+        return True
+
+    try:
+        wait_until(up, 60, f"gunicorn {app}", interval=0.2)
+        yield base
+    finally:
+        with suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+# --------------------------------------------------------------------------- the run
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--requests", type=int, default=1_000_000)
+    parser.add_argument(
+        "--tickets",
+        "--requests",
+        dest="tickets",
+        type=int,
+        default=int(os.environ.get("BENCH_TICKETS") or 1_000_000),
+        help="requests to load (default 1,000,000, or the BENCH_TICKETS environment variable)",
+    )
     parser.add_argument("--runs", type=int, default=7)
     args = parser.parse_args(argv)
     if args.runs < 5:
         parser.error("--runs must be at least 5 (the median of fewer is noise)")
-    with postgres_database() as url:
-        return _run(args, url)
+    if args.tickets < 1000:
+        parser.error("--tickets must be at least 1000")
+    folder = Path(tempfile.mkdtemp(prefix="hotline-bench-stats-"))
+    try:
+        with postgres_database() as url:
+            return _run(args, url, folder)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
-def _run(args: argparse.Namespace, url: str) -> int:
+def _run(args: argparse.Namespace, url: str, folder: Path) -> int:
     from hotline import create_app
+    from hotline.db import utcnow
     from hotline.extensions import db
-    from hotline.stats import queries
     from hotline.stats.queries import StatsFilter
 
-    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "OUTBOX_NUDGE": False})
+    now = utcnow().replace(microsecond=0)
+    year, month = chosen_periods(now)
+    month_end = date(month.year + (month.month == 12), month.month % 12 + 1, 1)
+    instance = folder / "instance"
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "OUTBOX_NUDGE": False, "INSTANCE_DIR": str(instance)})
     with app.app_context():
         db.create_all()
         started = time.perf_counter()
-        ids = load(args.requests, NOW)
+        ids = load(args.tickets, now)
         loaded = time.perf_counter()
         rebuild_rollup()
         rolled = time.perf_counter()
@@ -257,84 +447,113 @@ def _run(args: argparse.Namespace, url: str) -> int:
             name: db.session.scalar(text(f"SELECT count(*) FROM {name}"))
             for name in ("tickets", "ticket_events", "ratings", "stats_cells")
         }
+        server = str(db.session.scalar(text("SHOW server_version")))
         print(
             f"loaded {counts['tickets']:,} requests, {counts['ticket_events']:,} events, "
             f"{counts['ratings']:,} ratings in {loaded - started:.1f} s; "
             f"rollup {counts['stats_cells']:,} cells in "
-            f"{rolled - loaded:.1f} s; VACUUM ANALYZE {ready - rolled:.1f} s"
+            f"{rolled - loaded:.1f} s; VACUUM ANALYZE {ready - rolled:.1f} s",
+            flush=True,
         )
-
-        year = (date(2026, 1, 1), date(2027, 1, 1))
-        month = (date(2026, 11, 1), date(2026, 12, 1))
         narrowed = {"street_id": ids["street"], "category_id": ids["category"]}
-        cases = {
-            "year": StatsFilter(*year),
-            "year, street+category": StatsFilter(*year, **narrowed),
-            "year, liaison+channel": StatsFilter(*year, liaison_id=ids["liaison"], channel="phone"),
-            "month": StatsFilter(*month),
-            "month, street+category": StatsFilter(*month, **narrowed),
-        }
-
-        def count() -> int:
-            return int(db.session.scalar(text("SELECT count(*) FROM tickets")) or 0)
-
-        # Warm the caches once (both are read from memory in production too), then the timed runs.
-        count()
-        for flt in cases.values():
-            queries.dashboard(flt, NOW)
-        db.session.rollback()
-        times: dict[str, list[float]] = {"SELECT count(*) FROM tickets": []}
-        times.update({name: [] for name in cases})
-        for _ in range(args.runs):
-            times["SELECT count(*) FROM tickets"].append(timed(count)[0])
-            for name, flt in cases.items():
-                times[name].append(timed(lambda flt=flt: queries.dashboard(flt, NOW))[0])
-                db.session.rollback()  # each dashboard is its own web request
-
-        before = tickets_seq_scans()
-        for flt in cases.values():
-            queries.dashboard(flt, NOW)
-        db.session.rollback()
-        seq_scans = tickets_seq_scans() - before
-
-        # The straightforward way, once, for comparison and as a check of the fast path.
-        def recount_dashboard(flt: StatsFilter) -> tuple[Any, Any]:
-            return queries.recount_summary(flt, NOW), {
-                d: queries.recount_breakdown(flt, d, NOW) for d in queries.DIMENSIONS
-            }
-
-        straight_ms, (straight_summary, straight_breakdowns) = timed(lambda: recount_dashboard(cases["year"]))
-        fast = queries.dashboard(cases["year"], NOW)
-        same = fast.summary == straight_summary and fast.breakdowns == straight_breakdowns
-
-        baseline = statistics.median(times["SELECT count(*) FROM tickets"])
-        print(f"\nmedian of {args.runs} runs, {counts['tickets']:,} requests (PostgreSQL, {_server(db)})")
-        print(f"{'query set':<34}{'median ms':>11}{'× count(*)':>12}   runs (ms)")
-        for name, values in times.items():
-            label = name if name.startswith("SELECT") else f"dashboard, {name}"
-            median = statistics.median(values)
-            runs = " ".join(f"{v:.0f}" for v in values)
-            print(f"{label:<34}{median:>11.1f}{median / baseline:>12.2f}   {runs}")
-        print(
-            "\nthe year's dashboard recounted over every request of the cohort (no rollup): "
-            f"{straight_ms:.0f} ms "
-            f"({straight_ms / baseline:.1f} × count(*)); same figures as the fast path: {same}"
-        )
-        print(f"sequential scans of tickets during one fast dashboard of each case: {seq_scans}")
-        total = fast.summary
-        print(
-            f"year 2026: total {total.total:,}, closure {total.closure_rate:.3f}, "
-            f"satisfaction {total.satisfaction_rate:.3f}, response {total.response_rate:.3f}, "
-            f"on time {total.on_time_rate:.3f}, reopen {total.reopen_rate:.3f}, "
-            f"{total.avg_handling_hours:.1f} h, overdue open {total.overdue_open:,}"
-        )
+        flt_year = StatsFilter(date(year, 1, 1), date(year + 1, 1, 1))
+        cases = [
+            flt_year,
+            StatsFilter(flt_year.start, flt_year.end, **narrowed),
+            StatsFilter(month, month_end),
+        ]
+        same, seq_scans = check_in_process(flt_year, cases, now)
         db.session.remove()
         db.engine.dispose()  # before the database is dropped
-        return 0 if same and seq_scans == 0 else 1
+
+    env = {
+        **os.environ,
+        "DATABASE_URL": url,
+        "HOTLINE_ENV": "development",  # see the module docstring: production's cookie is HTTPS-only
+        "HOTLINE_INSTANCE": str(instance),
+        "PYTHONUNBUFFERED": "1",
+    }
+    with (
+        gunicorn("hotline.wsgi:app", env, folder, "hotline") as hotline_url,
+        gunicorn("bench.baseline_app:app", env, folder, "baseline") as baseline_url,
+    ):
+        browser, api = Client(hotline_url), Client(hotline_url)
+        browser.log_in(MANAGER, PASSWORD)
+        bearer = {"Authorization": f"Bearer {api.api_token(MANAGER, PASSWORD)}"}
+        year_args = f"period=year&value={year}"
+        dashboard, behind = "/manage/dashboard", "/manage/dashboard/requests"
+        board = b'id="dashboard-data"'
+        pages = [
+            Page("baseline: SELECT count(*) FROM tickets", Client(baseline_url), "/", b"requests"),
+            Page(f"dashboard, year {year}", browser, f"{dashboard}?{year_args}", board),
+            Page(
+                "dashboard, year, street+category",
+                browser,
+                f"{dashboard}?{year_args}&street={ids['street']}&category={ids['category']}",
+                board,
+            ),
+            Page(
+                f"dashboard, month {month:%Y-%m}",
+                browser,
+                f"{dashboard}?period=month&value={month:%Y-%m}",
+                board,
+            ),
+            Page(
+                "API stats summary, year",
+                api,
+                f"/api/v1/stats/summary?from={year}-01-01&to={year}-12-31",
+                b'"closure_rate"',
+                bearer,
+            ),
+            Page(
+                "requests behind resolved_late, year",
+                browser,
+                f"{behind}?figure=resolved_late&{year_args}",
+                b"requests-total",
+            ),
+        ]
+        for page in pages:  # warm both workers up: imports, connections, templates, caches
+            for _ in range(2 * GUNICORN_WORKERS):
+                page.fetch()
+        times: dict[str, list[float]] = {page.label: [] for page in pages}
+        for run in range(args.runs):
+            for page in pages:
+                times[page.label].append(page.fetch()[0])
+            print(f"run {run + 1}/{args.runs} done", file=sys.stderr, flush=True)
+        api_figures = json.loads(pages[4].fetch()[1])
+
+    _print_table(args, counts["tickets"], server, times, pages[0].label)
+    f = api_figures
+    print(
+        f"\nyear {year} (from the API): total {f['total']:,}, closure {_rate(f['closure_rate'])}, "
+        f"satisfaction {_rate(f['satisfaction_rate'])}, response {_rate(f['response_rate'])}, "
+        f"on time {_rate(f['on_time_rate'])}, reopen {_rate(f['reopen_rate'])}, "
+        f"{f['avg_handling_hours'] or 0:.1f} h, overdue open {f['overdue_open']:,}"
+    )
+    print(
+        f"checks in process (hotline.stats.dashboard.build, the dashboard cases): same figures as a recount "
+        f"over every request: {same}; sequential scans of tickets: {seq_scans}"
+    )
+    return 0 if same and seq_scans == 0 else 1
 
 
-def _server(db: Any) -> str:
-    return str(db.session.scalar(text("SHOW server_version")))
+def _rate(value: float | None) -> str:
+    return "—" if value is None else f"{value:.3f}"
+
+
+def _print_table(
+    args: argparse.Namespace, tickets: int, server: str, times: dict[str, list[float]], baseline_label: str
+) -> None:
+    baseline = statistics.median(times[baseline_label])
+    print(
+        f"\nmedian of {args.runs} runs, {tickets:,} requests; gunicorn {GUNICORN_WORKERS} sync workers, "
+        f"one request at a time, each a new connection; PostgreSQL {server}"
+    )
+    print(f"{'GET':<42}{'median ms':>11}{'× baseline':>12}   runs (ms)")
+    for label, values in times.items():
+        median = statistics.median(values)
+        runs = " ".join(f"{v:.0f}" for v in values)
+        print(f"{label:<42}{median:>11.1f}{median / baseline:>12.2f}   {runs}")
 
 
 if __name__ == "__main__":

@@ -1,6 +1,8 @@
 """企呼我应 — the district enterprise service hotline.
 
-``create_app`` reads as the table of contents of the application.
+``create_app`` reads as the table of contents of the application: the shell (configuration, database,
+languages, security, errors), then the core (the request lifecycle), then each feature, which registers its
+own pages, template globals, event subscriptions and tasks from its ``init_app``.
 """
 
 from __future__ import annotations
@@ -28,47 +30,53 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
 
         configure_hasher(time_cost=1, memory_cost=1024)
 
-    from hotline import i18n, security, templating
+    from hotline import (
+        admin,
+        api,
+        auth,
+        cli,
+        enterprises,
+        errors,
+        i18n,
+        notifications,
+        outbox,
+        pages,
+        routing,
+        security,
+        sla,
+        stats,
+        templating,
+        tickets,
+    )
+    from hotline.celery_app import celery_init_app
     from hotline.extensions import csrf, db, migrate
 
+    # the shell
     db.init_app(app)
     migrate.init_app(app, db, directory=str(config_module.ROOT / "migrations"), render_as_batch=True)
     csrf.init_app(app)
     i18n.init_app(app)
     _init_login(app)
     security.init_app(app)
+    errors.init_app(app)
     templating.init_app(app)
+    celery_init_app(app)
 
-    from hotline import models  # noqa: F401  (registers every table with the metadata)
-    from hotline.outbox import publisher as outbox_publisher
+    from hotline import models  # noqa: F401  (every table on the metadata, for create_all and Alembic)
 
-    outbox_publisher.init_app(app)  # publish outbox messages right after each commit (DESIGN §8)
-
-    from hotline.admin.views import bp as admin_bp
-    from hotline.api import init_app as init_api
-    from hotline.auth.views import bp as auth_bp
-    from hotline.enterprises.views import bp as enterprises_bp
-    from hotline.notifications.views import bp as notifications_bp
-    from hotline.pages import init_app as init_pages
-    from hotline.sla.views import bp as sla_bp
-    from hotline.stats.export_views import bp as stats_export_bp
-    from hotline.stats.views import bp as stats_bp
-    from hotline.tickets.views import bp as tickets_bp
-
-    app.register_blueprint(auth_bp)
-    app.register_blueprint(tickets_bp)
-    app.register_blueprint(enterprises_bp)
-    app.register_blueprint(admin_bp)
-    app.register_blueprint(notifications_bp)
-    app.register_blueprint(sla_bp)
-    app.register_blueprint(stats_export_bp)
-    app.register_blueprint(stats_bp)
-    init_api(app)
-    init_pages(app)
-
-    from hotline.cli import init_app as init_cli
-
-    init_cli(app)
+    # the core, then the features above it
+    tickets.init_app(app)
+    outbox.init_app(app)
+    routing.init_app(app)
+    sla.init_app(app)
+    notifications.init_app(app)
+    stats.init_app(app)
+    auth.init_app(app)
+    enterprises.init_app(app)
+    admin.init_app(app)
+    api.init_app(app)
+    pages.init_app(app)
+    cli.init_app(app)
     return app
 
 

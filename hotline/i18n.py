@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Flask, current_app, has_request_context, request, session
 from flask_login import current_user
 
@@ -28,3 +30,19 @@ def select_locale() -> str:
 
 def init_app(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale, default_timezone=app.config["BABEL_DEFAULT_TIMEZONE"])
+    app.jinja_env.globals.update(current_locale=current_locale, localized_name=localized_name)
+
+
+def current_locale() -> str:
+    """The page's language code (``zh`` or ``en``)."""
+    from flask_babel import get_locale
+
+    return str(get_locale() or "zh")
+
+
+def localized_name(row: Any) -> str:
+    """A category's or department's name in the page's language (Chinese unless English is chosen)."""
+    name_en = getattr(row, "name_en", None)
+    if current_locale() == "en" and name_en:
+        return str(name_en)
+    return str(row.name)

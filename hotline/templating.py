@@ -1,4 +1,9 @@
-"""What every template can use: the navigation of the user's role, labels, local time."""
+"""What every page's frame uses: the navigation of the user's role, role names, local time.
+
+Features register their own template globals from their ``init_app`` (clock lights in ``hotline.sla``, the
+bell's count in ``hotline.notifications``, request labels in ``hotline.tickets`` …); this module holds only
+the application's shell.
+"""
 
 from __future__ import annotations
 
@@ -6,19 +11,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from flask import Flask, g
-from flask_babel import format_datetime, get_locale
+from flask import Flask
+from flask_babel import format_datetime
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from hotline.auth.models import Role
-from hotline.db import utcnow
-from hotline.notifications.services import unread_count
-from hotline.sla.calendar import current_calendar
-from hotline.sla.clocks import ClockLight, light
-from hotline.sla.worktime import WorkCalendar
-from hotline.tickets.models import Ticket
-from hotline.tickets.services import state_label
 
 
 @dataclass(frozen=True)
@@ -70,17 +68,6 @@ def role_label(role: Role) -> str:
     return str(ROLE_LABELS[role])
 
 
-def unread_notifications() -> int:
-    """The bell's count: one indexed COUNT, only for a logged-in user (base.html calls it once a page)."""
-    if not current_user.is_authenticated:
-        return 0
-    return unread_count(current_user.id)
-
-
-def current_locale() -> str:
-    return str(get_locale() or "zh")
-
-
 def localtime(moment: datetime | None, fmt: str = "yyyy-MM-dd HH:mm") -> str:
     """A UTC timestamp shown in Asia/Shanghai."""
     if moment is None:
@@ -88,35 +75,6 @@ def localtime(moment: datetime | None, fmt: str = "yyyy-MM-dd HH:mm") -> str:
     return format_datetime(moment, fmt)
 
 
-def work_calendar() -> WorkCalendar:
-    """The working-day calendar, built once per request for all the clock lights of a page."""
-    if "work_calendar" not in g:
-        g.work_calendar = current_calendar()
-    return g.work_calendar
-
-
-def clock_light_for(ticket: Ticket) -> ClockLight | None:
-    """The light of the request's running clock now (green / yellow / red), or None when no clock runs."""
-    return light(ticket, utcnow(), work_calendar())
-
-
-def missing_calendar_years() -> list[int]:
-    """Years a clock needs that the calendar lacks, for the managers' banner (once per request)."""
-    if "missing_calendar_years" not in g:
-        from hotline.sla.services import missing_years
-
-        g.missing_calendar_years = missing_years(utcnow())
-    return g.missing_calendar_years
-
-
 def init_app(app: Flask) -> None:
-    app.jinja_env.globals.update(
-        nav_items=nav_items,
-        role_label=role_label,
-        state_label=state_label,
-        current_locale=current_locale,
-        clock_light_for=clock_light_for,
-        missing_calendar_years=missing_calendar_years,
-        unread_notifications=unread_notifications,
-    )
+    app.jinja_env.globals.update(nav_items=nav_items, role_label=role_label)
     app.jinja_env.filters["localtime"] = localtime

@@ -1,39 +1,97 @@
-"""Small helpers shared by the page views."""
+"""The boundary of every web request and API call that changes something: one transaction, one commit, and
+one place where domain errors become what the user sees.
+
+A view parses its input and hands the service call to :func:`perform`:
+
+- the call succeeds: :func:`perform` commits once and returns its result;
+- it raises :class:`~hotline.errors.ValidationFailed` and the view gave its ``form``: everything is rolled
+  back, each message is put next to its field (the rest is flashed) and :func:`perform` returns
+  :data:`REFUSED`, so the view renders the form again (status 400);
+- it raises any other domain error: everything is rolled back and the error goes on to the application's
+  handler (:func:`hotline.errors.init_app`): the API answers ``{"error": …}`` with the error's status; a page
+  answers 404 for :class:`~hotline.errors.NotFound`, and otherwise says the message above the page it
+  redirects to (``back``, or the page the user came from).
+
+So a view has no try/except ladder, nothing is ever half-saved, and the same refusal reads the same
+everywhere.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from functools import wraps
-from typing import Any, TypeVar
-from urllib.parse import urlsplit
+from typing import Any, Final, TypeVar, overload
 
-from flask import abort, flash
-from flask_login import current_user, login_required
+from flask import flash, g
 from flask_wtf import FlaskForm
 
-from hotline.auth.models import Role
-from hotline.errors import DomainError
+from hotline.errors import DomainError, ValidationFailed
+from hotline.extensions import db
 
-F = TypeVar("F", bound=Callable[..., Any])
+T = TypeVar("T")
 
 
-def roles_required(*roles: Role) -> Callable[[F], F]:
-    """Log in first; then 403 unless the user has one of ``roles`` (admins pass wherever managers do)."""
+class _Refused:
+    """The result of a call refused with field errors (they are on the form)."""
 
-    def decorator(view: F) -> F:
-        @wraps(view)
-        @login_required
-        def wrapped(*args: Any, **kwargs: Any) -> Any:
-            allowed = set(roles)
-            if Role.MANAGER in allowed:
-                allowed.add(Role.ADMIN)
-            if current_user.role not in allowed:
-                abort(403)
-            return view(*args, **kwargs)
+    def __bool__(self) -> bool:
+        return False
 
-        return wrapped  # type: ignore[return-value]
+    def __repr__(self) -> str:
+        return "REFUSED"
 
-    return decorator
+
+REFUSED: Final = _Refused()
+BACK_KEY = "hotline_refusal_back"  # in flask.g: where a page goes after a refusal
+
+
+@overload
+def perform(
+    work: Callable[[], T],
+    *,
+    form: None = None,
+    field_map: Mapping[str, str] | None = None,
+    back: str | None = None,
+) -> T: ...
+
+
+@overload
+def perform(
+    work: Callable[[], T],
+    *,
+    form: FlaskForm,
+    field_map: Mapping[str, str] | None = None,
+    back: str | None = None,
+) -> T | _Refused: ...
+
+
+def perform(
+    work: Callable[[], T],
+    *,
+    form: FlaskForm | None = None,
+    field_map: Mapping[str, str] | None = None,
+    back: str | None = None,
+) -> T | _Refused:
+    """Run ``work`` (one service call) in the request's one transaction; see the module's docstring."""
+    if back is not None:
+        setattr(g, BACK_KEY, back)
+    try:
+        result = work()
+    except ValidationFailed as error:
+        db.session.rollback()
+        if form is None:
+            raise
+        apply_errors(form, error, field_map)
+        return REFUSED
+    except BaseException:
+        db.session.rollback()
+        raise
+    db.session.commit()
+    return result
+
+
+def refused(result: object) -> bool:
+    """Whether :func:`perform` refused the call with field errors."""
+    return result is REFUSED
 
 
 def apply_errors(form: FlaskForm, error: DomainError, field_map: Mapping[str, str] | None = None) -> None:
@@ -51,12 +109,7 @@ def apply_errors(form: FlaskForm, error: DomainError, field_map: Mapping[str, st
         flash(error.message, "danger")
 
 
-def safe_next(target: str | None) -> str | None:
-    """``target`` if it is a path on this site, else None: a ``next=`` parameter never leads elsewhere."""
-    # Browsers drop tabs and newlines and read a backslash as a slash, so "/\t/evil" or "/\\evil" would leave.
-    if not target or not target.isprintable():
-        return None
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith(("//", "/\\")):
-        return None
-    return target
+def refusal_target() -> str | None:
+    """Where the page that refused goes back to, if its view said so."""
+    target: Any = g.get(BACK_KEY)
+    return str(target) if target else None

@@ -12,13 +12,13 @@ from werkzeug.wrappers import Response
 
 from hotline.admin.forms import STAFF_ROLES, ActiveForm, NewUserForm, UserFilterForm
 from hotline.auth import services as accounts
+from hotline.auth.access import roles_required, safe_next
 from hotline.auth.models import Role, User
 from hotline.db import utcnow
 from hotline.enterprises.models import Department
-from hotline.errors import DomainError, NotFound
 from hotline.extensions import db
 from hotline.templating import role_label
-from hotline.web import apply_errors, roles_required, safe_next
+from hotline.web import perform
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -55,8 +55,8 @@ def new_user() -> str | Response:
         (d.code, (d.name_en or d.name) if english else d.name) for d in departments
     ]
     if form.validate_on_submit():
-        try:
-            user = accounts.create_user(
+        user = perform(
+            lambda: accounts.create_user(
                 username=form.username.data or "",
                 password=form.password.data or "",
                 name=form.name.data or "",
@@ -66,12 +66,10 @@ def new_user() -> str | Response:
                 department_code=form.department.data or None,
                 actor=current_user,
                 now=utcnow(),
-            )
-        except DomainError as error:
-            db.session.rollback()
-            apply_errors(form, error)
-        else:
-            db.session.commit()
+            ),
+            form=form,
+        )
+        if isinstance(user, User):
             flash(
                 _(
                     "The account %(username)s (%(role)s) is created.",
@@ -91,16 +89,11 @@ def toggle_active(user_id: int) -> Response:
     if not form.validate_on_submit():
         abort(400)
     back = safe_next(form.next.data) or url_for("admin.users")
-    try:
-        user = accounts.set_user_active(user_id, form.active.data == "1", actor=current_user, now=utcnow())
-    except NotFound:
-        db.session.rollback()
-        abort(404)
-    except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "danger")
-        return redirect(back)
-    db.session.commit()
+    user = perform(
+        lambda: accounts.set_user_active(user_id, form.active.data == "1", actor=current_user, now=utcnow()),
+        back=back,
+    )
+    assert isinstance(user, User)
     if user.active:
         flash(_("%(username)s can log in again.", username=user.username), "success")
     else:

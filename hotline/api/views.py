@@ -1,315 +1,269 @@
-"""The JSON API under /api/v1 (DESIGN §9).
+"""The JSON API under /api/v1 (DESIGN §9): tokens, categories, requests and their lifecycle actions, figures.
 
-Each view parses JSON, calls one service with the token's user and ``now``, commits once, and serializes.
-Domain errors become ``{"error": {"code", "message", "fields"}}`` with their status; HTTP errors raised by
-Flask itself (404 unknown path, 405, 413) get the same shape from :mod:`hotline.pages`.
+Each view reads its body or query through a schema (:mod:`hotline.api.schemas`), calls one service with the
+token's user and ``now`` inside :func:`hotline.web.perform` (one transaction, one commit) and returns rows
+that the response schema dumps.  The action routes ``POST /tickets/<number>/<action>`` are generated from the
+lifecycle table (:mod:`hotline.tickets.workflow`), each with its own body schema, so the page, the API and
+the OpenAPI document cannot disagree on an action.  Domain and HTTP errors become
+``{"error": {"code", "message", "fields"}}`` in :func:`hotline.errors.init_app`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from functools import wraps
+from typing import Any
 
-from flask import Blueprint, current_app, jsonify, request, url_for
+from flask import current_app, request, url_for
 from flask_babel import gettext as _
+from flask_smorest import Blueprint
 from werkzeug.wrappers import Response
 
-from hotline.api import openapi
+from hotline.api import schemas
 from hotline.api.auth import AuthenticationRequired, api_user, bearer_token, token_required
-from hotline.api.body import JsonBody, json_body
-from hotline.api.serializers import category_json, ticket_detail_json, ticket_json, with_ticket_relations
+from hotline.api.parser import PARSER
 from hotline.auth import services as accounts
-from hotline.auth.models import Role, User
+from hotline.auth.models import Role
 from hotline.db import utcnow
-from hotline.errors import DomainError, Forbidden, ValidationFailed
+from hotline.errors import Forbidden
 from hotline.extensions import db
 from hotline.stats import periods as stats_periods
 from hotline.stats import queries as stats
 from hotline.tickets import services as tickets
+from hotline.tickets import workflow
 from hotline.tickets.models import Channel, Ticket, TicketState
 from hotline.tickets.queries import (
     active_categories,
-    filter_state,
     get_visible_ticket,
     newest_first,
     timeline,
     visible_tickets,
 )
-from hotline.timeutil import iso, local_date
-
-bp = Blueprint("api", __name__, url_prefix="/api/v1")
-
-MAX_PER_PAGE = 100
+from hotline.tickets.workflow import WHO_LABELS, Action
+from hotline.timeutil import local_date
+from hotline.web import perform
 
 
-@bp.errorhandler(DomainError)
-def domain_error(error: DomainError) -> tuple[Response, int]:
-    db.session.rollback()  # nothing half-saved
-    response = jsonify({"error": {"code": error.code, "message": error.message, "fields": error.fields}})
-    if isinstance(error, AuthenticationRequired):
-        response.headers["WWW-Authenticate"] = error.challenge
-    return response, error.status
+class ApiBlueprint(Blueprint):
+    """flask-smorest's blueprint, reading bodies with the project's parser (400 and its error shape)."""
+
+    ARGUMENTS_PARSER = PARSER
 
 
-# --------------------------------------------------------------------------- tokens and the document
+bp = ApiBlueprint("api", __name__, url_prefix="/api/v1", description="企呼我应 — the hotline's JSON API")
+
+BEARER: list[dict[str, list[str]]] = [{"bearerAuth": []}]
 
 
-@bp.get("/openapi.json")
-def openapi_document() -> Response:
-    return jsonify(openapi.document())
+def _ticket_relations(query: Any) -> Any:
+    from sqlalchemy.orm import selectinload
+
+    return query.options(
+        selectinload(Ticket.enterprise),
+        selectinload(Ticket.building),
+        selectinload(Ticket.category),
+        selectinload(Ticket.assignee),
+        selectinload(Ticket.department),
+    )
 
 
-@bp.post("/tokens")
-def create_token() -> tuple[Response, int]:
-    body = json_body()
-    username, password = body.text("username"), body.text("password")
-    body.checked()
+# --------------------------------------------------------------------------- tokens
+
+
+@bp.route("/tokens", methods=["POST"])
+@bp.arguments(schemas.TokenRequest)
+@bp.response(201, schemas.Token)
+@bp.doc(security=[])
+def create_token(body: dict[str, Any]) -> tuple[dict[str, Any], int]:
+    """Exchange a username and password for a bearer token."""
     now = utcnow()
-    user = accounts.authenticate(username, password, now)
+    user = accounts.authenticate(body.get("username") or "", body.get("password") or "", now)
     if user is None:
         raise AuthenticationRequired(_("Wrong username or password."))
-    token, row = accounts.issue_token(user, now, hours=int(current_app.config["API_TOKEN_HOURS"]))
-    db.session.commit()
-    return jsonify(
-        {
-            "token": token,
-            "expires_at": iso(row.expires_at),
-            "user": {"username": user.username, "name": user.name, "role": user.role.value},
-        }
-    ), 201
+    hours = int(current_app.config["API_TOKEN_HOURS"])
+    token, row = perform(lambda: accounts.issue_token(user, now, hours=hours))
+    return {"token": token, "expires_at": row.expires_at, "user": user}, 201
 
 
-@bp.delete("/tokens/current")
+@bp.route("/tokens/current", methods=["DELETE"])
+@bp.response(204)
+@bp.doc(security=BEARER)
 @token_required
-def revoke_current_token() -> tuple[str, int]:
+def revoke_current_token() -> None:
+    """Revoke the token this call is made with."""
     token = bearer_token()
     assert token is not None  # token_required let the call through
-    accounts.revoke_token(token, utcnow())
-    db.session.commit()
-    return "", 204
+    perform(lambda: accounts.revoke_token(token, utcnow()))
 
 
 # --------------------------------------------------------------------------- reading
 
 
-@bp.get("/categories")
+@bp.route("/categories", methods=["GET"])
+@bp.response(200, schemas.Category(many=True))
+@bp.doc(security=BEARER)
 @token_required
-def categories() -> Response:
-    return jsonify([category_json(c) for c in active_categories()])
+def categories() -> list[Any]:
+    """The active categories, named in the caller's language."""
+    return active_categories()
 
 
-def _positive_int_arg(name: str, default: int, maximum: int | None = None) -> int:
-    raw = request.args.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        value = 0
-    if value < 1 or (maximum is not None and value > maximum):
-        if maximum is None:
-            message = _("Give a whole number of 1 or more.")
-        else:
-            message = _("Give a whole number from 1 to %(n)d.", n=maximum)
-        raise ValidationFailed(message, {name: message})
-    return value
-
-
-@bp.get("/tickets")
+@bp.route("/tickets", methods=["GET"])
+@bp.arguments(schemas.TicketListArgs, location="query")
+@bp.response(200, schemas.TicketPage)
+@bp.doc(security=BEARER)
 @token_required
-def list_tickets() -> Response:
+def list_tickets(args: dict[str, Any]) -> dict[str, Any]:
+    """The requests the caller may see, newest first, a page at a time."""
     user = api_user()
-    state = request.args.get("state") or None
-    if state is not None and state not in {s.value for s in TicketState}:
-        message = _("Unknown state.")
-        raise ValidationFailed(message, {"state": message})
-    page = _positive_int_arg("page", 1)
-    per_page = _positive_int_arg("per_page", int(current_app.config["PER_PAGE"]), MAX_PER_PAGE)
-    query = newest_first(filter_state(visible_tickets(user), state))
+    query = visible_tickets(user)
+    state: TicketState | None = args.get("state")
+    if state is not None:
+        query = query.where(Ticket.state == state)
+    per_page = args.get("per_page") or int(current_app.config["PER_PAGE"])
     result = db.paginate(
-        with_ticket_relations(query), page=page, per_page=per_page, max_per_page=MAX_PER_PAGE, error_out=False
+        _ticket_relations(newest_first(query)),
+        page=args["page"],
+        per_page=per_page,
+        max_per_page=schemas.PER_PAGE_MAX,
+        error_out=False,
     )
-    return jsonify(
-        {
-            "items": [ticket_json(t) for t in result.items],
-            "page": result.page,
-            "pages": result.pages,
-            "per_page": result.per_page,
-            "total": result.total,
-        }
-    )
+    return {
+        "items": result.items,
+        "page": result.page,
+        "pages": result.pages,
+        "per_page": result.per_page,
+        "total": result.total,
+    }
 
 
-@bp.get("/tickets/<number>")
-@token_required
-def ticket_detail(number: str) -> Response:
-    user = api_user()
-    ticket = get_visible_ticket(user, number)
+def _detail(ticket: Ticket, user: Any) -> schemas.TicketWithTimeline:
     # The enterprise sees the public timeline; everyone else who may see the request, the audit trail.
     internal = user.role != Role.ENTERPRISE
-    events = timeline(ticket, include_internal=internal)
-    return jsonify(ticket_detail_json(ticket, events, include_internal=internal))
+    schemas.reader_sees_internal.set(internal)
+    return schemas.TicketWithTimeline(ticket, timeline(ticket, include_internal=internal))
 
 
-# --------------------------------------------------------------------------- writing
-
-
-@bp.post("/tickets")
+@bp.route("/tickets/<number>", methods=["GET"])
+@bp.response(200, schemas.TicketDetailSchema)
+@bp.doc(security=BEARER)
 @token_required
-def create_ticket() -> tuple[Response, int, dict[str, str]]:
+def ticket_detail(number: str) -> schemas.TicketWithTimeline:
+    """One request with its timeline (only the public events for an enterprise)."""
     user = api_user()
-    body = json_body()
-    fields = {
-        "category": body.text("category"),
-        "title": body.text("title"),
-        "description": body.text("description"),
-        "urgency": body.text("urgency"),
-        "contact_phone": body.text("contact_phone"),
-    }
+    return _detail(get_visible_ticket(user, number), user)
+
+
+# --------------------------------------------------------------------------- filing
+
+
+@bp.route("/tickets", methods=["POST"])
+@bp.arguments(schemas.TicketCreate)
+@bp.response(201, schemas.TicketSchema)
+@bp.doc(security=BEARER)
+@token_required
+def create_ticket(body: dict[str, Any]) -> tuple[Ticket, int, dict[str, str]]:
+    """File a request.  An enterprise files for itself (channel ``api``); a liaison or manager records one for
+    an enterprise (``enterprise_uscc``) with the channel it came through."""
+    user = api_user()
     if user.role == Role.ENTERPRISE:
         enterprise_uscc, channel = None, Channel.API.value
     else:
-        enterprise_uscc, channel = body.text("enterprise_uscc"), body.text("channel")
-    body.checked()
-    ticket = tickets.submit_ticket(
-        user, now=utcnow(), enterprise_uscc=enterprise_uscc, channel=channel, **fields
+        given = body.get("channel")
+        enterprise_uscc, channel = body.get("enterprise_uscc") or "", given.value if given else ""
+    urgency = body.get("urgency")
+
+    def work() -> Ticket:
+        return tickets.submit_ticket(
+            user,
+            category=body.get("category") or "",
+            title=body.get("title") or "",
+            description=body.get("description") or "",
+            urgency=urgency.value if urgency else "",
+            contact_phone=body.get("contact_phone") or "",
+            now=utcnow(),
+            enterprise_uscc=enterprise_uscc,
+            channel=channel,
+        )
+
+    ticket = perform(work)
+    assert isinstance(ticket, Ticket)
+    return ticket, 201, {"Location": url_for("api.ticket_detail", number=ticket.number)}
+
+
+# --------------------------------------------------------------------------- the lifecycle's actions
+
+
+def _visible_first(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Another enterprise's request answers 404 before its body is even read."""
+
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        get_visible_ticket(api_user(), kwargs["number"])
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
+def _description(action: Action) -> str:
+    who = ", ".join(str(WHO_LABELS[w]) for w in action.who)
+    states = ", ".join(s.value for s in action.states)
+    leads = ", ".join(s.value for s in action.leads_to) or "(the state does not change)"
+    events = ", ".join(k.value for k in action.events)
+    return (
+        f"{action.summary or action.title}\n\n"
+        f"- allowed in states: {states}\n- by: {who}\n- leads to: {leads}\n- appends events: {events}\n"
+        f"- 409 `invalid_transition` in any other state; 403 `forbidden` for anyone else"
     )
-    db.session.commit()
-    location = url_for("api.ticket_detail", number=ticket.number)
-    return jsonify(ticket_json(ticket)), 201, {"Location": location}
 
 
-Action = Callable[[int, User, JsonBody, datetime], Ticket]
+def _action_route(action: Action) -> None:
+    def view(body: dict[str, Any], number: str) -> Ticket:
+        user = api_user()
+        ticket = get_visible_ticket(user, number)
+        ticket_id = ticket.id
+        result = perform(lambda: workflow.run(action.name, ticket_id, user, body, utcnow()))
+        if isinstance(result, Ticket):
+            return result
+        refreshed = db.session.get(Ticket, ticket_id)
+        assert refreshed is not None
+        return refreshed
+
+    view.__name__ = f"ticket_{action.name}"
+    view.__doc__ = _description(action)
+    documented = bp.doc(security=BEARER, summary=str(action.summary or action.title))(
+        bp.response(200, schemas.TicketSchema)(bp.arguments(schemas.action_schema(action))(view))
+    )
+    bp.route(f"/tickets/<number>/{action.name}", methods=["POST"], endpoint=f"ticket_{action.name}")(
+        token_required(_visible_first(documented))
+    )
 
 
-def _acknowledge(ticket_id: int, actor: User, body: JsonBody, now: datetime) -> Ticket:
-    return tickets.acknowledge(ticket_id, actor, now)
-
-
-def _reply(ticket_id: int, actor: User, body: JsonBody, now: datetime) -> Ticket:
-    text = body.text("body")
-    body.checked()
-    return tickets.reply(ticket_id, actor, text, now)
-
-
-def _note(ticket_id: int, actor: User, body: JsonBody, now: datetime) -> Ticket:
-    text = body.text("body")
-    body.checked()
-    return tickets.add_note(ticket_id, actor, text, now)
-
-
-def _add_information(ticket_id: int, actor: User, body: JsonBody, now: datetime) -> Ticket:
-    text = body.text("body")
-    body.checked()
-    return tickets.add_information(ticket_id, actor, text, now)
-
-
-def _transfer(ticket_id: int, actor: User, body: JsonBody, now: datetime) -> Ticket:
-    department, note = body.text("department"), body.text("note")
-    body.checked()
-    return tickets.transfer(ticket_id, actor, department, now, note=note)
-
-
-def _handback(ticket_id: int, actor: User, body: JsonBody, now: datetime) -> Ticket:
-    text = body.text("body")
-    body.checked()
-    return tickets.handback(ticket_id, actor, text, now)
-
-
-def _return(ticket_id: int, actor: User, body: JsonBody, now: datetime) -> Ticket:
-    reason = body.text("reason")
-    body.checked()
-    return tickets.return_ticket(ticket_id, actor, reason, now)
-
-
-def _resolve(ticket_id: int, actor: User, body: JsonBody, now: datetime) -> Ticket:
-    answer = body.text("answer")
-    body.checked()
-    return tickets.resolve(ticket_id, actor, answer, now)
-
-
-def _withdraw(ticket_id: int, actor: User, body: JsonBody, now: datetime) -> Ticket:
-    reason = body.text("reason")
-    body.checked()
-    return tickets.withdraw(ticket_id, actor, reason, now)
-
-
-def _rate(ticket_id: int, actor: User, body: JsonBody, now: datetime) -> Ticket:
-    score, comment = body.text("score"), body.text("comment")
-    body.checked()
-    return tickets.rate(ticket_id, actor, score, comment, now)
-
-
-def _assign(ticket_id: int, actor: User, body: JsonBody, now: datetime) -> Ticket:
-    liaison, reason = body.text("liaison"), body.text("reason")
-    body.checked()
-    return tickets.assign(ticket_id, actor, liaison, now, reason=reason)
-
-
-def _review_return(ticket_id: int, actor: User, body: JsonBody, now: datetime) -> Ticket:
-    accept, note = body.boolean("accept"), body.text("note")
-    body.checked()
-    return tickets.review_return(ticket_id, actor, accept, note, now)
+for _action in workflow.rows():
+    _action_route(_action)
 
 
 # --------------------------------------------------------------------------- figures
 
 
-@bp.get("/stats/summary")
+@bp.route("/stats/summary", methods=["GET"])
+@bp.arguments(schemas.StatsArgs, location="query")
+@bp.response(200, schemas.StatsSummary)
+@bp.doc(security=BEARER)
 @token_required
-def stats_summary() -> Response:
-    """Every figure of DESIGN §7 for a cohort (managers, admins); the OpenAPI document has the filter."""
+def stats_summary(args: dict[str, Any]) -> dict[str, Any] | Response:
+    """Every figure of DESIGN §7 for the cohort of requests created in the period (managers and admins)."""
     user = api_user()
     if not user.is_staff:
         raise Forbidden(_("Only managers may read the district's figures."))
     now = utcnow()
     flt = stats_periods.filter_from_query(request.args, local_date(now))
     cover = stats.coverage(street_id=flt.street_id, building_id=flt.building_id)
-    return jsonify(
-        {
-            **stats.as_dict(stats.summary(flt, now)),
-            "coverage": cover.rate,
-            "buildings": cover.buildings,
-            "covered_buildings": cover.covered,
-            "from": flt.start.isoformat(),
-            "to": stats_periods.last_day(flt.end).isoformat(),
-        }
-    )
-
-
-# The action names of DESIGN §9 (plus add_information); each is its own route, so the OpenAPI document
-# can describe each body, and an unknown action is simply a 404.
-ACTIONS: dict[str, Action] = {
-    "acknowledge": _acknowledge,
-    "reply": _reply,
-    "note": _note,
-    "add_information": _add_information,
-    "transfer": _transfer,
-    "handback": _handback,
-    "return": _return,
-    "resolve": _resolve,
-    "withdraw": _withdraw,
-    "rate": _rate,
-    "assign": _assign,
-    "review_return": _review_return,
-}
-
-
-@token_required
-def ticket_action(number: str, action: str) -> Response:
-    user = api_user()
-    ticket = get_visible_ticket(user, number)  # another enterprise's number answers 404 before anything else
-    body = json_body()
-    ticket = ACTIONS[action](ticket.id, user, body, utcnow())
-    db.session.commit()
-    return jsonify(ticket_json(ticket))
-
-
-for _name in ACTIONS:
-    bp.add_url_rule(
-        f"/tickets/<number>/{_name}",
-        endpoint=f"ticket_{_name}",
-        view_func=ticket_action,
-        methods=["POST"],
-        defaults={"action": _name},
-    )
+    return {
+        **stats.as_dict(stats.summary(flt, now)),
+        "coverage": cover.rate,
+        "buildings": cover.buildings,
+        "covered_buildings": cover.covered,
+        "from": flt.start.isoformat(),
+        "to": stats_periods.last_day(flt.end).isoformat(),
+    }

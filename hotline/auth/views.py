@@ -9,14 +9,14 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from hotline.auth import services as accounts
+from hotline.auth.access import safe_next
 from hotline.auth.forms import AvailabilityForm, ChangePasswordForm, LoginForm, RegisterForm
 from hotline.auth.models import Role, User
 from hotline.db import utcnow
 from hotline.enterprises.models import Building, Street
 from hotline.enterprises.services import register_enterprise
-from hotline.errors import ValidationFailed
 from hotline.extensions import db
-from hotline.web import apply_errors, safe_next
+from hotline.web import perform, refused
 
 bp = Blueprint("auth", __name__)
 
@@ -44,10 +44,9 @@ def login() -> str | Response:
             form.password.errors.append(_("Wrong username or password."))
         else:
             lang = session.get("lang")
-            _start_session(user)
+            perform(lambda: _start_session(user))
             if lang:
                 session["lang"] = lang
-            db.session.commit()
             return redirect(safe_next(request.args.get("next")) or url_for("pages.home"))
     return render_template("auth/login.html", form=form)
 
@@ -55,8 +54,7 @@ def login() -> str | Response:
 @bp.route("/logout", methods=["POST"])
 @login_required
 def logout() -> Response:
-    accounts.close_login_session(current_user.get_id())
-    db.session.commit()
+    perform(lambda: accounts.close_login_session(current_user.get_id()))
     lang = session.get("lang")
     logout_user()
     session.clear()
@@ -78,7 +76,8 @@ def register() -> str | Response:
     choices = [(b_id, f"{street} · {name}") for b_id, name, street in buildings]
     form.building.choices = [(0, _("— choose —")), *choices]
     if form.validate_on_submit():
-        try:
+
+        def register() -> User:
             user = register_enterprise(
                 uscc=form.uscc.data or "",
                 name=form.name.data or "",
@@ -91,12 +90,10 @@ def register() -> str | Response:
                 phone=form.phone.data or "",
                 now=utcnow(),
             )
-        except ValidationFailed as error:
-            db.session.rollback()
-            apply_errors(form, error, {"building": "building"})
-        else:
             _start_session(user)
-            db.session.commit()
+            return user
+
+        if not refused(perform(register, form=form)):
             flash(
                 _(
                     "Welcome! Your enterprise is registered; its liaison will verify it. "
@@ -121,19 +118,17 @@ def account() -> str | Response:
     """The user's profile; the password form posts here, the leave button to ``set_availability``."""
     form = ChangePasswordForm()
     if form.validate_on_submit():
-        try:
-            accounts.change_password(
+        changed = perform(
+            lambda: accounts.change_password(
                 current_user,
                 form.current_password.data or "",
                 form.new_password.data or "",
                 now=utcnow(),
                 keep_session_key=current_user.get_id(),
-            )
-        except ValidationFailed as error:
-            db.session.rollback()
-            apply_errors(form, error)
-        else:
-            db.session.commit()
+            ),
+            form=form,
+        )
+        if not refused(changed):
             flash(_("Your password is changed; your other browsers have been logged out."), "success")
             return redirect(url_for("auth.account"))
     availability = AvailabilityForm() if current_user.role == Role.LIAISON else None
@@ -146,8 +141,8 @@ def set_availability() -> Response:
     form = AvailabilityForm()
     if current_user.role != Role.LIAISON or not form.validate_on_submit():
         abort(400 if current_user.role == Role.LIAISON else 403)
-    user = accounts.set_availability(current_user, form.available.data == "1")
-    db.session.commit()
+    user = perform(lambda: accounts.set_availability(current_user, form.available.data == "1"))
+    assert isinstance(user, User)
     if user.available:
         flash(_("Welcome back: new requests of your buildings come to you again."), "success")
     else:

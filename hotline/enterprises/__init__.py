@@ -1,0 +1,11 @@
+"""Enterprises, buildings and streets: registration, onboarding by liaisons, verification, coverage."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    from hotline.enterprises.views import bp
+
+    app.register_blueprint(bp)

@@ -7,18 +7,19 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
+from hotline.auth.access import roles_required, safe_next
 from hotline.auth.models import Role
 from hotline.db import utcnow
 from hotline.enterprises import queries
 from hotline.enterprises.forms import EnterpriseFilterForm, OnboardForm, VerifyForm
+from hotline.enterprises.models import Enterprise
 from hotline.enterprises.services import (
     buildings_for_onboarding,
     create_enterprise_with_contact,
     verify_enterprise,
 )
-from hotline.errors import DomainError, NotFound, ValidationFailed
 from hotline.extensions import db
-from hotline.web import apply_errors, roles_required, safe_next
+from hotline.web import perform
 
 bp = Blueprint("enterprises", __name__)
 
@@ -56,16 +57,10 @@ def verify(enterprise_id: int) -> Response:
     if not form.validate_on_submit():
         abort(400)
     back = safe_next(form.next.data) or url_for("enterprises.detail", enterprise_id=enterprise_id)
-    try:
-        enterprise = verify_enterprise(enterprise_id, actor=current_user, now=utcnow())
-    except NotFound:
-        db.session.rollback()
-        abort(404)
-    except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "danger")
-        return redirect(back)
-    db.session.commit()
+    enterprise = perform(
+        lambda: verify_enterprise(enterprise_id, actor=current_user, now=utcnow()), back=back
+    )
+    assert isinstance(enterprise, Enterprise)
     flash(_("%(name)s is verified.", name=enterprise.name), "success")
     return redirect(back)
 
@@ -78,8 +73,8 @@ def new() -> str | Response:
     choices = [(b.id, f"{b.street.name} · {b.name}") for b in buildings]
     form.building.choices = [(0, _("— choose —")), *choices]
     if form.validate_on_submit():
-        try:
-            enterprise = create_enterprise_with_contact(
+        enterprise = perform(
+            lambda: create_enterprise_with_contact(
                 actor=current_user,
                 uscc=form.uscc.data or "",
                 name=form.name.data or "",
@@ -91,12 +86,10 @@ def new() -> str | Response:
                 email=form.email.data or "",
                 phone=form.phone.data or "",
                 now=utcnow(),
-            )
-        except ValidationFailed as error:
-            db.session.rollback()
-            apply_errors(form, error)
-        else:
-            db.session.commit()
+            ),
+            form=form,
+        )
+        if isinstance(enterprise, Enterprise):
             flash(
                 _(
                     "%(name)s is onboarded; its contact can log in as %(username)s.",

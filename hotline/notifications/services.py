@@ -8,7 +8,7 @@ reads the same whatever happened to the request since.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -23,6 +23,7 @@ from hotline.errors import NotFound
 from hotline.extensions import db
 from hotline.notifications.models import Notification, NotificationKind
 from hotline.outbox import services as outbox
+from hotline.routing.labels import describe as describe_routing
 from hotline.tickets.models import EventKind, Ticket, TicketEvent, TicketState
 
 EXCERPT_MAX = 200  # characters of a reply, answer or reason quoted in a notification
@@ -140,7 +141,11 @@ def _on_assigned(event: TicketEvent, ticket: Ticket) -> tuple[list[User], Notifi
 
 
 def _on_pooled(event: TicketEvent, ticket: Ticket) -> tuple[list[User], NotificationKind, dict[str, Any]]:
-    return _managers(), NotificationKind.POOLED, {"reason": _excerpt(str(event.payload.get("reason") or ""))}
+    # Routing's reason is a code and its params: kept as such, and rendered in each reader's language by
+    # render_notification.  An older event's reason (English prose) is kept as it was.
+    reason = event.payload.get("reason")
+    kept = dict(reason) if isinstance(reason, Mapping) else _excerpt(str(reason or ""))
+    return _managers(), NotificationKind.POOLED, {"reason": kept}
 
 
 def _to_enterprise(
@@ -352,11 +357,19 @@ def render_notification(notification: Notification) -> tuple[str, str]:
             text = _("Request %(number)s “%(title)s” is assigned to you.", **p)
     elif kind == NotificationKind.POOLED:
         subject = _("Request %(number)s is waiting in the dispatch pool", number=p["number"])
-        text = _(
-            "No liaison could take request %(number)s “%(title)s”; it waits in the dispatch pool "
-            "for a manager to dispatch it.",
-            **p,
-        )
+        reason = describe_routing(p.get("reason"))  # routing's reason, in the reader's language
+        if reason:
+            text = _(
+                "No liaison could take request %(number)s “%(title)s”; it waits in the dispatch pool "
+                "for a manager to dispatch it. %(reason)s",
+                **{**p, "reason": reason},
+            )
+        else:
+            text = _(
+                "No liaison could take request %(number)s “%(title)s”; it waits in the dispatch pool "
+                "for a manager to dispatch it.",
+                **p,
+            )
     elif kind in (NotificationKind.WARNING, NotificationKind.OVERDUE, NotificationKind.ESCALATED):
         subject, text = _render_clock(kind, p, due)
     elif kind == NotificationKind.REPLIED:

@@ -6,17 +6,18 @@ another user answers 404.
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
 from hotline.db import utcnow
-from hotline.errors import NotFound
 from hotline.extensions import db
 from hotline.notifications import services
+from hotline.notifications.models import Notification
 from hotline.tickets.models import Ticket
 from hotline.tickets.queries import visible_tickets
+from hotline.web import perform
 
 bp = Blueprint("notifications", __name__, url_prefix="/notifications")
 
@@ -36,11 +37,8 @@ def index() -> str:
 @bp.route("/<int:notification_id>/read", methods=["POST"])
 @login_required
 def read(notification_id: int) -> Response:
-    try:
-        row = services.mark_read(current_user, notification_id, utcnow())
-    except NotFound:
-        abort(404)
-    db.session.commit()
+    row = perform(lambda: services.mark_read(current_user, notification_id, utcnow()))
+    assert isinstance(row, Notification)
     if row.ticket_id is None:
         return redirect(url_for(".index"))
     number = db.session.scalars(
@@ -55,8 +53,7 @@ def read(notification_id: int) -> Response:
 @bp.route("/read-all", methods=["POST"])
 @login_required
 def read_all() -> Response:
-    count = services.mark_all_read(current_user, utcnow())
-    db.session.commit()
+    count = perform(lambda: services.mark_all_read(current_user, utcnow()))
     if count:
         flash(_("All notifications are marked as read."), "success")
     return redirect(url_for(".index"))

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import copy
 import logging
-import os
 import threading
 import time
 from collections.abc import Callable
@@ -26,6 +25,7 @@ from sqlalchemy import event, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, SessionTransaction
 
+from hotline.celery_app import ensure_broker_folders
 from hotline.db import utcnow
 from hotline.extensions import db
 from hotline.outbox.models import OutboxMessage
@@ -74,10 +74,7 @@ class CeleryPublisher:
     def client(self) -> Celery:
         with self._lock:
             if self._client is None:
-                options = self._settings.get("broker_transport_options") or {}
-                for key in ("data_folder_in", "data_folder_out", "processed_folder"):
-                    if key in options:  # kombu's filesystem transport needs its folders
-                        os.makedirs(options[key], exist_ok=True)
+                ensure_broker_folders(self._settings)
                 # set_as_current=False: inside a worker this client must not replace the worker's own app.
                 client = Celery("hotline-publisher", set_as_current=False)
                 client.conf.update(self._settings)

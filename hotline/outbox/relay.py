@@ -17,8 +17,8 @@ from kombu.exceptions import EncodeError
 from sqlalchemy import delete, select
 
 from hotline.extensions import db
+from hotline.outbox import services as outbox_topics
 from hotline.outbox.models import OutboxMessage
-from hotline.outbox.services import TASKS
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +76,7 @@ def publish_rows(
         if out_of_time is not None and out_of_time():
             break
         row.attempts = (row.attempts or 0) + 1
-        task_name = TASKS.get(row.topic)
+        task_name = outbox_topics.TASKS.get(row.topic)
         if task_name is None:
             row.last_error = f"unknown topic {row.topic!r}"
             log.error("outbox message %s has an unknown topic %r", row.id, row.topic)

@@ -1,4 +1,9 @@
-"""Writing to the outbox.  Relaying it to the workers is the worker side's job (DESIGN §8)."""
+"""Writing to the outbox, and which Celery task each topic is delivered to (DESIGN §8).
+
+Relaying the rows to the broker is :mod:`hotline.outbox.relay` (beat) and :mod:`hotline.outbox.publisher`
+(right after commit).  Each feature that hands work to the workers registers its topic's task from its own
+``init_app`` (:func:`register_topic`), with the task object's name: no task name is typed in twice.
+"""
 
 from __future__ import annotations
 
@@ -11,11 +16,13 @@ from hotline.outbox.models import OutboxMessage
 ROUTE_TICKET = "route_ticket"  # payload {"ticket_id"}: hotline.routing
 SEND_EMAIL = "send_email"  # payload {"notification_id"}: hotline.notifications
 
-# The Celery task each topic is delivered to (published by name: hotline never imports worker/).
-TASKS = {
-    ROUTE_TICKET: "worker.tasks.route_ticket",
-    SEND_EMAIL: "worker.tasks.send_email",
-}
+# topic → the name of the Celery task that handles it (filled by the features' init_app)
+TASKS: dict[str, str] = {}
+
+
+def register_topic(topic: str, task_name: str) -> None:
+    """Deliver the outbox messages of ``topic`` to the task called ``task_name``."""
+    TASKS[topic] = task_name
 
 
 def enqueue(

@@ -1,0 +1,18 @@
+"""Automatic routing of requests to liaisons (DESIGN §6); the decisions shown on the request's timeline."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    """Queue routing when a request waits for a liaison (an event subscriber), deliver the routing messages
+    to their task, and let templates show a routing decision: ``routing_reason(event)``,
+    ``routing_rule(event)``."""
+    from hotline.outbox import services as outbox
+    from hotline.routing import lifecycle, tasks
+    from hotline.routing.labels import routing_reason, routing_rule
+
+    lifecycle.subscribe()
+    outbox.register_topic(outbox.ROUTE_TICKET, tasks.route_ticket.name)
+    app.jinja_env.globals.update(routing_reason=routing_reason, routing_rule=routing_rule)

@@ -15,13 +15,17 @@ its assignee until a manager reassigns it.
 
 Routing is idempotent: the request row is locked (``SELECT … FOR UPDATE``) and a request that is no longer
 waiting (assigned, pooled, withdrawn …) is left alone, so duplicate deliveries and racing workers assign once.
+
+Each decision is written on the ASSIGNED / POOLED event as facts, not prose: the rule and a reason code with
+the params its sentence needs; :mod:`hotline.routing.labels` lists the codes and renders them per language.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Literal
+from enum import StrEnum
+from typing import Any, Literal
 
 from sqlalchemy import ColumnElement, ScalarSelect, Select, exists, func, or_, select
 
@@ -30,6 +34,7 @@ from hotline.enterprises.models import Building, Coverage, CoverageRole
 from hotline.extensions import db
 from hotline.outbox import services as outbox
 from hotline.outbox.models import OutboxMessage
+from hotline.routing.labels import PassedOver, ReasonCode
 from hotline.tickets import services as tickets
 from hotline.tickets.models import EventKind, Ticket, TicketState
 
@@ -39,19 +44,47 @@ Rule = Literal["primary", "deputy", "street", "pool", "skipped"]
 LOAD_STATES = (TicketState.ASSIGNED, TicketState.IN_PROGRESS, TicketState.RETURNED)
 
 
+class SkipCode(StrEnum):
+    """Why routing left a request alone (only logged: nothing is written on the request)."""
+
+    MISSING = "missing"
+    NOT_WAITING = "not_waiting"
+    ALREADY_POOLED = "already_pooled"
+
+
+@dataclass(frozen=True)
+class Reason:
+    """Why routing decided as it did: a code and the facts its sentence needs (see :mod:`.labels`).
+
+    Stored on the event as :meth:`as_payload`; rendered for people by :func:`.labels.describe`.  Its
+    ``str()`` is the operators' log line, built from the code: the worker logs it.
+    """
+
+    code: ReasonCode | SkipCode
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def as_payload(self) -> dict[str, Any]:
+        return {"code": self.code.value, "params": dict(self.params)}
+
+    def __str__(self) -> str:
+        facts = " ".join(f"{key}={value}" for key, value in self.params.items())
+        return f"{self.code.value} {facts}" if facts else self.code.value
+
+
 @dataclass(frozen=True)
 class RoutingDecision:
     """What routing did with one request: the rule that applied, the liaison chosen (if any), and why."""
 
     rule: Rule
     liaison_id: int | None
-    reason: str
+    reason: Reason
 
 
 def route_ticket(ticket_id: int, now: datetime) -> RoutingDecision:
     """Assign a waiting request to a liaison by the policy above, or put it in the dispatch pool.
 
     Locks the request row; a request that is missing, not ``submitted`` or already pooled is skipped.
+    The decision's rule and reason (a code and its params) go on the ASSIGNED / POOLED event.
     Flushes, does not commit.  Raises nothing for policy outcomes; database errors propagate.
     """
     ticket = db.session.scalars(
@@ -61,47 +94,59 @@ def route_ticket(ticket_id: int, now: datetime) -> RoutingDecision:
         .execution_options(populate_existing=True)
     ).first()
     if ticket is None:
-        return RoutingDecision("skipped", None, f"request {ticket_id} does not exist")
+        return RoutingDecision("skipped", None, Reason(SkipCode.MISSING, {"ticket_id": ticket_id}))
     if ticket.state != TicketState.SUBMITTED:
-        return RoutingDecision("skipped", ticket.assignee_id, f"request is {ticket.state.value}")
+        reason = Reason(SkipCode.NOT_WAITING, {"state": ticket.state.value})
+        return RoutingDecision("skipped", ticket.assignee_id, reason)
     if ticket.pooled_at is not None:
-        return RoutingDecision("skipped", None, "request is already in the dispatch pool")
+        return RoutingDecision("skipped", None, Reason(SkipCode.ALREADY_POOLED))
 
     building = ticket.building
+    # The liaison who returned it last is never a candidate; the reason says so, by username.
     excluded = ticket.last_returned_by_id
-    note = f" (excluding {_username(excluded)}, who returned it)" if excluded is not None else ""
+    left_out = {"returned_by": _username(excluded)} if excluded is not None else {}
 
     primary = _pick(_building_candidates(ticket, CoverageRole.PRIMARY))
     if primary is not None:
         liaison, _open = primary
-        return _assign(ticket, liaison, now, "primary", f"primary liaison of {building.name}{note}")
+        reason = Reason(ReasonCode.PRIMARY_LIAISON, {"building": building.name, **left_out})
+        return _assign(ticket, liaison, now, "primary", reason)
 
-    primary_state = _primary_state(ticket)
     deputy = _pick(_building_candidates(ticket, CoverageRole.DEPUTY))
     if deputy is not None:
         liaison, open_count = deputy
-        reason = f"deputy of {building.name} with {open_count} open requests; primary liaison {primary_state}"
-        return _assign(ticket, liaison, now, "deputy", reason if "returned it" in reason else reason + note)
+        reason = Reason(
+            ReasonCode.DEPUTY_OF_BUILDING,
+            {"building": building.name, "open_count": open_count, **_passed_over(ticket), **left_out},
+        )
+        return _assign(ticket, liaison, now, "deputy", reason)
 
     street = _pick(_street_candidates(ticket))
     if street is not None:
         liaison, open_count = street
-        reason = (
-            f"liaison of street {building.street.name} with the fewest open requests ({open_count}); "
-            f"no available liaison covers {building.name}"
+        reason = Reason(
+            ReasonCode.STREET_FEWEST_OPEN,
+            {"building": building.name, "street": building.street.name, "open_count": open_count, **left_out},
         )
-        return _assign(ticket, liaison, now, "street", reason + note)
+        return _assign(ticket, liaison, now, "street", reason)
 
-    reason = f"no available liaison covers {building.name} or street {building.street.name}{note}"
+    reason = Reason(
+        ReasonCode.NOBODY_AVAILABLE, {"building": building.name, "street": building.street.name, **left_out}
+    )
     ticket.pooled_at = now
     tickets.record_event(
-        ticket, None, EventKind.POOLED, now, public=False, payload={"rule": "pool", "reason": reason}
+        ticket,
+        None,
+        EventKind.POOLED,
+        now,
+        public=False,
+        payload={"rule": "pool", "reason": reason.as_payload()},
     )
     return RoutingDecision("pool", None, reason)
 
 
-def _assign(ticket: Ticket, liaison: User, now: datetime, rule: Rule, reason: str) -> RoutingDecision:
-    tickets.assign_by_routing(ticket, liaison, now, payload={"rule": rule, "reason": reason})
+def _assign(ticket: Ticket, liaison: User, now: datetime, rule: Rule, reason: Reason) -> RoutingDecision:
+    tickets.assign_by_routing(ticket, liaison, now, payload={"rule": rule, "reason": reason.as_payload()})
     return RoutingDecision(rule, liaison.id, reason)
 
 
@@ -157,8 +202,8 @@ def _pick(query: Select[User, int]) -> tuple[User, int] | None:
     return row[0], int(row[1])
 
 
-def _primary_state(ticket: Ticket) -> str:
-    """Why the primary liaison was passed over, for the reason on the event."""
+def _passed_over(ticket: Ticket) -> dict[str, str]:
+    """Why the primary liaison was passed over: ``passed_over`` (a code) and ``primary`` (its username)."""
     primaries = db.session.scalars(
         select(User)
         .join(Coverage, Coverage.liaison_id == User.id)
@@ -170,15 +215,17 @@ def _primary_state(ticket: Ticket) -> str:
         .order_by(User.id)
     ).all()
     if not primaries:
-        return "not set"
+        return {"passed_over": PassedOver.NOT_SET.value}
     first = primaries[0]
     if first.id == ticket.last_returned_by_id:
-        return f"{first.username} returned it"
-    if not first.active or first.role != Role.LIAISON:
-        return f"{first.username} inactive"
-    if not first.available:
-        return f"{first.username} on leave"
-    return f"{first.username} unavailable"
+        why = PassedOver.RETURNED_IT
+    elif not first.active or first.role != Role.LIAISON:
+        why = PassedOver.INACTIVE
+    elif not first.available:
+        why = PassedOver.ON_LEAVE
+    else:
+        why = PassedOver.UNAVAILABLE
+    return {"passed_over": why.value, "primary": first.username}
 
 
 def _username(user_id: int | None) -> str:

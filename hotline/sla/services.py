@@ -51,12 +51,12 @@ from hotline.sla.worktime import parse_hours as _parse_hours
 from hotline.tickets.models import Category, EventKind, Ticket, TicketState
 from hotline.tickets.queries import get_visible_ticket_by_id
 from hotline.tickets.services import record_event
+from hotline.tickets.workflow import ACTIONS, EXTENSION_DAYS_MAX, check
 from hotline.timeutil import iso, local_date
 
 YEAR_MIN, YEAR_MAX = 2000, 2100
 NOTE_MAX = 200
 TEXT_MAX = 2000
-EXTENSION_DAYS_MAX = 30
 ACKNOWLEDGE_MINUTES_MAX = 5 * 24 * 60
 RESOLVE_DAYS_MAX = 90
 MISSING_NOTIFIED_KEY = "calendar_missing_notified:{year}"
@@ -455,22 +455,36 @@ def _pending_extension(ticket: Ticket) -> Extension | None:
     return db.session.scalars(query.limit(1)).first()
 
 
-def request_extension(ticket_id: int, actor: User, days: int | str, reason: str, now: datetime) -> Extension:
+def pending_extension_on_clock(ticket: Ticket) -> Extension | None:
+    """The extension waiting for a manager on the request's running resolve clock, if any."""
+    return _pending_extension(ticket)
+
+
+def has_pending_extension(ticket: Ticket, actor: User) -> bool:
+    """Whether the page should offer the decision on an extension (a manager, one waiting on this clock)."""
+    return _pending_extension(ticket) is not None
+
+
+def may_ask_for_extension(ticket: Ticket, actor: User) -> bool:
+    """Whether the page should offer to ask for more time: one extension at a time on the running clock."""
+    return _pending_extension(ticket) is None
+
+
+def request_extension(
+    ticket_id: int, actor: User, days: int | str | None, reason: str, now: datetime
+) -> Extension:
     """The assignee of a request in progress asks for 1 to 30 more working days on the resolve clock.
 
     One request at a time.  Raises :class:`NotFound`, :class:`InvalidTransition` (not in progress, one
-    already waiting), :class:`Forbidden` (not the assignee), :class:`ValidationFailed` (fields ``days``,
-    ``reason``).
+    already waiting), :class:`Forbidden` (not the assignee), :class:`ValidationFailed` (fields
+    ``working_days``, ``reason``).
     """
     ticket = get_visible_ticket_by_id(actor, ticket_id, for_update=True)
-    if ticket.state != TicketState.IN_PROGRESS:
-        raise InvalidTransition(_("Only a request in progress can be given more time."))
-    if ticket.assignee_id is None or ticket.assignee_id != actor.id:
-        raise Forbidden(_("Only the assignee may ask for more time."))
+    check("extend", ticket, actor)
     errors: dict[str, str] = {}
     number, text = 0, ""
     try:
-        number = _whole_number(days, "days", 1, EXTENSION_DAYS_MAX)
+        number = _whole_number(days if days is not None else "", "working_days", 1, EXTENSION_DAYS_MAX)
     except ValidationFailed as error:
         errors.update(error.fields)
     try:
@@ -504,7 +518,24 @@ def request_extension(ticket_id: int, actor: User, days: int | str, reason: str,
     return extension
 
 
-def decide_extension(extension_id: int, actor: User, approve: bool, note: str, now: datetime) -> Extension:
+def decide_pending_extension(
+    ticket_id: int, actor: User, approve: bool | None, note: str, now: datetime
+) -> Extension:
+    """A manager decides on the extension waiting on the request's running clock (:func:`decide_extension`).
+
+    Raises :class:`InvalidTransition` when none is waiting, and what :func:`decide_extension` raises.
+    """
+    ticket = get_visible_ticket_by_id(actor, ticket_id)
+    check("decide_extension", ticket, actor)
+    pending = _pending_extension(ticket)
+    if pending is None:
+        raise InvalidTransition(_("No extension is waiting for a decision on this request."))
+    return decide_extension(pending.id, actor, approve, note, now)
+
+
+def decide_extension(
+    extension_id: int, actor: User, approve: bool | None, note: str, now: datetime
+) -> Extension:
     """A manager approves (the deadline moves ``days`` working days later) or refuses (a note is required).
 
     Alerts raised for the old deadline stay; the new deadline may raise its own.  The approval is public:
@@ -520,6 +551,9 @@ def decide_extension(extension_id: int, actor: User, approve: bool, note: str, n
     db.session.refresh(extension, with_for_update=True)
     if extension.state != ExtensionState.PENDING:
         raise InvalidTransition(_("This extension request has already been decided."))
+    if approve is None:
+        message = str(ACTIONS["decide_extension"].field("approve").missing)
+        raise ValidationFailed(message, {"approve": message})
     payload: dict[str, Any] = {"extension_id": extension.id, "days": extension.days}
     if approve:
         text = _text(note, "note", TEXT_MAX, required=False)

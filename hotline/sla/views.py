@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_sqlalchemy.pagination import Pagination
@@ -21,19 +21,17 @@ from sqlalchemy import ColumnElement, Select, and_, case, or_, select
 from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response
 
+from hotline.auth.access import roles_required
 from hotline.auth.models import Role
 from hotline.db import utcnow
-from hotline.errors import DomainError, NotFound, ValidationFailed
 from hotline.extensions import db
 from hotline.sla import clocks, forms, services
 from hotline.sla.calendar import current_calendar, working_hours
-from hotline.sla.models import CalendarDay, DaySource, Extension, ExtensionState
+from hotline.sla.models import CalendarDay, DaySource, Extension
 from hotline.sla.worktime import format_hours
-from hotline.tickets import queries
 from hotline.tickets.models import Category, Ticket, TicketState
-from hotline.tickets.views import detail as ticket_detail
 from hotline.timeutil import local_date
-from hotline.web import apply_errors, roles_required
+from hotline.web import perform, refused
 
 bp = Blueprint("sla", __name__)
 
@@ -252,17 +250,13 @@ def _calendar_post(
     back_year = _year_arg(local_date(utcnow()).year)
     forms.unique_ids(form, slot)
     if form.validate():
-        try:
-            result = run(utcnow())
-        except ValidationFailed as error:
-            db.session.rollback()
-            apply_errors(form, error, field_map)
-        except DomainError as error:
-            db.session.rollback()
-            flash(error.message, "danger")
-            return redirect(url_for(".calendar", year=back_year))
-        else:
-            db.session.commit()
+        result = perform(
+            lambda: run(utcnow()),
+            form=form,
+            field_map=field_map,
+            back=url_for(".calendar", year=back_year),
+        )
+        if not refused(result):
             flash(done(result) if callable(done) else done, "success")
             return redirect(url_for(".calendar", year=year_of()))
     bound = CalendarForms()
@@ -328,8 +322,7 @@ def set_hours() -> tuple[str, int] | Response:
 @roles_required(Role.MANAGER)
 def sync_calendar() -> Response:
     year = _year_arg(local_date(utcnow()).year)
-    added = services.sync_calendar_from_package(utcnow())
-    db.session.commit()
+    added = perform(lambda: services.sync_calendar_from_package(utcnow()))
     if added:
         flash(
             _("Years loaded from the chinese-calendar package: %(years)s.", years=", ".join(map(str, added))),
@@ -359,8 +352,8 @@ def edit_category(category_id: int) -> tuple[str, int] | Response:
         abort(404)
     form = forms.CategoryClocksForm(obj=category if request.method == "GET" else None)
     if form.validate_on_submit():
-        try:
-            services.set_category_clocks(
+        saved = perform(
+            lambda: services.set_category_clocks(
                 category.id,
                 form.acknowledge_minutes.data or "",
                 form.acknowledge_minutes_urgent.data or "",
@@ -368,15 +361,10 @@ def edit_category(category_id: int) -> tuple[str, int] | Response:
                 form.resolve_days_urgent.data or "",
                 current_user,
                 utcnow(),
-            )
-        except ValidationFailed as error:
-            db.session.rollback()
-            apply_errors(form, error)
-        except NotFound:
-            db.session.rollback()
-            abort(404)
-        else:
-            db.session.commit()
+            ),
+            form=form,
+        )
+        if not refused(saved):
             flash(_("The clocks of %(name)s have been saved.", name=category.name), "success")
             return redirect(url_for(".categories"))
     status = 400 if request.method == "POST" else 200
@@ -384,93 +372,18 @@ def edit_category(category_id: int) -> tuple[str, int] | Response:
 
 
 # --------------------------------------------------------------------------- extensions (延期)
+#
+# Asking for an extension and deciding on it from the request's page are actions of the lifecycle table
+# (``extend``, ``decide_extension``); managers also decide from the list of pending extensions here.
 
 
 def _decision_form(extension: Extension, formdata: Any = None) -> FlaskForm:
     return forms.unique_ids(forms.ExtensionDecisionForm(formdata=formdata), f"decide-{extension.id}")
 
 
-def _request_form(formdata: Any = None) -> FlaskForm:
-    return forms.unique_ids(forms.ExtensionRequestForm(formdata=formdata), "extension")
-
-
-def _pending_for(ticket: Ticket) -> Extension | None:
-    return db.session.scalars(
-        select(Extension)
-        .where(Extension.ticket_id == ticket.id, Extension.state == ExtensionState.PENDING)
-        .order_by(Extension.id.desc())
-        .limit(1)
-    ).first()
-
-
-@dataclass(frozen=True)
-class ExtensionPanel:
-    """What the request's page shows about extensions to the current user."""
-
-    pending: Extension | None
-    request_form: FlaskForm | None
-    decision_form: FlaskForm | None
-
-
-@bp.app_template_global()
-def extension_panel(ticket: Ticket) -> ExtensionPanel | None:
-    """The extension request form (the assignee, in progress) or the pending extension and its decision form
-    (managers); None for everybody else."""
-    if not current_user.is_authenticated or current_user.role not in (Role.LIAISON, Role.MANAGER, Role.ADMIN):
-        return None
-    bound: dict[str, FlaskForm] = g.get("sla_bound_forms", {})
-    pending = _pending_for(ticket)
-    is_manager = current_user.is_staff
-    # One request at a time, on the running resolve clock (an older one left pending does not block it).
-    on_this_clock = pending is not None and (
-        ticket.resolve_started_at is None or pending.created_at >= ticket.resolve_started_at
-    )
-    may_request = (
-        ticket.state == TicketState.IN_PROGRESS
-        and ticket.assignee_id == current_user.id
-        and not on_this_clock
-    )
-    request_form = (bound.get("request") or _request_form()) if may_request else None
-    decision_form = (bound.get("decision") or _decision_form(pending)) if pending and is_manager else None
-    if pending is None and request_form is None:
-        return None
-    return ExtensionPanel(pending=pending, request_form=request_form, decision_form=decision_form)
-
-
-def _render_ticket_with(number: str, slot: str, form: FlaskForm) -> tuple[str, int]:
-    """The request's page again, with ``form`` (and its errors) in place of the empty one."""
-    g.sla_bound_forms = {slot: form}
-    return ticket_detail(number), 400
-
-
-@bp.route("/tickets/<number>/extension", methods=["POST"])
-@roles_required(Role.LIAISON)  # only an assignee may ask, and only liaisons are assigned
-def request_extension(number: str) -> tuple[str, int] | Response:
-    try:
-        ticket = queries.get_visible_ticket(current_user, number)
-    except NotFound:
-        abort(404)
-    form = _request_form(request.form)
-    if not form.validate():
-        return _render_ticket_with(number, "request", form)
-    try:
-        services.request_extension(
-            ticket.id, current_user, form.days.data or "", form.reason.data or "", utcnow()
-        )
-    except ValidationFailed as error:
-        db.session.rollback()
-        apply_errors(form, error)
-        return _render_ticket_with(number, "request", form)
-    except NotFound:
-        db.session.rollback()
-        abort(404)
-    except DomainError as error:  # Forbidden, InvalidTransition: said above the page
-        db.session.rollback()
-        flash(error.message, "danger")
-        return redirect(url_for("tickets.detail", number=number))
-    db.session.commit()
-    flash(_("The extension has been requested; a manager will decide on it."), "success")
-    return redirect(url_for("tickets.detail", number=number))
+def pending_extension(ticket: Ticket) -> Extension | None:
+    """The extension waiting on the request's running clock (for the decision card of its page)."""
+    return services.pending_extension_on_clock(ticket)
 
 
 @bp.route("/manage/extensions")
@@ -505,34 +418,23 @@ def decide_extension(extension_id: int) -> tuple[str, int] | Response:
         abort(404)
     ticket = db.session.get(Ticket, extension.ticket_id)
     assert ticket is not None
-    from_ticket = request.args.get("from") == "ticket"
-    back = url_for("tickets.detail", number=ticket.number) if from_ticket else url_for(".extensions")
+    number = ticket.number
     form = _decision_form(extension, request.form)
-
-    def again() -> tuple[str, int]:
-        if from_ticket:
-            return _render_ticket_with(ticket.number, "decision", form)
-        return _render_extensions({extension.id: form}, 400)
-
     if not form.validate():
-        return again()
-    approve = form.decision.data == "approve"
-    try:
-        services.decide_extension(extension.id, current_user, approve, form.note.data or "", utcnow())
-    except ValidationFailed as error:
-        db.session.rollback()
-        apply_errors(form, error)
-        return again()
-    except NotFound:
-        db.session.rollback()
-        abort(404)
-    except DomainError as error:  # already decided, forbidden: said above the page
-        db.session.rollback()
-        flash(error.message, "danger")
-        return redirect(back)
-    db.session.commit()
+        return _render_extensions({extension.id: form}, 400)
+    approve = {"approve": True, "refuse": False}.get(form.decision.data or "")
+    decided = perform(
+        lambda: services.decide_extension(
+            extension.id, current_user, approve, form.note.data or "", utcnow()
+        ),
+        form=form,
+        field_map={"approve": "decision"},
+        back=url_for(".extensions"),
+    )
+    if refused(decided):
+        return _render_extensions({extension_id: form}, 400)
     if approve:
-        flash(_("The extension of %(number)s has been approved.", number=ticket.number), "success")
+        flash(_("The extension of %(number)s has been approved.", number=number), "success")
     else:
-        flash(_("The extension of %(number)s has been refused.", number=ticket.number), "success")
-    return redirect(back)
+        flash(_("The extension of %(number)s has been refused.", number=number), "success")
+    return redirect(url_for(".extensions"))

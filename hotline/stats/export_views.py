@@ -13,28 +13,25 @@ are refused with a message, so that no download outlasts the web worker's timeou
 
 from __future__ import annotations
 
-from typing import get_args
-
 from flask import Blueprint, render_template, request, stream_with_context
 from flask_babel import gettext as _
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import aliased
 from werkzeug.wrappers import Response
 
+from hotline.auth.access import roles_required
 from hotline.auth.models import Role, User
 from hotline.db import utcnow
 from hotline.enterprises.models import Building, Enterprise, Street
 from hotline.extensions import db
 from hotline.stats import exports, queries
+from hotline.stats.labels import FIGURES, LIST_LABELS
 from hotline.stats.periods import describe
 from hotline.stats.queries import Dimension, FigureName, StatsFilter
 from hotline.stats.views import chosen_filters, read_filter
 from hotline.tickets.models import Category, Ticket
-from hotline.web import roles_required
 
 bp = Blueprint("stats_export", __name__, url_prefix="/manage/exports")
-
-FIGURES: tuple[str, ...] = get_args(FigureName)
 
 
 def _refuse(message: str, status: int = 400) -> tuple[str, int]:
@@ -111,9 +108,9 @@ def requests(fmt: str) -> Response | tuple[str, int]:
     figure_arg = request.args.get("figure") or "total"
     if figure_arg not in FIGURES:
         return _refuse(_("This figure has no list of requests."))
-    figure: FigureName = figure_arg  # type: ignore[assignment]  # checked against FIGURES above
+    figure: FigureName = figure_arg  # narrowed by the check against FIGURES above
     query = queries.tickets_behind(flt, figure, now)
-    label = exports.LIST_LABELS.get(figure, figure)
+    label = LIST_LABELS.get(figure, figure)
     period = describe(flt.start, flt.end)
     stem, fallback = f"{label}_{period}", f"requests_{figure}_{period}"
     rows = _request_records(query).execution_options(yield_per=1000)  # a batch at a time, never all at once

@@ -30,10 +30,11 @@ from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
+from hotline.stats.labels import LIST_LABELS
 from hotline.stats.queries import DIMENSIONS, BreakdownRow, Dimension, FigureName, Figures, StatsFilter
 from hotline.tickets.forms import CHANNEL_LABELS, SCORE_LABELS, URGENCY_LABELS
+from hotline.tickets.labels import state_label
 from hotline.tickets.models import Channel, RatingScore, TicketState, Urgency
-from hotline.tickets.services import state_label
 from hotline.timeutil import local
 
 # The longest lists a download holds.  A web worker must answer within gunicorn's 30 s timeout.  Measured
@@ -114,22 +115,6 @@ BREAKDOWN_FIGURES = (
     "avg_handling_hours",
     "overdue_open",
 )
-
-# The requests behind each figure (the drill-down lists' names), for the names of the downloaded lists.
-LIST_LABELS: dict[str, Any] = {
-    "total": _l("Requests received"),
-    "resolved": _l("Requests resolved"),
-    "rated": _l("Rated requests"),
-    "satisfied": _l("Satisfied and basically satisfied"),
-    "dissatisfied": _l("Dissatisfied"),
-    "acknowledged_on_time": _l("Acknowledged in time"),
-    "acknowledged_late": _l("Acknowledged late"),
-    "unacknowledged_overdue": _l("Not acknowledged, past the deadline"),
-    "resolved_on_time": _l("Resolved in time"),
-    "resolved_late": _l("Resolved late"),
-    "reopened": _l("Reopened"),
-    "overdue_open": _l("Open past the deadline"),
-}
 
 
 # --------------------------------------------------------------------------- values and tables

@@ -35,15 +35,16 @@ Speed (DESIGN §10, issue 4 item 7).  A cohort is split in two, and each part is
   and the only ones measured against ``now``) from ``tickets`` through the partial index
   ``ix_tickets_live_created``, covering on PostgreSQL (index-only scans).
 
-No figure scans every request.  Measured with ``make bench-stats`` (1,000,000 requests over 3 years,
-PostgreSQL 15, 2 cores; median of 7): the whole dashboard (:func:`dashboard`: summary, six breakdowns,
-coverage, overdue board) for a year 125 ms, for a month 93 ms, 69 to 77 ms filtered, 2.8 times a bare
-``SELECT count(*) FROM tickets`` (44 ms) in the same run, against 1.55 s (35 times) for the same figures
-recounted over every request of the cohort (:func:`recount_summary`, :func:`recount_breakdown`).  Indexes
-alone cannot reach the target: any scan of a year's ~300k rows, even index-only and in one GROUPING SETS pass,
-costs several times the count, and the count alone is 44 ms; the rollup reads ~9k cells for a year.  The live
-part's covering index took its queries from ~20 to ~7 ms each.  An enterprise's own history skips the rollup
-(its requests are few and indexed by enterprise).
+No figure scans every request.  Measured in-process over 1,000,000 requests (3 years, PostgreSQL 15, 2 cores;
+median of 7), before the benchmark moved to HTTP: a query set close to the dashboard's (summary, six
+breakdowns, coverage, the first page of the overdue board) took 125 ms for a year and 93 ms for a month, 69
+to 77 ms filtered, 2.8 times a bare ``SELECT count(*) FROM tickets`` (44 ms) in the same run, against 1.55 s
+(35 times) for the same figures recounted over every request of the cohort (:func:`recount_summary`,
+:func:`recount_breakdown`).  Indexes alone cannot reach the target: any scan of a year's ~300k rows, even
+index-only and in one GROUPING SETS pass, costs several times the count; the rollup reads ~9k cells for a
+year.  The live part's covering index took its queries from ~20 to ~7 ms each.  ``make bench-stats`` now
+times the pages themselves over HTTP (bench/README.md).  An enterprise's own history skips the rollup (its
+requests are few and indexed by enterprise).
 """
 
 from __future__ import annotations
@@ -586,32 +587,6 @@ def tickets_behind(flt: StatsFilter, figure: FigureName, now: datetime) -> Selec
         else:
             raise ValueError(f"no list behind figure {figure!r}")
     return select(Ticket).where(*conditions).order_by(Ticket.created_at.desc(), Ticket.id.desc())
-
-
-@dataclass
-class Dashboard:
-    """Everything the manager's dashboard shows for one filter (what ``bench/stats.py`` times)."""
-
-    summary: Figures
-    breakdowns: dict[str, list[BreakdownRow]]
-    coverage: CoverageFigures
-    overdue: list[Ticket]  # the first page of the overdue board, most overdue first
-
-
-def dashboard(flt: StatsFilter, now: datetime, overdue_limit: int = 20) -> Dashboard:
-    """The summary, the six breakdowns, coverage and the first page of the overdue board."""
-    overdue = db.session.scalars(
-        tickets_behind(flt, "overdue_open", now)
-        .order_by(None)
-        .order_by(Ticket.resolve_due_at, Ticket.id)
-        .limit(overdue_limit)
-    ).all()
-    return Dashboard(
-        summary=summary(flt, now),
-        breakdowns={dimension: breakdown(flt, dimension, now) for dimension in DIMENSIONS},
-        coverage=coverage(street_id=flt.street_id, building_id=flt.building_id),
-        overdue=list(overdue),
-    )
 
 
 # The API/JSON names of DESIGN §9 first, then the other counts.

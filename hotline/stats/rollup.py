@@ -1,6 +1,7 @@
 """Keeps :class:`~hotline.stats.models.StatsCell` — the monthly rollup of closed requests — exactly in step.
 
-Maintained in the same transaction as the change, by two session hooks, whatever code path changes a request
+Maintained in the same transaction as the change, by two session hooks (:func:`install`, called by the
+feature's ``init_app``), whatever code path changes a request
 (a service, a worker sweep, the demo, a test adjusting a row):
 
 - ``before_flush``: every request about to be updated or deleted whose row in the database is *closed* has its
@@ -142,7 +143,13 @@ def drift(connection: Connection) -> list[dict[str, Any]]:
 # --------------------------------------------------------------------------- the session hooks
 
 
-@event.listens_for(Session, "before_flush")
+def install() -> None:
+    """Keep the rollup in step with every flush of every session (idempotent; ``stats.init_app`` calls it)."""
+    if not event.contains(Session, "before_flush", _take_out):
+        event.listen(Session, "before_flush", _take_out)
+        event.listen(Session, "after_flush", _put_in)
+
+
 def _take_out(session: Session, flush_context: Any, instances: Any) -> None:
     # Whether a request was closed is read from its stored row (``_cells_of`` filters on it), never from the
     # object in memory: that may be stale if another transaction closed the request meanwhile.
@@ -155,7 +162,6 @@ def _take_out(session: Session, flush_context: Any, instances: Any) -> None:
         apply(session.connection(), leaving, -1)
 
 
-@event.listens_for(Session, "after_flush")
 def _put_in(session: Session, flush_context: Any) -> None:
     arriving = [
         t.id

@@ -1,14 +1,15 @@
 """Pages of the figures (DESIGN §7): the managers' dashboard and the requests behind each figure, and the
-public summary of a year.  The numbers all come from :mod:`hotline.stats.queries`; these views only read the
-filter, call the queries and shape the results for the page and its charts.
+public summary of a year.  The numbers all come from :mod:`hotline.stats.queries`, the dashboard's through
+:func:`hotline.stats.dashboard.build` (its whole query set); these views only read the filter, call the
+queries, and add the links and the cards' wording.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
-from datetime import date, datetime
-from typing import Any, get_args
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
 
 from flask import Blueprint, abort, current_app, render_template, request, url_for
 from flask_babel import gettext as _
@@ -17,65 +18,31 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 from werkzeug.datastructures import MultiDict
 
+from hotline.auth.access import roles_required
 from hotline.auth.models import Role, User
 from hotline.db import utcnow
 from hotline.enterprises.models import Building, Street
 from hotline.errors import ValidationFailed
 from hotline.extensions import db
+from hotline.i18n import localized_name
 from hotline.stats import periods
+from hotline.stats.dashboard import RANK_DEFAULT, RANK_KEYS, RANK_LABELS, build, period_text
 from hotline.stats.forms import FILTER_ARGS, DashboardFilterForm, with_all
+from hotline.stats.labels import FIGURES, LIST_LABELS
 from hotline.stats.queries import (
-    NONE_KEY,
     BreakdownRow,
     CoverageFigures,
-    FigureName,
     Figures,
     StatsFilter,
     breakdown,
-    coverage,
     summary,
     tickets_behind,
 )
 from hotline.tickets.models import Category, Ticket
-from hotline.tickets.views import localized_name
 from hotline.timeutil import local_date
-from hotline.web import roles_required
 
 bp = Blueprint("stats", __name__)
 
-# The lists behind the figures, and what each is called on its page.
-FIGURE_LABELS: dict[str, Any] = {
-    "total": _l("Requests received"),
-    "resolved": _l("Requests resolved"),
-    "rated": _l("Rated requests"),
-    "satisfied": _l("Satisfied and basically satisfied"),
-    "dissatisfied": _l("Dissatisfied"),
-    "acknowledged_on_time": _l("Acknowledged in time"),
-    "acknowledged_late": _l("Acknowledged late"),
-    "unacknowledged_overdue": _l("Not acknowledged, past the deadline"),
-    "resolved_on_time": _l("Resolved in time"),
-    "resolved_late": _l("Resolved late"),
-    "reopened": _l("Reopened"),
-    "overdue_open": _l("Open past the deadline"),
-}
-
-FIGURES: tuple[FigureName, ...] = get_args(FigureName)
-assert set(FIGURES) == set(FIGURE_LABELS), "every list behind a figure has a title"
-
-# The liaison ranking's sortable columns; a rate nobody has (None) always sorts last.
-RANK_LABELS = {
-    "total": _l("Requests"),
-    "resolved": _l("Resolved"),
-    "closure_rate": _l("Closure rate"),
-    "satisfaction_rate": _l("Satisfaction rate"),
-    "on_time_rate": _l("On-time rate"),
-    "reopen_rate": _l("Reopen rate"),
-}
-RANK_KEYS = tuple(RANK_LABELS)
-RANK_DEFAULT = "closure_rate"
-# A city has hundreds of buildings: the chart shows those with the most requests.
-BUILDINGS_CHARTED = 15
-TREND_MONTHS = 12
 GAPS_SHOWN = 100  # the coverage gaps listed on the dashboard, by street and name
 FIRST_PUBLIC_YEAR = periods.FIRST_YEAR
 
@@ -93,11 +60,6 @@ def format_rate(value: float | None) -> str:
 def format_hours(value: float | None) -> str:
     """Working hours with one decimal; "—" for an average over nothing."""
     return "—" if value is None else f"{value:.1f}"
-
-
-def _percent(value: float | None) -> float | None:
-    """A rate for the charts: a percentage with one decimal, or null (a gap in the line, not a zero)."""
-    return None if value is None else round(value * 100, 1)
 
 
 # --------------------------------------------------------------------------- the filter
@@ -301,74 +263,6 @@ def _cards(figures: Figures, link: Callable[[str], str], covered: CoverageFigure
     ]
 
 
-def _trend_filter(flt: StatsFilter) -> StatsFilter:
-    """The trend covers the period, widened to the twelve months that end with it: a month is no trend."""
-    last = date.fromordinal(flt.end.toordinal() - 1)
-    months_back = last.year * 12 + last.month - 1 - (TREND_MONTHS - 1)
-    first = date(months_back // 12, months_back % 12 + 1, 1)
-    return replace(flt, start=min(flt.start, first))
-
-
-def _series(rows: list[BreakdownRow]) -> dict[str, list[Any]]:
-    return {
-        "keys": [row.key for row in rows],
-        "names": [row.label for row in rows],
-        "total": [row.figures.total for row in rows],
-        "resolved": [row.figures.resolved for row in rows],
-        "closure_rate": [_percent(row.figures.closure_rate) for row in rows],
-        "satisfaction_rate": [_percent(row.figures.satisfaction_rate) for row in rows],
-    }
-
-
-def chart_data(flt: StatsFilter, now: datetime) -> dict[str, Any]:
-    """What dashboard.js draws: the series of each chart, with its labels in the page's language."""
-    buildings = sorted(breakdown(flt, "building", now), key=lambda r: (-r.figures.total, r.label))
-    return {
-        "labels": {
-            "total": _("Requests"),
-            "resolved": _("Resolved"),
-            "closure_rate": _("Closure rate (%)"),
-            "satisfaction_rate": _("Satisfaction rate (%)"),
-            "count": _("Requests"),
-            "percent": "%",
-            "empty": _("No requests in this period."),
-        },
-        "trend": _series(breakdown(_trend_filter(flt), "month", now)),
-        "category": _series(breakdown(flt, "category", now)),
-        "street": _series(breakdown(flt, "street", now)),
-        "building": _series(buildings[:BUILDINGS_CHARTED]),
-        "channel": _series(breakdown(flt, "channel", now)),
-    }
-
-
-def charts(flt: StatsFilter) -> list[tuple[str, str, bool]]:
-    """(name, title, full width) of each chart, in the page's order."""
-    trend = _trend_filter(flt)
-    return [
-        ("trend", _("Monthly trend, %(period)s", period=period_text(trend)), True),
-        ("category", _("By category"), False),
-        ("channel", _("By channel"), False),
-        ("street", _("By street"), False),
-        ("building", _("By building (the %(count)d with the most requests)", count=BUILDINGS_CHARTED), False),
-    ]
-
-
-def period_text(flt: StatsFilter) -> str:
-    """The period's short name: ``2026``, ``2026Q1``, ``2026-03`` or ``2026-03-10 ~ 2026-04-16``."""
-    return periods.describe(flt.start, flt.end)
-
-
-def _ranking(flt: StatsFilter, now: datetime, sort: str, descending: bool) -> list[BreakdownRow]:
-    """Each liaison's figures, sorted by ``sort``; requests nobody was assigned are not a liaison's."""
-    rows = [row for row in breakdown(flt, "liaison", now) if row.key != NONE_KEY]
-
-    def value(row: BreakdownRow) -> float:
-        return float(getattr(row.figures, sort))
-
-    known = sorted((r for r in rows if getattr(r.figures, sort) is not None), key=value, reverse=descending)
-    return known + [r for r in rows if getattr(r.figures, sort) is None]
-
-
 @bp.route("/manage/dashboard")
 @roles_required(Role.MANAGER)
 def dashboard() -> tuple[str, int]:
@@ -378,9 +272,7 @@ def dashboard() -> tuple[str, int]:
     descending = request.args.get("dir", "desc") != "asc"
     if flt.stats is None:
         return render_template("stats/dashboard.html", filter=flt, figures=None), 400
-    now = utcnow()
-    figures = summary(flt.stats, now)
-    covered = coverage(street_id=flt.stats.street_id, building_id=flt.stats.building_id)
+    data = build(flt.stats, utcnow(), sort, descending)
 
     def link(figure: str) -> str:
         return url_for(".requests", figure=figure, **flt.args)
@@ -392,18 +284,18 @@ def dashboard() -> tuple[str, int]:
     return render_template(
         "stats/dashboard.html",
         filter=flt,
-        period_text=period_text(flt.stats),
-        figures=figures,
-        cards=_cards(figures, link, covered),
-        coverage=covered,
+        period_text=data.period_text,
+        figures=data.figures,
+        cards=_cards(data.figures, link, data.coverage),
+        coverage=data.coverage,
         gaps_shown=GAPS_SHOWN,
-        ranking=_ranking(flt.stats, now, sort, descending),
+        ranking=data.ranking,
         sort=sort,
         descending=descending,
         rank_link=rank_link,
         rank_columns=[(key, RANK_LABELS[key]) for key in RANK_KEYS],
-        charts=charts(flt.stats),
-        data=chart_data(flt.stats, now),
+        charts=data.charts,
+        data=data.chart_data,
     ), 200
 
 
@@ -425,7 +317,7 @@ def requests() -> tuple[str, int]:
     if figure is None:
         abort(404)
     flt = read_filter(request.args)
-    context: dict[str, Any] = {"filter": flt, "figure": figure, "figure_labels": FIGURE_LABELS}
+    context: dict[str, Any] = {"filter": flt, "figure": figure, "figure_labels": LIST_LABELS}
     if flt.stats is None:
         return render_template("stats/requests.html", page=None, **context), 400
     query = tickets_behind(flt.stats, figure, utcnow()).options(

@@ -6,7 +6,7 @@ or a comment needed is decided by the services, so all errors of a submission sh
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any, ClassVar
 
 from flask_babel import lazy_gettext as _l
@@ -15,25 +15,17 @@ from wtforms import Field, Form, RadioField, SelectField, StringField, TextAreaF
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length
 
-from hotline.tickets.models import RECORDED_CHANNELS, Channel, RatingScore, Urgency
-from hotline.tickets.services import TEXT_MAX, TITLE_MAX
+from hotline.tickets.labels import CHANNEL_LABELS, SCORE_LABELS, URGENCY_LABELS
+from hotline.tickets.models import RECORDED_CHANNELS, RatingScore, Urgency
+from hotline.tickets.workflow import TEXT_MAX, TITLE_MAX, Action
+from hotline.tickets.workflow import Field as WorkflowField
 
-CHANNEL_LABELS = {
-    Channel.WEB: _l("Web"),
-    Channel.PHONE: _l("Phone"),
-    Channel.TEA_MEETING: _l("Tea meeting"),
-    Channel.ROUNDTABLE: _l("Roundtable"),
-    Channel.VISIT: _l("Visit"),
-    Channel.API: _l("API"),
-}
+__all__ = [
+    "CHANNEL_LABELS",
+    "SCORE_LABELS",
+    "URGENCY_LABELS",
+]  # the labels the forms show, for other features
 
-SCORE_LABELS = {
-    RatingScore.SATISFIED: _l("Satisfied"),
-    RatingScore.BASICALLY_SATISFIED: _l("Basically satisfied"),
-    RatingScore.DISSATISFIED: _l("Dissatisfied"),
-}
-
-URGENCY_LABELS = {Urgency.NORMAL: _l("Normal"), Urgency.URGENT: _l("Urgent")}
 
 CHOOSE = _l("— choose —")
 
@@ -90,65 +82,52 @@ class RecordForm(TicketForm):
     )
 
 
-class InfoForm(FlaskForm):
-    body = _text(_l("More information"))
+# ------------------------------------------------------------------------ the actions' forms, from the table
+
+ENUM_LABELS: dict[type[Any], Mapping[Any, Any]] = {RatingScore: SCORE_LABELS}
+_FORM_CLASSES: dict[str, type[FlaskForm]] = {}
 
 
-class ReplyForm(FlaskForm):
-    body = _text(_l("Reply to the enterprise"))
+def _field(spec: WorkflowField) -> Field:
+    validators: list[Any] = [Required()] if spec.required else []
+    if spec.max_length:
+        validators.append(Length(max=spec.max_length))
+    kwargs: dict[str, Any] = {"validators": validators, "description": spec.description or ""}
+    if spec.kind == "text":
+        return TextAreaField(spec.label, **kwargs)
+    if spec.kind in ("line", "integer"):
+        if spec.kind == "integer":
+            kwargs["render_kw"] = {"inputmode": "numeric"}
+        return StringField(spec.label, **kwargs)
+    if spec.kind == "boolean":
+        pairs = [("true", spec.true_label), ("false", spec.false_label)]
+        return RadioField(spec.label, choices=choices(pairs, blank=False), validate_choice=False, **kwargs)
+    if spec.enum is not None:
+        labels = ENUM_LABELS[spec.enum]
+        pairs = [(member.value, labels[member]) for member in spec.enum]
+        return RadioField(spec.label, choices=choices(pairs, blank=False), validate_choice=False, **kwargs)
+    return SelectField(spec.label, validate_choice=False, **kwargs)  # choices filled per page
 
 
-class NoteForm(FlaskForm):
-    body = _text(_l("Internal note"), description=_l("Seen by staff only, never by the enterprise."))
+def action_form_class(action: Action) -> type[FlaskForm]:
+    """The form of a lifecycle action, built once from its row's fields (:mod:`hotline.tickets.workflow`)."""
+    form_class = _FORM_CLASSES.get(action.name)
+    if form_class is None:
+        fields = {spec.name: _field(spec) for spec in action.fields}
+        form_class = type(f"{action.name.title().replace('_', '')}Form", (FlaskForm,), fields)
+        _FORM_CLASSES[action.name] = form_class
+    return form_class
 
 
-class HandbackForm(FlaskForm):
-    body = _text(_l("Note to the liaison"))
-
-
-class AcknowledgeForm(FlaskForm):
-    """No fields: the button is the whole form."""
-
-
-class WithdrawForm(FlaskForm):
-    reason = _text(_l("Reason for withdrawing"), required=False)
-
-
-class ReturnForm(FlaskForm):
-    reason = _text(_l("Reason for returning"))
-
-
-class ResolveForm(FlaskForm):
-    answer = _text(_l("Answer"), description=_l("The enterprise sees this answer and rates it."))
-
-
-class TransferForm(FlaskForm):
-    department = SelectField(_l("Department"), validators=[Required()], validate_choice=False)
-    note = _text(_l("Note"), required=False)
-
-
-class AssignForm(FlaskForm):
-    liaison = SelectField(_l("Liaison"), validators=[Required()], validate_choice=False)
-    reason = _text(_l("Reason"), required=False)
-
-
-class ReviewReturnForm(FlaskForm):
-    decision = RadioField(
-        _l("Decision"),
-        choices=choices(
-            [("accept", _l("Accept the return")), ("refuse", _l("Refuse the return"))], blank=False
-        ),
-        validators=[Required()],
-        validate_choice=False,
-    )
-    note = _text(_l("Note"), required=False, description=_l("Required when refusing."))
-
-
-class RateForm(FlaskForm):
-    score = RadioField(
-        _l("Rating"),
-        choices=choices(((s.value, label) for s, label in SCORE_LABELS.items()), blank=False),
-        validators=[Required()],
-        validate_choice=False,
-    )
-    comment = _text(_l("Comment"), required=False, description=_l("Required when dissatisfied."))
+def form_values(action: Action, form: FlaskForm) -> dict[str, Any]:
+    """The values of a submitted action form, typed as the service takes them (booleans True/False/None)."""
+    values: dict[str, Any] = {}
+    for spec in action.fields:
+        data = getattr(form, spec.name).data
+        if spec.kind == "boolean":
+            values[spec.name] = {"true": True, "false": False}.get(str(data or ""))
+        elif spec.kind == "choice":
+            values[spec.name] = data or None
+        else:
+            values[spec.name] = data or ""
+    return values

@@ -1,16 +1,19 @@
-"""The request lifecycle (DESIGN §4): every transition, who may make it, and the event it leaves.
+"""The request lifecycle (DESIGN §4): the service behind every row of :mod:`hotline.tickets.workflow`.
 
-Services take the acting user and ``now``; they raise :mod:`hotline.errors` domain errors, flush, and leave
-the commit to the caller (one transaction per web request or task).
+Each service re-reads the request under a row lock as the actor sees it, asks the table whether the action
+is allowed (:func:`hotline.tickets.workflow.check`, one sentence per refusal), checks its values, changes the
+request and appends one event, which :mod:`hotline.tickets.events` announces to the features that subscribed
+(clocks, routing, notifications).  Services take the acting user and ``now``; they raise
+:mod:`hotline.errors` domain errors, flush, and leave the commit to the caller (one transaction per web
+request or task).
 """
 
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
@@ -19,16 +22,10 @@ from hotline.auth.models import Role, User
 from hotline.enterprises import uscc as uscc_codes
 from hotline.enterprises.models import Department, Enterprise
 from hotline.enterprises.services import liaison_covers
-from hotline.errors import Forbidden, InvalidTransition, ValidationFailed
+from hotline.errors import Forbidden, ValidationFailed
 from hotline.extensions import db
-from hotline.notifications import services as notifications
-from hotline.outbox import services as outbox
-from hotline.sla import clocks
-from hotline.sla.calendar import current_calendar
-from hotline.sla.worktime import CalendarMissing
-from hotline.stats import rollup  # noqa: F401  (its session hooks keep the figures' monthly rollup in step)
+from hotline.tickets import events
 from hotline.tickets.models import (
-    OPEN_STATES,
     RECORDED_CHANNELS,
     Category,
     Channel,
@@ -42,58 +39,15 @@ from hotline.tickets.models import (
     Urgency,
 )
 from hotline.tickets.queries import get_visible_ticket_by_id
+from hotline.tickets.workflow import ACTIONS, TEXT_MAX, TITLE_MAX, check, refusal
 from hotline.timeutil import local_date
 
-TITLE_MAX = 100
-TEXT_MAX = 5000
 PHONE_RE = re.compile(r"^\+?[0-9][0-9\- ]{5,18}[0-9]$")
 
-# An enterprise may withdraw its request while it is open, i.e. until it is resolved (DESIGN §4).
-WITHDRAWABLE = OPEN_STATES
+__all__ = ["TEXT_MAX", "TITLE_MAX"]
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def state_label(state: TicketState) -> str:
-    labels = {
-        TicketState.SUBMITTED: _("Awaiting dispatch"),
-        TicketState.ASSIGNED: _("Awaiting acknowledgement"),
-        TicketState.IN_PROGRESS: _("In progress"),
-        TicketState.RESOLVED: _("Resolved, awaiting rating"),
-        TicketState.CLOSED: _("Closed"),
-        TicketState.RETURNED: _("Returned, awaiting review"),
-        TicketState.WITHDRAWN: _("Withdrawn"),
-        TicketState.MERGED: _("Merged"),
-    }
-    return labels[state]
-
-
-def _refusal_message(action: str, state: str) -> str:
-    """Whole sentences per action, so that each translates naturally."""
-    messages = {
-        "assign": lambda: _("A request that is “%(state)s” cannot be dispatched.", state=state),
-        "acknowledge": lambda: _("A request that is “%(state)s” cannot be acknowledged.", state=state),
-        "reply": lambda: _("A request that is “%(state)s” cannot be replied to.", state=state),
-        "info": lambda: _("A request that is “%(state)s” cannot take more information.", state=state),
-        "transfer": lambda: _("A request that is “%(state)s” cannot be transferred.", state=state),
-        "handback": lambda: _("A request that is “%(state)s” cannot be handed back.", state=state),
-        "return": lambda: _("A request that is “%(state)s” cannot be returned.", state=state),
-        "review_return": lambda: _("A request that is “%(state)s” has no return to review.", state=state),
-        "resolve": lambda: _("A request that is “%(state)s” cannot be resolved.", state=state),
-        "withdraw": lambda: _("A request that is “%(state)s” cannot be withdrawn.", state=state),
-        "rate": lambda: _("A request that is “%(state)s” cannot be rated.", state=state),
-    }
-    return messages[action]()
-
-
-def _refuse(ticket: Ticket, action: str) -> InvalidTransition:
-    return InvalidTransition(_refusal_message(action, state_label(ticket.state)))
-
-
-def _require_state(ticket: Ticket, allowed: tuple[TicketState, ...], action: str) -> None:
-    if ticket.state not in allowed:
-        raise _refuse(ticket, action)
 
 
 def _required_text(value: str | None, field: str, label: str, maximum: int = TEXT_MAX) -> str:
@@ -116,9 +70,12 @@ def _optional_text(value: str | None, field: str, maximum: int = TEXT_MAX) -> st
     return text
 
 
-def _load(ticket_id: int, actor: User) -> Ticket:
-    """Re-read the request under a row lock, as the actor sees it (404 if the actor may not see it)."""
-    return get_visible_ticket_by_id(actor, ticket_id, for_update=True)
+def _begin(action: str, ticket_id: int, actor: User) -> Ticket:
+    """Re-read the request under a row lock as the actor sees it (404 if the actor may not see it) and check
+    that the lifecycle table allows ``action`` now."""
+    ticket = get_visible_ticket_by_id(actor, ticket_id, for_update=True)
+    check(action, ticket, actor)
+    return ticket
 
 
 def _event(
@@ -145,7 +102,7 @@ def _event(
     )
     db.session.add(event)
     ticket.updated_at = now
-    notifications.on_ticket_event(event, now)
+    events.emit(event, ticket, now)
     return event
 
 
@@ -178,50 +135,6 @@ def _move(
     before = ticket.state
     ticket.state = to
     return _event(ticket, actor, kind, now, from_state=before, **event_args)
-
-
-def _is_assignee(ticket: Ticket, actor: User) -> bool:
-    return ticket.assignee_id is not None and ticket.assignee_id == actor.id
-
-
-def _is_department_holder(ticket: Ticket, actor: User) -> bool:
-    return (
-        actor.role == Role.DEPARTMENT
-        and ticket.department_id is not None
-        and ticket.department_id == actor.department_id
-    )
-
-
-def _is_own_enterprise(ticket: Ticket, actor: User) -> bool:
-    return actor.role == Role.ENTERPRISE and actor.enterprise_id == ticket.enterprise_id
-
-
-def _forbidden(action: str) -> Forbidden:
-    messages = {
-        "submit": lambda: _("You may not file requests."),
-        "assign": lambda: _("Only a manager may dispatch requests."),
-        "acknowledge": lambda: _("Only the assignee may acknowledge this request."),
-        "reply": lambda: _(
-            "Only the assignee, the department holding it or a manager may reply to this request."
-        ),
-        "note": lambda: _("Enterprises cannot add internal notes."),
-        "info": lambda: _("Only the enterprise that filed this request may add information to it."),
-        "transfer": lambda: _("Only the assignee or a manager may transfer this request."),
-        "handback": lambda: _(
-            "Only the department holding it, the assignee or a manager may hand this request back."
-        ),
-        "return": lambda: _("Only the assignee may return this request."),
-        "review_return": lambda: _("Only a manager may review returns."),
-        "resolve": lambda: _(
-            "Only the assignee, the department holding it or a manager may resolve this request."
-        ),
-        "withdraw": lambda: _("Only the enterprise that filed this request may withdraw it."),
-        "rate": lambda: _(
-            "Only the enterprise that filed this request, or a manager recording a follow-up call, "
-            "may rate it."
-        ),
-    }
-    return Forbidden(messages[action]())
 
 
 def next_number(now: datetime) -> str:
@@ -294,7 +207,7 @@ def submit_ticket(
     channel_value = Channel.WEB
     if actor.role == Role.ENTERPRISE:
         if actor.enterprise_id is None:
-            raise _forbidden("submit")
+            raise Forbidden(_("You may not file requests."))
         enterprise = db.session.get(Enterprise, actor.enterprise_id)
         if channel in (Channel.API, "api"):
             channel_value = Channel.API
@@ -315,7 +228,7 @@ def submit_ticket(
                 "Choose how the request reached you: phone, tea meeting, roundtable or visit."
             )
     else:
-        raise _forbidden("submit")
+        raise Forbidden(_("You may not file requests."))
 
     if errors:
         raise ValidationFailed(_("Please correct the marked fields."), errors)
@@ -347,7 +260,6 @@ def submit_ticket(
         body=description_text,
         payload={"channel": channel_value.value, "urgency": urgency_value.value},
     )
-    outbox.enqueue(outbox.ROUTE_TICKET, {"ticket_id": ticket.id}, now, ticket_id=ticket.id)
     db.session.flush()
     return ticket
 
@@ -358,12 +270,10 @@ def submit_ticket(
 def assign(ticket_id: int, actor: User, liaison_username: str, now: datetime, reason: str = "") -> Ticket:
     """Dispatch by hand (manager): a request in the pool, or reassign one not yet acknowledged.
 
-    The liaison who returned the request last cannot be given it again straight away.
+    The liaison who returned the request last cannot be given it again straight away.  Raises
+    :class:`Forbidden`, :class:`InvalidTransition`, :class:`ValidationFailed` (field ``liaison``).
     """
-    ticket = _load(ticket_id, actor)
-    if not actor.is_staff:
-        raise _forbidden("assign")
-    _require_state(ticket, (TicketState.SUBMITTED, TicketState.ASSIGNED), "assign")
+    ticket = _begin("assign", ticket_id, actor)
     liaison = db.session.scalars(
         select(User).where(User.username == (liaison_username or "").strip())
     ).first()
@@ -388,7 +298,7 @@ def assign_by_routing(ticket: Ticket, liaison: User, now: datetime, payload: dic
     ``payload`` carries the routing decision (rule and reason) onto the ASSIGNED event.
     """
     if ticket.state != TicketState.SUBMITTED:
-        raise _refuse(ticket, "assign")
+        raise refusal(ACTIONS["assign"], ticket)
     return _assign_to(ticket, liaison, None, now, reason="", method="routing", extra=payload)
 
 
@@ -401,14 +311,13 @@ def _assign_to(
     method: str,
     extra: dict[str, Any] | None = None,
 ) -> Ticket:
-    """Give the request to ``liaison`` and start the acknowledge clock; the method goes on the event."""
+    """Give the request to ``liaison``; the acknowledge clock starts on the ASSIGNED event (hotline.sla)."""
     ticket.assignee_id = liaison.id
     ticket.assigned_at = now
     ticket.acknowledged_at = None
     ticket.department_id = None
     ticket.pooled_at = None
     ticket.escalation_level = 0
-    clocks.start_acknowledge_clock(ticket, now)
     _move(
         ticket,
         TicketState.ASSIGNED,
@@ -432,14 +341,10 @@ def _assign_to(
 
 
 def acknowledge(ticket_id: int, actor: User, now: datetime) -> Ticket:
-    """签收: the assignee takes responsibility."""
-    ticket = _load(ticket_id, actor)
-    _require_state(ticket, (TicketState.ASSIGNED,), "acknowledge")
-    if not _is_assignee(ticket, actor):
-        raise _forbidden("acknowledge")
+    """签收: the assignee takes responsibility; the resolve clock starts on the event (``hotline.sla``)."""
+    ticket = _begin("acknowledge", ticket_id, actor)
     ticket.acknowledged_at = now
     ticket.escalation_level = 0
-    clocks.start_resolve_clock(ticket, now)
     _move(ticket, TicketState.IN_PROGRESS, actor, EventKind.ACKNOWLEDGED, now)
     db.session.flush()
     return ticket
@@ -447,10 +352,7 @@ def acknowledge(ticket_id: int, actor: User, now: datetime) -> Ticket:
 
 def reply(ticket_id: int, actor: User, body: str, now: datetime) -> Ticket:
     """A public reply to the enterprise, by the assignee, the department holding it, or a manager."""
-    ticket = _load(ticket_id, actor)
-    _require_state(ticket, (TicketState.IN_PROGRESS,), "reply")
-    if not (_is_assignee(ticket, actor) or _is_department_holder(ticket, actor) or actor.is_staff):
-        raise _forbidden("reply")
+    ticket = _begin("reply", ticket_id, actor)
     text = _required_text(body, "body", _("The reply"))
     _event(ticket, actor, EventKind.REPLIED, now, body=text)
     db.session.flush()
@@ -459,9 +361,7 @@ def reply(ticket_id: int, actor: User, body: str, now: datetime) -> Ticket:
 
 def add_note(ticket_id: int, actor: User, body: str, now: datetime) -> Ticket:
     """An internal note: seen by staff, never by the enterprise."""
-    ticket = _load(ticket_id, actor)
-    if actor.role == Role.ENTERPRISE:
-        raise _forbidden("note")
+    ticket = _begin("note", ticket_id, actor)
     text = _required_text(body, "body", _("The note"))
     _event(ticket, actor, EventKind.NOTED, now, body=text, public=False)
     db.session.flush()
@@ -470,10 +370,7 @@ def add_note(ticket_id: int, actor: User, body: str, now: datetime) -> Ticket:
 
 def add_information(ticket_id: int, actor: User, body: str, now: datetime) -> Ticket:
     """The enterprise adds information to its open request."""
-    ticket = _load(ticket_id, actor)
-    if not _is_own_enterprise(ticket, actor):
-        raise _forbidden("info")
-    _require_state(ticket, OPEN_STATES, "info")
+    ticket = _begin("add_information", ticket_id, actor)
     text = _required_text(body, "body", _("The information"))
     _event(ticket, actor, EventKind.INFO_ADDED, now, body=text)
     db.session.flush()
@@ -482,10 +379,7 @@ def add_information(ticket_id: int, actor: User, body: str, now: datetime) -> Ti
 
 def transfer(ticket_id: int, actor: User, department_code: str, now: datetime, note: str = "") -> Ticket:
     """转办: hand the work to a district department; the liaison stays the enterprise's contact."""
-    ticket = _load(ticket_id, actor)
-    _require_state(ticket, (TicketState.IN_PROGRESS,), "transfer")
-    if not (_is_assignee(ticket, actor) or actor.is_staff):
-        raise _forbidden("transfer")
+    ticket = _begin("transfer", ticket_id, actor)
     department = db.session.scalars(
         select(Department).where(
             Department.code == (department_code or "").strip(), Department.active.is_(True)
@@ -512,12 +406,7 @@ def transfer(ticket_id: int, actor: User, department_code: str, now: datetime, n
 
 def handback(ticket_id: int, actor: User, body: str, now: datetime) -> Ticket:
     """The department hands the request back to the liaison (or the liaison takes it back), with a note."""
-    ticket = _load(ticket_id, actor)
-    _require_state(ticket, (TicketState.IN_PROGRESS,), "handback")
-    if ticket.department_id is None:
-        raise InvalidTransition(_("The request is not with a department."))
-    if not (_is_department_holder(ticket, actor) or _is_assignee(ticket, actor) or actor.is_staff):
-        raise _forbidden("handback")
+    ticket = _begin("handback", ticket_id, actor)
     text = _required_text(body, "body", _("The note to the liaison"))
     department = ticket.department
     ticket.department_id = None
@@ -539,10 +428,7 @@ def handback(ticket_id: int, actor: User, body: str, now: datetime) -> Ticket:
 
 def return_ticket(ticket_id: int, actor: User, reason: str, now: datetime) -> Ticket:
     """退单: the assignee gives the request back for re-dispatch; a manager reviews the return."""
-    ticket = _load(ticket_id, actor)
-    _require_state(ticket, (TicketState.ASSIGNED, TicketState.IN_PROGRESS), "return")
-    if not _is_assignee(ticket, actor):
-        raise _forbidden("return")
+    ticket = _begin("return", ticket_id, actor)
     text = _required_text(reason, "reason", _("The reason"))
     ticket.returned_from_state = ticket.state
     ticket.last_returned_by_id = actor.id
@@ -552,12 +438,15 @@ def return_ticket(ticket_id: int, actor: User, reason: str, now: datetime) -> Ti
     return ticket
 
 
-def review_return(ticket_id: int, actor: User, accept: bool, note: str, now: datetime) -> Ticket:
-    """A manager accepts a return (back to the pool, for another liaison) or refuses it (back to work)."""
-    ticket = _load(ticket_id, actor)
-    if not actor.is_staff:
-        raise _forbidden("review_return")
-    _require_state(ticket, (TicketState.RETURNED,), "review_return")
+def review_return(ticket_id: int, actor: User, accept: bool | None, note: str, now: datetime) -> Ticket:
+    """A manager accepts a return (back to routing, for another liaison) or refuses it (back to work).
+
+    ``accept`` None (no decision made) is a :class:`ValidationFailed` on field ``accept``.
+    """
+    ticket = _begin("review_return", ticket_id, actor)
+    if accept is None:
+        message = str(ACTIONS["review_return"].field("accept").missing)
+        raise ValidationFailed(message, {"accept": message})
     if accept:
         text = _optional_text(note, "note")
         ticket.assignee_id = None
@@ -565,7 +454,6 @@ def review_return(ticket_id: int, actor: User, accept: bool, note: str, now: dat
         ticket.acknowledged_at = None
         ticket.returned_from_state = None
         _move(ticket, TicketState.SUBMITTED, actor, EventKind.RETURN_ACCEPTED, now, body=text, public=False)
-        outbox.enqueue(outbox.ROUTE_TICKET, {"ticket_id": ticket.id}, now, ticket_id=ticket.id)
     else:
         text = _required_text(note, "note", _("The note explaining the refusal"))
         back_to = ticket.returned_from_state or TicketState.ASSIGNED
@@ -576,27 +464,14 @@ def review_return(ticket_id: int, actor: User, accept: bool, note: str, now: dat
 
 
 def resolve(ticket_id: int, actor: User, answer: str, now: datetime) -> Ticket:
-    """办结: the answer is given; the enterprise has the rating window to rate it."""
-    ticket = _load(ticket_id, actor)
-    _require_state(ticket, (TicketState.IN_PROGRESS,), "resolve")
-    if not (_is_assignee(ticket, actor) or _is_department_holder(ticket, actor) or actor.is_staff):
-        raise _forbidden("resolve")
+    """办结: the answer is given; the rating window and handling time are set on the event (hotline.sla)."""
+    ticket = _begin("resolve", ticket_id, actor)
     text = _required_text(answer, "answer", _("The answer"))
     ticket.answer = text
     ticket.resolved_at = now
-    ticket.handling_minutes = _handling_minutes(ticket.created_at, now)
-    ticket.rating_due_at = now + timedelta(days=current_app.config["RATING_WINDOW_DAYS"])
     _move(ticket, TicketState.RESOLVED, actor, EventKind.RESOLVED, now, body=text)
     db.session.flush()
     return ticket
-
-
-def _handling_minutes(created_at: datetime, resolved_at: datetime) -> int | None:
-    """Working minutes from submission to resolution (平均办理时长); None when the calendar lacks a year."""
-    try:
-        return current_calendar().working_minutes_between(created_at, resolved_at)
-    except CalendarMissing:
-        return None
 
 
 # --------------------------------------------------------------------------- enterprise's side
@@ -604,31 +479,25 @@ def _handling_minutes(created_at: datetime, resolved_at: datetime) -> int | None
 
 def withdraw(ticket_id: int, actor: User, reason: str, now: datetime) -> Ticket:
     """The enterprise withdraws its request before it is resolved."""
-    ticket = _load(ticket_id, actor)
-    if not _is_own_enterprise(ticket, actor):
-        raise _forbidden("withdraw")
-    _require_state(ticket, WITHDRAWABLE, "withdraw")
+    ticket = _begin("withdraw", ticket_id, actor)
+    text = _optional_text(reason, "reason")
     ticket.withdrawn_at = now
-    _move(
-        ticket, TicketState.WITHDRAWN, actor, EventKind.WITHDRAWN, now, body=_optional_text(reason, "reason")
-    )
+    _move(ticket, TicketState.WITHDRAWN, actor, EventKind.WITHDRAWN, now, body=text)
     db.session.flush()
     return ticket
 
 
-def rate(ticket_id: int, actor: User, score: str, comment: str, now: datetime) -> Ticket:
+def rate(ticket_id: int, actor: User, score: str | None, comment: str, now: datetime) -> Ticket:
     """回访/评价 of a resolved request, by its enterprise or by a manager recording a phone follow-up.
 
-    Satisfied and basically satisfied close the request; dissatisfied reopens it (重办) and needs a comment.
+    Satisfied and basically satisfied close the request; dissatisfied reopens it (重办, a new resolve clock
+    starts on the REOPENED event) and needs a comment.
     """
-    ticket = _load(ticket_id, actor)
-    if not (_is_own_enterprise(ticket, actor) or actor.is_staff):
-        raise _forbidden("rate")
-    _require_state(ticket, (TicketState.RESOLVED,), "rate")
+    ticket = _begin("rate", ticket_id, actor)
     try:
-        score_value = RatingScore(score)
+        score_value = RatingScore(score or "")
     except ValueError:
-        message = _("Choose satisfied, basically satisfied or dissatisfied.")
+        message = str(ACTIONS["rate"].field("score").missing)
         raise ValidationFailed(message, {"score": message}) from None
     if score_value == RatingScore.DISSATISFIED:
         text = _required_text(comment, "comment", _("What is still wrong"))
@@ -649,7 +518,6 @@ def rate(ticket_id: int, actor: User, score: str, comment: str, now: datetime) -
         ticket.handling_minutes = None
         ticket.rating_due_at = None
         ticket.escalation_level = 0
-        clocks.start_resolve_clock(ticket, now)
         _move(ticket, TicketState.IN_PROGRESS, actor, EventKind.REOPENED, now, body=text)
     else:
         ticket.closed_at = now

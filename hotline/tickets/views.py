@@ -7,13 +7,10 @@ redirects.  Every read starts from :func:`hotline.tickets.queries.visible_ticket
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from datetime import date, datetime
 from typing import Any
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_sqlalchemy.pagination import Pagination
 from flask_wtf import FlaskForm
@@ -21,68 +18,19 @@ from sqlalchemy import Select
 from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response
 
+from hotline.auth.access import roles_required
 from hotline.auth.models import Role, User
 from hotline.db import utcnow
-from hotline.errors import DomainError, Forbidden, InvalidTransition, NotFound, ValidationFailed
 from hotline.extensions import db
-from hotline.stats.periods import FIRST_YEAR
-from hotline.stats.queries import Figures, StatsFilter, summary
-from hotline.templating import current_locale
-from hotline.tickets import forms, queries, services
-from hotline.tickets.models import EventKind, Ticket, TicketState
-from hotline.timeutil import local_date
-from hotline.web import apply_errors, roles_required
+from hotline.i18n import localized_name
+from hotline.tickets import forms, queries, services, workflow
+from hotline.tickets.models import Ticket, TicketState
+from hotline.tickets.workflow import ACTIONS, Action
+from hotline.web import perform, refused
 
 bp = Blueprint("tickets", __name__)
 
 EVERYONE = tuple(Role)
-
-EVENT_LABELS = {
-    EventKind.SUBMITTED: _l("Submitted"),
-    EventKind.ASSIGNED: _l("Assigned"),
-    EventKind.ACKNOWLEDGED: _l("Acknowledged"),
-    EventKind.REPLIED: _l("Reply"),
-    EventKind.NOTED: _l("Internal note"),
-    EventKind.INFO_ADDED: _l("More information from the enterprise"),
-    EventKind.TRANSFERRED: _l("Transferred to a department"),
-    EventKind.HANDED_BACK: _l("Handed back to the liaison"),
-    EventKind.RETURNED: _l("Returned for re-dispatch"),
-    EventKind.RETURN_ACCEPTED: _l("Return accepted"),
-    EventKind.RETURN_REFUSED: _l("Return refused"),
-    EventKind.RESOLVED: _l("Resolved"),
-    EventKind.RATED: _l("Rated"),
-    EventKind.REOPENED: _l("Reopened"),
-    EventKind.CLOSED: _l("Closed"),
-    EventKind.WITHDRAWN: _l("Withdrawn"),
-    EventKind.POOLED: _l("Waiting in the dispatch pool"),
-    EventKind.WARNING: _l("Deadline approaching"),
-    EventKind.OVERDUE: _l("Overdue, escalated to supervisors"),
-    EventKind.ESCALATED: _l("Escalated to the district managers"),
-    EventKind.EXTENSION_REQUESTED: _l("Extension requested"),
-    EventKind.EXTENSION_APPROVED: _l("Extension approved"),
-    EventKind.EXTENSION_REFUSED: _l("Extension refused"),
-    EventKind.CLOCKS_RECOMPUTED: _l("Deadlines recomputed"),
-}
-
-
-def localized_name(row: Any) -> str:
-    """A category's or department's name in the page's language (Chinese unless English is chosen)."""
-    name_en = getattr(row, "name_en", None)
-    if current_locale() == "en" and name_en:
-        return str(name_en)
-    return str(row.name)
-
-
-@bp.app_context_processor  # also on pages of other blueprints that render a request (sla)
-def _labels() -> dict[str, Any]:
-    return {
-        "event_labels": EVENT_LABELS,
-        "channel_labels": forms.CHANNEL_LABELS,
-        "score_labels": forms.SCORE_LABELS,
-        "urgency_labels": forms.URGENCY_LABELS,
-        "localized_name": localized_name,
-        "ticket_states": list(TicketState),
-    }
 
 
 # --------------------------------------------------------------------------- lists
@@ -112,32 +60,16 @@ def _list(
     )
 
 
-def _own_figures(*, liaison_id: int | None = None, enterprise_id: int | None = None) -> Figures:
-    """A liaison's figures for the current year (its workbench), or an enterprise's over its whole history
-    (its portal): never the district's."""
-    if liaison_id is None and enterprise_id is None:
-        return Figures()  # a contact without an enterprise has no history, and must not see the district's
-    now = utcnow()
-    year = local_date(now).year
-    start = date(year, 1, 1) if liaison_id is not None else date(FIRST_YEAR, 1, 1)
-    flt = StatsFilter(
-        start=start, end=date(year + 1, 1, 1), liaison_id=liaison_id, enterprise_id=enterprise_id
-    )
-    return summary(flt, now)
-
-
 @bp.route("/portal/")
 @roles_required(Role.ENTERPRISE)
 def portal() -> str:
-    own = _own_figures(enterprise_id=current_user.enterprise_id)
-    return _list("tickets/portal.html", queries.visible_tickets(current_user), queries.newest_first, own=own)
+    return _list("tickets/portal.html", queries.visible_tickets(current_user), queries.newest_first)
 
 
 @bp.route("/workbench/")
 @roles_required(Role.LIAISON)
 def workbench() -> str:
-    own = _own_figures(liaison_id=current_user.id)
-    return _list("tickets/workbench.html", queries.visible_tickets(current_user), queries.open_first, own=own)
+    return _list("tickets/workbench.html", queries.visible_tickets(current_user), queries.open_first)
 
 
 @bp.route("/department/")
@@ -162,7 +94,7 @@ def pool() -> str:
     page = _page(query)
     liaisons = queries.assignable_liaisons()
     assign_forms = {
-        t.number: _action_form("assign", None, id_prefix=f"assign-{t.number}", liaisons=liaisons)
+        t.number: _action_form(ACTIONS["assign"], None, id_prefix=f"assign-{t.number}", liaisons=liaisons)
         for t in page.items
         if t.state == TicketState.SUBMITTED
     }
@@ -178,8 +110,9 @@ def _category_choices(form: forms.TicketForm) -> None:
 
 def _submit(form: forms.RecordForm | forms.TicketForm, **extra: Any) -> Ticket | None:
     """Call the submission service with the form's values; ``None`` (and field errors) if it refuses."""
-    try:
-        ticket = services.submit_ticket(
+
+    def work() -> Ticket:
+        return services.submit_ticket(
             current_user,
             category=form.category.data or "",
             title=form.title.data or "",
@@ -189,14 +122,11 @@ def _submit(form: forms.RecordForm | forms.TicketForm, **extra: Any) -> Ticket |
             now=utcnow(),
             **extra,
         )
-    except ValidationFailed as error:
-        db.session.rollback()
-        apply_errors(form, error)
+
+    ticket = perform(work, form=form)
+    if refused(ticket):
         return None
-    except Forbidden:
-        db.session.rollback()
-        abort(403)
-    db.session.commit()
+    assert isinstance(ticket, Ticket)
     flash(_("Request %(number)s has been filed.", number=ticket.number), "success")
     return ticket
 
@@ -231,105 +161,9 @@ def record() -> tuple[str, int] | Response:
 
 # --------------------------------------------------------------------------- the detail page and its actions
 
-Run = Callable[[Ticket, Any, User, datetime], object]
-
-
-@dataclass(frozen=True)
-class Action:
-    form: type[FlaskForm]
-    run: Run
-    title: Any
-    done: Any
-    button: str = "btn-primary"
-
-
-ACTIONS: dict[str, Action] = {
-    # the enterprise
-    "info": Action(
-        forms.InfoForm,
-        lambda t, f, u, now: services.add_information(t.id, u, f.body.data or "", now),
-        _l("Add information"),
-        _l("Your information has been added."),
-    ),
-    "rate": Action(
-        forms.RateForm,
-        lambda t, f, u, now: services.rate(t.id, u, f.score.data or "", f.comment.data or "", now),
-        _l("Rate the answer"),
-        _l("Thank you, the rating has been recorded."),
-    ),
-    "withdraw": Action(
-        forms.WithdrawForm,
-        lambda t, f, u, now: services.withdraw(t.id, u, f.reason.data or "", now),
-        _l("Withdraw the request"),
-        _l("The request has been withdrawn."),
-        "btn-outline-danger",
-    ),
-    # the assignee, the department, managers
-    "acknowledge": Action(
-        forms.AcknowledgeForm,
-        lambda t, f, u, now: services.acknowledge(t.id, u, now),
-        _l("Acknowledge"),
-        _l("You have acknowledged the request."),
-    ),
-    "reply": Action(
-        forms.ReplyForm,
-        lambda t, f, u, now: services.reply(t.id, u, f.body.data or "", now),
-        _l("Reply"),
-        _l("The reply has been sent to the enterprise."),
-    ),
-    "resolve": Action(
-        forms.ResolveForm,
-        lambda t, f, u, now: services.resolve(t.id, u, f.answer.data or "", now),
-        _l("Resolve"),
-        _l("The request is resolved; the enterprise can now rate the answer."),
-        "btn-success",
-    ),
-    "transfer": Action(
-        forms.TransferForm,
-        lambda t, f, u, now: services.transfer(t.id, u, f.department.data or "", now, note=f.note.data or ""),
-        _l("Transfer to a department"),
-        _l("The request has been transferred."),
-    ),
-    "handback": Action(
-        forms.HandbackForm,
-        lambda t, f, u, now: services.handback(t.id, u, f.body.data or "", now),
-        _l("Hand back to the liaison"),
-        _l("The request is back with the liaison."),
-        "btn-outline-secondary",
-    ),
-    "return": Action(
-        forms.ReturnForm,
-        lambda t, f, u, now: services.return_ticket(t.id, u, f.reason.data or "", now),
-        _l("Return for re-dispatch"),
-        _l("The request has been returned; a manager will review the return."),
-        "btn-outline-danger",
-    ),
-    "note": Action(
-        forms.NoteForm,
-        lambda t, f, u, now: services.add_note(t.id, u, f.body.data or "", now),
-        _l("Internal note"),
-        _l("The note has been added."),
-        "btn-outline-secondary",
-    ),
-    "assign": Action(
-        forms.AssignForm,
-        lambda t, f, u, now: services.assign(t.id, u, f.liaison.data or "", now, reason=f.reason.data or ""),
-        _l("Assign to a liaison"),
-        _l("The request has been assigned."),
-    ),
-    "review_return": Action(
-        forms.ReviewReturnForm,
-        lambda t, f, u, now: services.review_return(
-            t.id, u, f.decision.data == "accept", f.note.data or "", now
-        ),
-        _l("Review the return"),
-        _l("The return has been reviewed."),
-    ),
-}
-
 
 def _action_form(
-    action: str,
+    action: Action,
     formdata: Mapping[str, Any] | None,
     *,
     id_prefix: str | None = None,
@@ -339,34 +173,27 @@ def _action_form(
 
     Several forms share a page and field names (``body``), so each gets ids of its own.
     """
-    form = ACTIONS[action].form(formdata=formdata)
-    if action == "transfer":
-        form.department.choices = forms.choices(
-            (d.code, localized_name(d)) for d in queries.active_departments()
-        )
-    elif action == "assign":
-        people = liaisons if liaisons is not None else queries.assignable_liaisons()
-        form.liaison.choices = forms.choices((u.username, f"{u.name} ({u.username})") for u in people)
-    prefix = id_prefix or action
+    form = forms.action_form_class(action)(formdata=formdata)
+    for spec in action.fields:
+        if spec.choices == "departments":
+            departments = queries.active_departments()
+            form[spec.name].choices = forms.choices((d.code, localized_name(d)) for d in departments)
+        elif spec.choices == "liaisons":
+            people = liaisons if liaisons is not None else queries.assignable_liaisons()
+            form[spec.name].choices = forms.choices((u.username, f"{u.name} ({u.username})") for u in people)
+    prefix = id_prefix or action.name
     for field in form:
         field.id = f"{prefix}-{field.name}"
         field.label.field_id = field.id
     return form
 
 
-def _visible_or_404(number: str) -> Ticket:
-    try:
-        return queries.get_visible_ticket(current_user, number)
-    except NotFound:
-        abort(404)
-
-
 def _render_detail(ticket: Ticket, bound: Mapping[str, FlaskForm] | None = None) -> str:
     bound = bound or {}
-    offered = queries.available_actions(ticket, current_user)
-    action_forms = {name: bound.get(name) or _action_form(name, None) for name in ACTIONS if name in offered}
+    offered = workflow.offered(ticket, current_user)
+    action_forms = {a.name: bound.get(a.name) or _action_form(a, None) for a in offered}
     for name, form in bound.items():
-        if name not in offered:  # the form is not on the page: say what was wrong above it
+        if name not in action_forms:  # the form is not on the page: say what was wrong above it
             for errors in form.errors.values():
                 for message in errors:
                     flash(message, "danger")
@@ -379,7 +206,7 @@ def _render_detail(ticket: Ticket, bound: Mapping[str, FlaskForm] | None = None)
 @bp.route("/tickets/<number>")
 @roles_required(*EVERYONE)
 def detail(number: str) -> str:
-    return _render_detail(_visible_or_404(number))
+    return _render_detail(queries.get_visible_ticket(current_user, number))
 
 
 def _after_action(number: str) -> Response:
@@ -397,30 +224,21 @@ def _after_action(number: str) -> Response:
 @bp.route("/tickets/<number>/<action>", methods=["POST"])
 @roles_required(*EVERYONE)
 def act(number: str, action: str) -> tuple[str, int] | Response:
+    """Any action of the lifecycle table: the form is the row's, the service the one bound to it."""
     spec = ACTIONS.get(action)
-    if spec is None:
+    if spec is None or not workflow.bound(action):
         abort(404)
-    ticket = _visible_or_404(number)
-    form = _action_form(action, request.form)
+    ticket = queries.get_visible_ticket(current_user, number)
+    form = _action_form(spec, request.form)
     if not form.validate():
         return _render_detail(ticket, {action: form}), 400
-    try:
-        spec.run(ticket, form, current_user, utcnow())
-    except ValidationFailed as error:
-        db.session.rollback()
-        apply_errors(form, error)
-        return _render_detail(_visible_or_404(number), {action: form}), 400
-    except (InvalidTransition, Forbidden) as error:
-        db.session.rollback()
-        flash(error.message, "danger")
-        return redirect(url_for(".detail", number=number))
-    except NotFound:
-        db.session.rollback()
-        abort(404)
-    except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "danger")
-        return redirect(url_for(".detail", number=number))
-    db.session.commit()
+    values = forms.form_values(spec, form)
+    done = perform(
+        lambda: workflow.run(action, ticket.id, current_user, values, utcnow()),
+        form=form,
+        back=url_for(".detail", number=number),
+    )
+    if refused(done):
+        return _render_detail(queries.get_visible_ticket(current_user, number), {action: form}), 400
     flash(str(spec.done), "success")
     return _after_action(number)

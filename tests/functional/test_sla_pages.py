@@ -336,20 +336,20 @@ def test_extension_requested_by_the_assignee_and_approved_by_a_manager_moves_the
 
     as_user(client, world.liaison.username)
     page = text(client.get(detail))
-    assert 'id="action-extension"' in page
-    bad = post_form(client, detail, f"{detail}/extension", {"days": "", "reason": ""})
+    assert 'id="action-extend"' in page
+    bad = post_form(client, detail, f"{detail}/extend", {"working_days": "", "reason": ""})
     assert bad.status_code == 400
-    assert field_errors(text(bad), "days") == ["Enter a whole number."]
+    assert field_errors(text(bad), "working_days") == ["Enter a whole number."]
     assert field_errors(text(bad), "reason") == ["This field is required."]
     assert not db.session.scalar(select(func.count(Extension.id)))
 
     asked = post_form(
-        client, detail, f"{detail}/extension", {"days": "3", "reason": "需协调区住建委现场勘查"}
+        client, detail, f"{detail}/extend", {"working_days": "3", "reason": "需协调区住建委现场勘查"}
     )
     assert asked.status_code == 302 and asked.location.endswith(detail)
     page = text(client.get(detail))
-    assert "alert-success" in page and "extension-pending" in page
-    assert 'id="action-extension"' not in page  # one request at a time
+    assert "alert-success" in page
+    assert 'id="action-extend"' not in page  # one request at a time
     extension = db.session.scalars(select(Extension)).one()
     assert extension.state == ExtensionState.PENDING and extension.days == 3
 
@@ -372,13 +372,15 @@ def test_extension_requested_by_the_assignee_and_approved_by_a_manager_moves_the
     assert reload(ticket).resolve_due_at == due
 
     on_ticket = text(manager.get(detail))
-    assert 'id="action-extension-decision"' in on_ticket and f'id="decide-{extension.id}-note"' in on_ticket
-    no_choice = post_form(manager, detail, f"{decide}?from=ticket", {"note": "?"})
+    assert 'id="action-decide_extension"' in on_ticket and "extension-pending" in on_ticket
+    assert 'id="decide_extension-note"' in on_ticket
+    on_page = f"{detail}/decide_extension"
+    no_choice = post_form(manager, detail, on_page, {"note": "?"})
     assert no_choice.status_code == 400
-    assert field_errors(text(no_choice), "decision") == ["Choose approve or refuse."]
+    assert field_errors(text(no_choice), "approve") == ["Choose approve or refuse."]
     assert ticket.number in text(no_choice)  # the request's page again, with the error in place
 
-    approved = post_form(manager, detail, f"{decide}?from=ticket", {"decision": "approve", "note": "同意"})
+    approved = post_form(manager, detail, on_page, {"approve": "true", "note": "同意"})
     assert approved.status_code == 302 and approved.location.endswith(detail)
     moved = reload(ticket).resolve_due_at
     assert moved == current_calendar().add_working_days(due, 3)
@@ -401,7 +403,7 @@ def test_a_refused_extension_leaves_the_deadline_alone(client, world, calendar_2
     due = reload(ticket).resolve_due_at
     detail = f"/tickets/{ticket.number}"
     as_user(client, world.liaison.username)
-    post_form(client, detail, f"{detail}/extension", {"days": "2", "reason": "等待企业补充材料"})
+    post_form(client, detail, f"{detail}/extend", {"working_days": "2", "reason": "等待企业补充材料"})
     extension = db.session.scalars(select(Extension)).one()
 
     manager = browser(client, world.manager.username)

@@ -114,7 +114,9 @@ def test_another_enterprise_gets_404_and_never_sees_internal_notes(client, world
     login(client, world.other_contact.username)
     assert client.get(f"/tickets/{ticket.number}").status_code == 404
     assert ticket.number not in text(client.get("/portal/"))
-    response = post_form(client, "/portal/", f"/tickets/{ticket.number}/info", {"body": "我来插一句"})
+    response = post_form(
+        client, "/portal/", f"/tickets/{ticket.number}/add_information", {"body": "我来插一句"}
+    )
     assert response.status_code == 404
 
     owner = client.application.test_client()
@@ -132,7 +134,7 @@ def test_another_enterprise_gets_404_and_never_sees_internal_notes(client, world
 def test_enterprise_adds_information_and_withdraws(client, world):  # type: ignore[no-untyped-def]
     ticket = commit(world.submit())
     login(client, world.contact.username)
-    page = follow(client, act(client, ticket, "info", {"body": "补充：破损约5平方米"}))
+    page = follow(client, act(client, ticket, "add_information", {"body": "补充：破损约5平方米"}))
     assert "补充：破损约5平方米" in page
     follow(client, act(client, ticket, "withdraw", {"reason": "已自行解决"}))
     assert reload(ticket).state == TicketState.WITHDRAWN
@@ -324,19 +326,17 @@ def test_manager_reviews_a_return(client, world):  # type: ignore[no-untyped-def
     login(client, world.manager.username)
     assert ticket.number in text(client.get("/manage/pool"))
 
-    response = act(client, ticket, "review_return", {"decision": "refuse", "note": ""})
+    response = act(client, ticket, "review_return", {"accept": "false", "note": ""})
     assert response.status_code == 400
     assert field_errors(text(response), "note")
 
-    follow(
-        client, act(client, ticket, "review_return", {"decision": "refuse", "note": "属本楼宇，请继续办理"})
-    )
+    follow(client, act(client, ticket, "review_return", {"accept": "false", "note": "属本楼宇，请继续办理"}))
     ticket = reload(ticket)
     assert ticket.state == TicketState.IN_PROGRESS and ticket.assignee_id == world.liaison.id
 
     services.return_ticket(ticket.id, world.liaison, "确实不属于", utcnow())
     db.session.commit()
-    follow(client, act(client, ticket, "review_return", {"decision": "accept", "note": ""}))
+    follow(client, act(client, ticket, "review_return", {"accept": "true", "note": ""}))
     ticket = reload(ticket)
     assert ticket.state == TicketState.SUBMITTED and ticket.assignee_id is None
 

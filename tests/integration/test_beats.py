@@ -18,7 +18,7 @@ from tests.integration.conftest import Hotline, Process, Processes, wait_until, 
 
 pytestmark = pytest.mark.integration
 
-SWEEP_TASK = "worker.tasks.sweep_clocks"
+SWEEP_TASK = "hotline.sla.tasks.sweep_clocks"
 
 
 def _sweep_seconds() -> float:

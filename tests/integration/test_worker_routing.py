@@ -56,7 +56,7 @@ def test_thousand_requests_are_routed_once_each_while_a_worker_is_killed(
 
     def routed_by(process_name: str) -> bool:
         text = next(p for p in processes.started if p.name == process_name).text()
-        return "worker.tasks.route_ticket" in text and "succeeded" in text
+        return "hotline.routing.tasks.route_ticket" in text and "succeeded" in text
 
     with ThreadPoolExecutor(SUBMITTERS) as pool:
         futures = [pool.submit(submit, i) for i in range(TOTAL)]

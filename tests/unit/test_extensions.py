@@ -98,11 +98,11 @@ def test_a_refusal_needs_a_note_and_leaves_the_deadline(app, world, year_2026):
 @pytest.mark.parametrize(
     ("days", "reason", "fields"),
     [
-        (0, "why", {"days"}),
-        (31, "why", {"days"}),
-        ("three", "why", {"days"}),
+        (0, "why", {"working_days"}),
+        (31, "why", {"working_days"}),
+        ("three", "why", {"working_days"}),
         (3, "   ", {"reason"}),
-        (-1, "", {"days", "reason"}),
+        (-1, "", {"working_days", "reason"}),
     ],
 )
 def test_bad_extension_requests_are_refused_on_their_fields(app, world, year_2026, days, reason, fields):

@@ -19,8 +19,8 @@ from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
 
+from hotline.tickets.labels import state_label
 from hotline.tickets.models import TicketState
-from hotline.tickets.services import state_label
 
 ROOT = Path(__file__).resolve().parents[2]
 PO_FILE = ROOT / "hotline" / "translations" / "zh" / "LC_MESSAGES" / "messages.po"

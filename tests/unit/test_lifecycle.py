@@ -17,6 +17,7 @@ from hotline.extensions import db
 from hotline.outbox import services as outbox
 from hotline.outbox.models import OutboxMessage
 from hotline.tickets import services as tickets
+from hotline.tickets.labels import state_label
 from hotline.tickets.models import (
     OPEN_STATES,
     Channel,
@@ -28,6 +29,7 @@ from hotline.tickets.models import (
     TicketEvent,
     TicketState,
 )
+from hotline.tickets.workflow import ACTIONS
 from tests import factories
 from tests.factories import World
 
@@ -215,7 +217,7 @@ ACTIONS = [
         "withdraw",
         "contact",
         lambda w, t, a, now: tickets.withdraw(t.id, a, "已自行解决", now),
-        frozenset(tickets.WITHDRAWABLE),
+        frozenset(ACTIONS["withdraw"].states),
         S.WITHDRAWN,
         EventKind.WITHDRAWN,
         True,
@@ -290,7 +292,7 @@ def test_illegal_transition_is_refused_naming_the_state(
     with pytest.raises(InvalidTransition) as info:
         action.call(world, ticket, actor, T1)
 
-    assert f"“{tickets.state_label(state)}”" in info.value.message
+    assert f"“{state_label(state)}”" in info.value.message
     assert info.value.status == 409
     assert ticket.state == state
     assert snapshot(ticket) == before
@@ -299,7 +301,7 @@ def test_illegal_transition_is_refused_naming_the_state(
 
 def test_state_labels_are_distinct_and_cover_every_state(app) -> None:  # type: ignore[no-untyped-def]
     with force_locale("en"):
-        labels = {tickets.state_label(s) for s in TicketState}
+        labels = {state_label(s) for s in TicketState}
     assert len(labels) == len(TicketState)
 
 

@@ -75,9 +75,9 @@ def test_the_relay_publishes_pending_messages_in_order_and_marks_them(app: Flask
     assert relay_pending(broker, T1) == 3
 
     assert broker.sent == [
-        ("worker.tasks.route_ticket", {"ticket_id": 1}),
-        ("worker.tasks.send_email", {"notification_id": 7}),
-        ("worker.tasks.route_ticket", {"ticket_id": 2}),
+        ("hotline.routing.tasks.route_ticket", {"ticket_id": 1}),
+        ("hotline.notifications.tasks.send_email", {"notification_id": 7}),
+        ("hotline.routing.tasks.route_ticket", {"ticket_id": 2}),
     ]
     assert [(m.published_at, m.attempts, m.last_error) for m in messages()] == [(T1, 1, None)] * 3
 
@@ -112,8 +112,8 @@ def test_the_relay_stops_at_the_first_broker_failure_and_records_it(app: Flask) 
     later = FakeBroker()
     assert relay_pending(later, T1 + timedelta(seconds=10)) == 2
     assert later.sent == [
-        ("worker.tasks.route_ticket", {"ticket_id": 2}),
-        ("worker.tasks.route_ticket", {"ticket_id": 3}),
+        ("hotline.routing.tasks.route_ticket", {"ticket_id": 2}),
+        ("hotline.routing.tasks.route_ticket", {"ticket_id": 3}),
     ]
     assert (second.attempts, second.last_error) == (2, None)
 
@@ -197,8 +197,8 @@ def test_messages_are_published_right_after_the_commit(app: Flask, broker: FakeB
     db.session.commit()
 
     assert broker.sent == [
-        ("worker.tasks.route_ticket", {"ticket_id": 1}),
-        ("worker.tasks.send_email", {"notification_id": 2}),
+        ("hotline.routing.tasks.route_ticket", {"ticket_id": 1}),
+        ("hotline.notifications.tasks.send_email", {"notification_id": 2}),
     ]
     assert all(m.published_at is not None and m.attempts == 1 for m in messages())
     # the beat relay finds nothing left to publish
@@ -222,7 +222,7 @@ def test_nothing_is_published_for_a_rolled_back_transaction(app: Flask, broker: 
     route(2)
     db.session.commit()
 
-    assert broker.sent == [("worker.tasks.route_ticket", {"ticket_id": 2})]
+    assert broker.sent == [("hotline.routing.tasks.route_ticket", {"ticket_id": 2})]
 
 
 def test_a_savepoint_does_not_publish_before_the_outer_commit(app: Flask, broker: FakeBroker) -> None:
@@ -230,7 +230,7 @@ def test_a_savepoint_does_not_publish_before_the_outer_commit(app: Flask, broker
         route(1)
     assert broker.sent == []
     db.session.commit()
-    assert broker.sent == [("worker.tasks.route_ticket", {"ticket_id": 1})]
+    assert broker.sent == [("hotline.routing.tasks.route_ticket", {"ticket_id": 1})]
 
 
 def test_a_rolled_back_savepoint_keeps_the_outer_messages(app: Flask, broker: FakeBroker) -> None:
@@ -242,7 +242,7 @@ def test_a_rolled_back_savepoint_keeps_the_outer_messages(app: Flask, broker: Fa
     savepoint.rollback()
     db.session.commit()
 
-    assert broker.sent == [("worker.tasks.route_ticket", {"ticket_id": 1})]
+    assert broker.sent == [("hotline.routing.tasks.route_ticket", {"ticket_id": 1})]
 
 
 def test_a_broker_failure_leaves_the_message_to_the_relay_and_opens_the_breaker(
@@ -266,7 +266,7 @@ def test_a_broker_failure_leaves_the_message_to_the_relay_and_opens_the_breaker(
     clock.now += publisher.BREAKER_SECONDS + 0.1
     route(99)
     db.session.commit()
-    assert broker.sent == [("worker.tasks.route_ticket", {"ticket_id": 99})]
+    assert broker.sent == [("hotline.routing.tasks.route_ticket", {"ticket_id": 99})]
 
     # and the relay publishes everything the nudge skipped, in order
     relay = FakeBroker()

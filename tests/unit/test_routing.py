@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from flask_babel import force_locale
@@ -12,9 +14,12 @@ from sqlalchemy import select
 from hotline.auth.models import Role, User
 from hotline.enterprises.models import Building, Coverage, CoverageRole, Enterprise
 from hotline.extensions import db
+from hotline.notifications.models import Notification, NotificationKind
+from hotline.notifications.services import render_notification
 from hotline.outbox import services as outbox
 from hotline.outbox.models import OutboxMessage
-from hotline.routing.services import RoutingDecision, reconcile_unrouted, route_ticket
+from hotline.routing.labels import PassedOver, ReasonCode, describe, rule_label
+from hotline.routing.services import Reason, RoutingDecision, reconcile_unrouted, route_ticket
 from hotline.tickets import services as tickets
 from hotline.tickets.models import EventKind, Ticket, TicketEvent, TicketState
 from tests import factories
@@ -78,7 +83,9 @@ def test_the_primary_liaison_gets_the_request_with_the_reason_on_the_event(world
 
     decision = route_ticket(ticket.id, T1)
 
-    assert decision == RoutingDecision("primary", world.liaison.id, decision.reason)
+    assert decision == RoutingDecision(
+        "primary", world.liaison.id, Reason(ReasonCode.PRIMARY_LIAISON, {"building": world.building.name})
+    )
     assert ticket.state == TicketState.ASSIGNED
     assert ticket.assignee_id == world.liaison.id
     assert ticket.acknowledge_due_at is None or ticket.acknowledge_due_at > T1
@@ -86,7 +93,10 @@ def test_the_primary_liaison_gets_the_request_with_the_reason_on_the_event(world
     assert assigned.actor_id is None
     assert assigned.payload["method"] == "routing"
     assert assigned.payload["rule"] == "primary"
-    assert assigned.payload["reason"] == f"primary liaison of {world.building.name}"
+    assert assigned.payload["reason"] == {
+        "code": "primary_liaison",
+        "params": {"building": world.building.name},
+    }
 
 
 def test_a_primary_on_leave_is_skipped_and_a_deputy_takes_the_request(world: World) -> None:
@@ -98,9 +108,55 @@ def test_a_primary_on_leave_is_skipped_and_a_deputy_takes_the_request(world: Wor
 
     assert (decision.rule, decision.liaison_id) == ("deputy", deputy.id)
     assert ticket.assignee_id == deputy.id
-    reason = events(ticket, EventKind.ASSIGNED)[0].payload["reason"]
-    assert reason.startswith(f"deputy of {world.building.name}")
-    assert f"{world.liaison.username} on leave" in reason
+    assert events(ticket, EventKind.ASSIGNED)[0].payload["reason"] == {
+        "code": "deputy_of_building",
+        "params": {
+            "building": world.building.name,
+            "open_count": 0,
+            "passed_over": "on_leave",
+            "primary": world.liaison.username,
+        },
+    }
+
+
+def test_an_inactive_primary_is_passed_over_with_its_username(world: World) -> None:
+    deputy = factories.liaison([world.building], role=CoverageRole.DEPUTY)
+    world.liaison.active = False
+    ticket = world.submit(T0)
+
+    decision = route_ticket(ticket.id, T1)
+
+    assert (decision.rule, decision.liaison_id) == ("deputy", deputy.id)
+    assert decision.reason.params["passed_over"] == "inactive"
+    assert decision.reason.params["primary"] == world.liaison.username
+
+
+def test_a_building_without_a_primary_goes_to_its_deputy(world: World) -> None:
+    building = factories.building(world.street)
+    deputy = factories.liaison([building], role=CoverageRole.DEPUTY)
+    give_open_requests(deputy, 2, world.manager)
+    ticket = submit_for(factories.enterprise(building))
+
+    decision = route_ticket(ticket.id, T1)
+
+    assert (decision.rule, decision.liaison_id) == ("deputy", deputy.id)
+    assert decision.reason == Reason(
+        ReasonCode.DEPUTY_OF_BUILDING, {"building": building.name, "open_count": 2, "passed_over": "not_set"}
+    )
+
+
+def test_the_log_line_is_built_from_the_code_and_params(world: World) -> None:
+    factories.liaison([world.building], role=CoverageRole.DEPUTY)
+    world.liaison.available = False
+    ticket = world.submit(T0)
+
+    decision = route_ticket(ticket.id, T1)
+
+    assert str(decision.reason) == (
+        f"deputy_of_building building={world.building.name} open_count=0 passed_over=on_leave "
+        f"primary={world.liaison.username}"
+    )
+    assert str(route_ticket(ticket.id, T1).reason) == "not_waiting state=assigned"
 
 
 def test_the_deputy_with_the_fewest_open_requests_is_chosen(world: World) -> None:
@@ -152,8 +208,10 @@ def test_an_uncovered_building_goes_to_the_street_liaison_with_the_fewest_open_r
 
     assert (decision.rule, decision.liaison_id) == ("street", idle.id)
     assert ticket.assignee_id == idle.id
-    reason = events(ticket, EventKind.ASSIGNED)[0].payload["reason"]
-    assert f"street {world.street.name}" in reason and "(1)" in reason
+    assert events(ticket, EventKind.ASSIGNED)[0].payload["reason"] == {
+        "code": "street_fewest_open",
+        "params": {"building": uncovered.name, "street": world.street.name, "open_count": 1},
+    }
 
 
 def test_liaisons_that_cannot_take_work_are_never_candidates(world: World) -> None:
@@ -188,8 +246,14 @@ def test_nobody_available_puts_the_request_in_the_pool_with_a_pooled_event(world
     [pooled] = events(ticket, EventKind.POOLED)
     assert pooled.public is False
     assert pooled.actor_id is None
-    assert pooled.payload["rule"] == "pool"
-    assert lonely.name in pooled.payload["reason"]
+    assert pooled.payload == {
+        "rule": "pool",
+        "reason": {
+            "code": "nobody_available",
+            "params": {"building": lonely.name, "street": lonely.street.name},
+        },
+    }
+    assert decision.reason.as_payload() == pooled.payload["reason"]
     # a second delivery leaves it in the pool, without a second event
     assert route_ticket(ticket.id, T1).rule == "skipped"
     assert len(events(ticket, EventKind.POOLED)) == 1
@@ -213,11 +277,35 @@ def test_a_returned_request_never_goes_back_to_the_liaison_who_returned_it(world
     decision = route_ticket(ticket.id, T1)
 
     assert (decision.rule, decision.liaison_id) == ("deputy", deputy.id)
-    reason = events(ticket, EventKind.ASSIGNED)[-1].payload["reason"]
-    assert reason == (
-        f"deputy of {world.building.name} with 0 open requests; "
-        f"primary liaison {world.liaison.username} returned it"
-    )
+    assert events(ticket, EventKind.ASSIGNED)[-1].payload["reason"] == {
+        "code": "deputy_of_building",
+        "params": {
+            "building": world.building.name,
+            "open_count": 0,
+            "passed_over": "returned_it",
+            "primary": world.liaison.username,
+            "returned_by": world.liaison.username,
+        },
+    }
+
+
+def test_the_primary_back_from_leave_gets_what_a_deputy_returned_and_the_reason_names_the_deputy(
+    world: World,
+) -> None:
+    deputy = factories.liaison([world.building], role=CoverageRole.DEPUTY)
+    world.liaison.available = False
+    ticket = world.submit(T0)
+    assert route_ticket(ticket.id, T1).liaison_id == deputy.id
+    _return_and_accept(world, ticket, deputy)
+    world.liaison.available = True
+
+    decision = route_ticket(ticket.id, T1)
+
+    assert (decision.rule, decision.liaison_id) == ("primary", world.liaison.id)
+    assert events(ticket, EventKind.ASSIGNED)[-1].payload["reason"] == {
+        "code": "primary_liaison",
+        "params": {"building": world.building.name, "returned_by": deputy.username},
+    }
 
 
 def test_a_return_by_the_only_liaison_of_the_street_goes_to_the_pool(world: World) -> None:
@@ -230,7 +318,10 @@ def test_a_return_by_the_only_liaison_of_the_street_goes_to_the_pool(world: Worl
 
     decision = route_ticket(ticket.id, T1)
     assert decision.rule == "pool"
-    assert decision.reason.endswith(f"(excluding {only.username}, who returned it)")
+    assert decision.reason == Reason(
+        ReasonCode.NOBODY_AVAILABLE,
+        {"building": building.name, "street": street.name, "returned_by": only.username},
+    )
     assert ticket.assignee_id is None
 
 
@@ -339,3 +430,197 @@ def test_reconcile_waits_after_a_return_is_accepted(world: World) -> None:
 
     assert reconcile_unrouted(returned_at + timedelta(minutes=1), older_than=timedelta(minutes=3)) == 0
     assert reconcile_unrouted(returned_at + timedelta(minutes=4), older_than=timedelta(minutes=3)) == 1
+
+
+# --------------------------------------------------------------------------- how a decision reads
+
+BUILDING, STREET, PRIMARY, RETURNER = "光谷大厦", "关山街道", "liaison1", "liaison7"
+
+
+def reason(code: str, **params: Any) -> dict[str, Any]:
+    return {"code": code, "params": params}
+
+
+def deputy(passed_over: str, **extra: Any) -> dict[str, Any]:
+    primary = {} if passed_over == "not_set" else {"primary": PRIMARY}
+    return reason(
+        "deputy_of_building", building=BUILDING, open_count=3, passed_over=passed_over, **primary, **extra
+    )
+
+
+DEPUTY = f"Assigned to the deputy of {BUILDING} with the fewest open requests (3)"
+LEFT_OUT = f"{RETURNER}, who returned the request, was left out."
+
+# Every code and sub-case: the reason, its English sentence, and words its Chinese sentence must use.
+SENTENCES = [
+    (
+        reason("primary_liaison", building=BUILDING),
+        f"Assigned to the primary liaison of {BUILDING}.",
+        ["主包联"],
+    ),
+    (
+        reason("primary_liaison", building=BUILDING, returned_by=RETURNER),
+        f"Assigned to the primary liaison of {BUILDING}; {LEFT_OUT}",
+        ["主包联", "退单"],
+    ),
+    (deputy("not_set"), f"{DEPUTY}; the building has no primary liaison.", ["副包联", "主包联"]),
+    (
+        deputy("not_set", returned_by=RETURNER),
+        f"{DEPUTY}; the building has no primary liaison, and {LEFT_OUT}",
+        ["副包联", "主包联", "退单"],
+    ),
+    (
+        deputy("returned_it", returned_by=PRIMARY),
+        f"{DEPUTY}; the primary liaison {PRIMARY} returned the request.",
+        ["副包联", "主包联", "退单"],
+    ),
+    (deputy("inactive"), f"{DEPUTY}; the primary liaison {PRIMARY} was inactive.", ["副包联", "停用"]),
+    (
+        deputy("inactive", returned_by=RETURNER),
+        f"{DEPUTY}; the primary liaison {PRIMARY} was inactive, and {LEFT_OUT}",
+        ["副包联", "停用", "退单"],
+    ),
+    (deputy("on_leave"), f"{DEPUTY}; the primary liaison {PRIMARY} was on leave.", ["副包联", "休假"]),
+    (
+        deputy("on_leave", returned_by=RETURNER),
+        f"{DEPUTY}; the primary liaison {PRIMARY} was on leave, and {LEFT_OUT}",
+        ["副包联", "休假", "退单"],
+    ),
+    (deputy("unavailable"), f"{DEPUTY}; the primary liaison {PRIMARY} was unavailable.", ["副包联"]),
+    (
+        deputy("unavailable", returned_by=RETURNER),
+        f"{DEPUTY}; the primary liaison {PRIMARY} was unavailable, and {LEFT_OUT}",
+        ["副包联", "退单"],
+    ),
+    (
+        reason("street_fewest_open", building=BUILDING, street=STREET, open_count=1),
+        f"No available liaison covered {BUILDING}: assigned to the liaison of street {STREET} "
+        "with the fewest open requests (1).",
+        [],
+    ),
+    (
+        reason("street_fewest_open", building=BUILDING, street=STREET, open_count=1, returned_by=RETURNER),
+        f"No available liaison covered {BUILDING}: assigned to the liaison of street {STREET} "
+        f"with the fewest open requests (1); {LEFT_OUT}",
+        ["退单"],
+    ),
+    (
+        reason("nobody_available", building=BUILDING, street=STREET),
+        f"No available liaison covered {BUILDING} or street {STREET}.",
+        [],
+    ),
+    (
+        reason("nobody_available", building=BUILDING, street=STREET, returned_by=RETURNER),
+        f"Once {RETURNER}, who returned the request, was left out, no available liaison covered "
+        f"{BUILDING} or street {STREET}.",
+        ["退单"],
+    ),
+]
+
+
+def case_id(stored: dict[str, Any]) -> str:
+    """``deputy_of_building/on_leave+returned_by``: the code, the sub-case, whether someone was left out."""
+    params = stored["params"]
+    passed_over = f"/{params['passed_over']}" if "passed_over" in params else ""
+    return stored["code"] + passed_over + ("+returned_by" if "returned_by" in params else "")
+
+
+CASE_IDS = [case_id(stored) for stored, _sentence, _words in SENTENCES]
+
+
+def test_every_code_and_sub_case_has_a_sentence() -> None:
+    cases = {
+        (stored["code"], stored["params"].get("passed_over"), "returned_by" in stored["params"])
+        for stored, _sentence, _words in SENTENCES
+    }
+    assert {code for code, _p, _r in cases} == set(ReasonCode)
+    assert {p for code, p, _r in cases if code == ReasonCode.DEPUTY_OF_BUILDING} == set(PassedOver)
+    assert len(set(CASE_IDS)) == len(SENTENCES)
+
+
+# (not named ``english``: that is the autouse fixture's name, which a parameter would shadow)
+@pytest.mark.parametrize(("stored", "sentence", "_words"), SENTENCES, ids=CASE_IDS)
+def test_a_reason_reads_in_english(stored: dict[str, Any], sentence: str, _words: list[str]) -> None:
+    with force_locale("en"):
+        assert describe(stored) == sentence
+
+
+@pytest.mark.parametrize(("stored", "_sentence", "words"), SENTENCES, ids=CASE_IDS)
+def test_a_reason_reads_in_chinese(stored: dict[str, Any], _sentence: str, words: list[str]) -> None:
+    with force_locale("zh"):
+        chinese = describe(stored)
+    for key, value in stored["params"].items():
+        if key != "passed_over":  # a code: the sentence says it in words
+            assert str(value) in chinese, (key, chinese)
+    for word in words:
+        assert word in chinese, chinese
+    # translated, not the English sentence: no English word is left once the usernames are taken out
+    assert not re.search(r"[A-Za-z]{3,}", chinese.replace(PRIMARY, "").replace(RETURNER, "")), chinese
+
+
+def test_each_sub_case_reads_differently_in_chinese() -> None:
+    with force_locale("zh"):
+        sentences = [describe(stored) for stored, _sentence, _words in SENTENCES]
+    assert len(set(sentences)) == len(sentences)
+
+
+def test_a_legacy_or_unknown_reason_is_shown_as_is() -> None:
+    legacy = "deputy of 光谷大厦 with 3 open requests; primary liaison liaison1 on leave"
+    for locale in ("zh", "en"):
+        with force_locale(locale):
+            assert describe(legacy) == legacy
+            assert describe(reason("some_later_code", building=BUILDING)) == "some_later_code"
+            assert describe(None) == ""
+            assert rule_label("manual_override") == "manual_override"
+
+
+def test_a_missing_param_reads_as_a_dash() -> None:
+    with force_locale("en"):
+        assert describe({"code": "primary_liaison"}) == "Assigned to the primary liaison of —."
+
+
+def test_every_rule_has_a_label_in_both_languages() -> None:
+    with force_locale("en"):
+        english = {rule: rule_label(rule) for rule in ("primary", "deputy", "street", "pool")}
+    with force_locale("zh"):
+        chinese = {rule: rule_label(rule) for rule in ("primary", "deputy", "street", "pool")}
+    assert english == {
+        "primary": "Primary liaison",
+        "deputy": "Deputy liaison",
+        "street": "Liaison of the street",
+        "pool": "Dispatch pool",
+    }
+    assert "主包联" in chinese["primary"] and "副包联" in chinese["deputy"]
+    assert "街道" in chinese["street"] and "派单池" in chinese["pool"]
+
+
+def test_the_managers_read_why_a_request_was_pooled_in_their_language(world: World) -> None:
+    lonely = factories.building()
+    ticket = submit_for(factories.enterprise(lonely))
+
+    route_ticket(ticket.id, T1)
+
+    [note] = db.session.scalars(
+        select(Notification).where(
+            Notification.user_id == world.manager.id, Notification.kind == NotificationKind.POOLED
+        )
+    )
+    stored = {"code": "nobody_available", "params": {"building": lonely.name, "street": lonely.street.name}}
+    assert note.params["reason"] == stored  # facts, rendered when read
+    with force_locale("en"):
+        _subject, text = render_notification(note)
+    assert text.endswith(f"for a manager to dispatch it. {describe(stored)}")
+    with force_locale("zh"):
+        _subject, text = render_notification(note)
+        assert text.endswith(describe(stored)) and "派单池" in text
+    assert "No available liaison" not in text
+
+
+def test_an_older_pooled_notification_shows_its_reason_as_it_was(world: World) -> None:
+    note = Notification(
+        kind=NotificationKind.POOLED,
+        params={"number": "QH20260310-0001", "title": "停车", "actor": "", "reason": "no liaison covers it"},
+    )
+    with force_locale("en"):
+        _subject, text = render_notification(note)
+    assert text.endswith("for a manager to dispatch it. no liaison covers it")

@@ -17,16 +17,21 @@ from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
+from hotline import celery_app as tasks_setup
 from hotline import config as config_module
 from hotline.db import utcnow
 from hotline.extensions import db
+from hotline.locks import job_lock
+from hotline.notifications.tasks import send_email
 from hotline.outbox import services as outbox
 from hotline.outbox.models import OutboxMessage
+from hotline.outbox.tasks import relay_outbox
 from hotline.routing import services as routing
+from hotline.routing.tasks import reconcile_unrouted, route_ticket
+from hotline.sla.tasks import check_calendar, sweep_clocks
 from hotline.tickets.models import Ticket, TicketState
+from hotline.tickets.tasks import close_unrated_tickets
 from tests.factories import World
-from worker import tasks
-from worker.locks import job_lock
 from worker.schedule import BEAT_SCHEDULE
 
 
@@ -58,13 +63,13 @@ def test_route_ticket_commits_the_assignment(world: World) -> None:
     ticket = world.submit(ago(seconds=5))
     db.session.commit()
 
-    assert tasks.route_ticket.run(ticket.id) == "primary"
+    assert route_ticket.run(ticket.id) == "primary"
 
     routed = reread(ticket.id)
     assert routed.state == TicketState.ASSIGNED
     assert routed.assignee_id == world.liaison.id
     # a duplicate delivery changes nothing
-    assert tasks.route_ticket.run(ticket.id) == "skipped"
+    assert route_ticket.run(ticket.id) == "skipped"
 
 
 def test_route_ticket_rolls_back_on_error(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -82,14 +87,14 @@ def test_route_ticket_rolls_back_on_error(world: World, monkeypatch: pytest.Monk
     monkeypatch.setattr(routing, "route_ticket", half_done)
 
     with pytest.raises(RuntimeError):
-        tasks.route_ticket.run(ticket.id)
+        route_ticket.run(ticket.id)
 
     again = reread(ticket.id)
     assert (again.state, again.assignee_id) == (TicketState.SUBMITTED, None)
 
 
 def test_route_ticket_retries_transient_database_errors_with_backoff() -> None:
-    task = tasks.route_ticket
+    task = route_ticket
     assert OperationalError in task.autoretry_for
     assert task.retry_backoff and task.max_retries == 5
 
@@ -98,7 +103,7 @@ def test_route_ticket_retries_transient_database_errors_with_backoff() -> None:
 
 
 def test_send_email_retries_smtp_failures_with_backoff() -> None:
-    task = tasks.send_email
+    task = send_email
     assert {OSError, smtplib.SMTPException} <= set(task.autoretry_for)
     assert task.retry_backoff is True
     assert task.max_retries == 8
@@ -116,7 +121,7 @@ def test_send_email_rolls_back_when_sending_fails(world: World, monkeypatch: pyt
     with pytest.raises(
         smtplib.SMTPServerDisconnected
     ):  # called directly, Celery re-raises instead of retrying
-        tasks.send_email.run(42)
+        send_email.run(42)
     db.session.rollback()
     assert db.session.scalars(select(OutboxMessage)).all() == []
 
@@ -133,7 +138,7 @@ def test_send_email_commits_what_the_sender_marked(world: World, monkeypatch: py
 
     monkeypatch.setattr(email, "send_notification_email", sent)
 
-    tasks.send_email.run(42)
+    send_email.run(42)
     db.session.rollback()
     assert calls == [42]
     assert len(db.session.scalars(select(OutboxMessage)).all()) == 1
@@ -154,7 +159,7 @@ class FakeSend:
 @pytest.fixture
 def send(monkeypatch: pytest.MonkeyPatch) -> FakeSend:
     fake = FakeSend()
-    monkeypatch.setattr(tasks.relay_outbox.app, "send_task", fake)
+    monkeypatch.setattr(relay_outbox.app, "send_task", fake)
     return fake
 
 
@@ -164,12 +169,12 @@ def test_relay_outbox_publishes_and_commits(world: World, send: FakeSend) -> Non
     outbox.enqueue(outbox.ROUTE_TICKET, {"ticket_id": 3}, ago(seconds=1))  # left to the nudge for now
     db.session.commit()
 
-    assert tasks.relay_outbox.run() == 2
+    assert relay_outbox.run() == 2
 
     db.session.rollback()
     assert send.sent == [
-        ("worker.tasks.route_ticket", {"ticket_id": 1}),
-        ("worker.tasks.send_email", {"notification_id": 2}),
+        ("hotline.routing.tasks.route_ticket", {"ticket_id": 1}),
+        ("hotline.notifications.tasks.send_email", {"notification_id": 2}),
     ]
     published = [m.published_at is not None for m in db.session.scalars(select(OutboxMessage))]
     assert published == [True, True, False]
@@ -181,10 +186,10 @@ def test_a_periodic_job_whose_lock_is_held_returns_at_once(world: World, send: F
 
     with job_lock("relay-outbox", 60) as held:
         assert held
-        assert tasks.relay_outbox.run() is None
+        assert relay_outbox.run() is None
     assert send.sent == []
 
-    assert tasks.relay_outbox.run() == 1  # the lock was released
+    assert relay_outbox.run() == 1  # the lock was released
 
 
 def test_the_file_lock_is_exclusive_and_released(app: Flask, instance_dir: Path) -> None:
@@ -204,7 +209,7 @@ def test_reconcile_unrouted_requeues_and_commits(world: World) -> None:
         message.published_at = ago(minutes=10)  # published, then lost by the broker
     db.session.commit()
 
-    assert tasks.reconcile_unrouted.run() == 1
+    assert reconcile_unrouted.run() == 1
     db.session.rollback()
     pending = db.session.scalars(select(OutboxMessage).where(OutboxMessage.published_at.is_(None))).all()
     assert [(m.topic, m.payload) for m in pending] == [(outbox.ROUTE_TICKET, {"ticket_id": ticket.id})]
@@ -214,7 +219,7 @@ def test_close_unrated_tickets_commits(world: World) -> None:
     ticket = world.resolved(ago(days=10))
     db.session.commit()
 
-    assert tasks.close_unrated_tickets.run() == 1
+    assert close_unrated_tickets.run() == 1
     assert reread(ticket.id).state == TicketState.CLOSED
 
 
@@ -232,13 +237,13 @@ def test_sweep_clocks_calls_the_sweep_under_its_lock_and_commits(
 
     monkeypatch.setattr(sweeps, "sweep_clocks", sweep)
 
-    tasks.sweep_clocks.run()
+    sweep_clocks.run()
     db.session.rollback()
     assert len(seen) == 1 and abs(seen[0] - utcnow()) < timedelta(minutes=1)
     assert len(db.session.scalars(select(OutboxMessage)).all()) == 1
 
     with job_lock("sweep-clocks", 60):
-        tasks.sweep_clocks.run()
+        sweep_clocks.run()
     assert len(seen) == 1
 
 
@@ -249,7 +254,7 @@ def test_check_calendar_syncs_then_checks(world: World, monkeypatch: pytest.Monk
     monkeypatch.setattr(sla, "sync_calendar_from_package", lambda now: calls.append("sync") or [])
     monkeypatch.setattr(sla, "check_missing_years", lambda now: calls.append("check") or [])
 
-    tasks.check_calendar.run()
+    check_calendar.run()
     assert calls == ["sync", "check"]
 
 
@@ -265,12 +270,12 @@ def test_the_beat_schedule_runs_every_job() -> None:
     assert every["prune-outbox"] == timedelta(hours=1)
     assert "check-calendar" in every
     registered = {
-        "worker.tasks.relay_outbox",
-        "worker.tasks.reconcile_unrouted",
-        "worker.tasks.sweep_clocks",
-        "worker.tasks.close_unrated_tickets",
-        "worker.tasks.check_calendar",
-        "worker.tasks.prune_outbox",
+        "hotline.outbox.tasks.relay_outbox",
+        "hotline.routing.tasks.reconcile_unrouted",
+        "hotline.sla.tasks.sweep_clocks",
+        "hotline.tickets.tasks.close_unrated_tickets",
+        "hotline.sla.tasks.check_calendar",
+        "hotline.outbox.tasks.prune_outbox",
     }
     assert {entry["task"] for entry in BEAT_SCHEDULE.values()} == registered
     for entry in BEAT_SCHEDULE.values():  # never an eta/countdown
@@ -292,7 +297,7 @@ def test_production_celery_settings(tmp_path: Path) -> None:
         options["max_retries"] is not None and options["socket_timeout"] and options["socket_connect_timeout"]
     )
     assert settings["task_publish_retry_policy"]["max_retries"] <= 3
-    for limit in (tasks.RELAY_LIMIT, tasks.SHORT_JOB_LIMIT, tasks.SWEEP_LIMIT):
+    for limit in (tasks_setup.RELAY_LIMIT, tasks_setup.SHORT_JOB_LIMIT, tasks_setup.SWEEP_LIMIT):
         assert limit < options["visibility_timeout"]
 
 
@@ -308,13 +313,13 @@ def test_every_task_stops_softly_before_its_hard_limit_and_before_redelivery() -
     settings = config_module._broker_settings("redis://redis:6379/0", Path("/tmp"))
     visibility = settings["broker_transport_options"]["visibility_timeout"]
     for task in (
-        tasks.route_ticket,
-        tasks.send_email,
-        tasks.relay_outbox,
-        tasks.reconcile_unrouted,
-        tasks.sweep_clocks,
-        tasks.check_calendar,
-        tasks.close_unrated_tickets,
+        route_ticket,
+        send_email,
+        relay_outbox,
+        reconcile_unrouted,
+        sweep_clocks,
+        check_calendar,
+        close_unrated_tickets,
     ):
         hard = task.time_limit or settings["task_time_limit"]
         soft = task.soft_time_limit or settings["task_soft_time_limit"]

@@ -1,0 +1,407 @@
+"""The API's request and response bodies, declared once as marshmallow schemas.
+
+They validate what comes in (the JSON types, and the values of enums; what the values *mean* — a known
+category, a phone number, a required answer — stays the services' decision, so the web and the API refuse
+the same things with the same sentences) and they are what ``/api/v1/openapi.json`` is generated from
+(flask-smorest with apispec).  Output schemas dump the ORM rows directly: a ticket's JSON shape is written
+here and nowhere else.
+
+Error messages are lazy translated strings, so a refused body is explained in the caller's language
+(:mod:`hotline.api.parser` turns them into ``{"error": {"code", "message", "fields"}}``).
+"""
+
+from __future__ import annotations
+
+import enum
+from contextvars import ContextVar
+from typing import Any
+
+import marshmallow as ma
+from flask_babel import lazy_gettext as _l
+from marshmallow import fields
+
+from hotline.auth.models import Role
+from hotline.i18n import localized_name
+from hotline.tickets.labels import state_label
+from hotline.tickets.models import Channel, EventKind, RatingScore, Ticket, TicketEvent, TicketState, Urgency
+from hotline.tickets.queries import event_payload
+from hotline.tickets.workflow import Action, Field
+from hotline.timeutil import iso
+
+MUST_BE_TEXT = _l("Must be a string.")
+MUST_BE_BOOLEAN = _l("Must be true or false.")
+MUST_BE_NUMBER = _l("Enter a whole number.")
+REQUIRED = _l("This field is required.")
+NOT_NULL = _l("This field is required.")
+
+
+def _enum_message(values: list[str]) -> Any:
+    return _l("Choose one of: %(values)s.", values=", ".join(values))
+
+
+class Base(ma.Schema):
+    """Unknown keys are ignored, as clients of a government API send what their other systems have."""
+
+    class Meta:
+        unknown = ma.EXCLUDE
+
+
+def text(*, required: bool = False, description: Any = None, max_length: int | None = None) -> fields.String:
+    """A text field of a body: a JSON string (null reads as absent)."""
+    metadata: dict[str, Any] = {}
+    if description:
+        metadata["description"] = str(description)
+    if max_length:
+        metadata["maxLength"] = max_length
+    return fields.String(
+        required=required,
+        allow_none=True,
+        metadata=metadata,
+        error_messages={"invalid": MUST_BE_TEXT, "required": REQUIRED, "invalid_utf8": MUST_BE_TEXT},
+    )
+
+
+def boolean(*, required: bool = False, description: Any = None, missing: Any = None) -> fields.Boolean:
+    """A JSON true/false; strings such as "yes" are refused (a government record must say what it means)."""
+    return fields.Boolean(
+        required=required,
+        truthy={True},
+        falsy={False},
+        metadata={"description": str(description)} if description else {},
+        error_messages={
+            "invalid": MUST_BE_BOOLEAN,
+            "required": missing or REQUIRED,
+            "null": missing or REQUIRED,
+        },
+    )
+
+
+def integer(
+    *, required: bool = False, minimum: int | None = None, maximum: int | None = None
+) -> fields.Integer:
+    metadata: dict[str, Any] = {}
+    if minimum is not None:
+        metadata["minimum"] = minimum
+    if maximum is not None:
+        metadata["maximum"] = maximum
+    return fields.Integer(
+        required=required,
+        strict=True,
+        metadata=metadata,
+        error_messages={
+            "invalid": MUST_BE_NUMBER,
+            "required": REQUIRED,
+            "null": REQUIRED,
+            "too_large": MUST_BE_NUMBER,
+        },
+    )
+
+
+def choice(
+    enum_class: type[enum.StrEnum], *, required: bool = False, missing: Any = None, description: Any = None
+) -> fields.Enum:
+    """One value of ``enum_class`` (by value); the document lists exactly the enum's values."""
+    values = [member.value for member in enum_class]
+    message = missing or _enum_message(values)
+    return fields.Enum(
+        enum_class,
+        by_value=True,
+        required=required,
+        allow_none=not required,
+        metadata={"description": str(description)} if description else {},
+        error_messages={"unknown": message, "required": message, "null": message, "invalid": message},
+    )
+
+
+class LocalTime(fields.Field):
+    """A moment as ISO 8601 with the +08:00 offset (Asia/Shanghai), or null."""
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> str | None:
+        return iso(value)
+
+
+# --------------------------------------------------------------------------- errors
+
+
+class ErrorDetail(Base):
+    code = fields.String(
+        required=True,
+        metadata={
+            "examples": ["validation_failed", "unauthorized", "forbidden", "not_found", "invalid_transition"]
+        },
+    )
+    message = fields.String(required=True, metadata={"description": "In the caller's language"})
+    fields_ = fields.Dict(
+        data_key="fields",
+        keys=fields.String(),
+        values=fields.String(),
+        required=True,
+        metadata={"description": "Field name → message, for validation errors"},
+    )
+
+
+class Error(Base):
+    error = fields.Nested(ErrorDetail, required=True)
+
+
+# --------------------------------------------------------------------------- tokens, categories
+
+
+class TokenRequest(Base):
+    username = text(required=True)
+    password = text(required=True)
+
+
+class TokenUser(Base):
+    username = fields.String(required=True)
+    name = fields.String(required=True)
+    role = fields.Enum(Role, by_value=True, required=True)
+
+
+class Token(Base):
+    token = fields.String(required=True, metadata={"description": "Send as `Authorization: Bearer <token>`"})
+    expires_at = LocalTime(required=True, metadata={"type": "string", "format": "date-time"})
+    user = fields.Nested(TokenUser)
+
+
+class Category(Base):
+    code = fields.String(required=True)
+    name = fields.Method(
+        "_name", required=True, metadata={"type": "string", "description": "In the caller's language"}
+    )
+
+    def _name(self, category: Any) -> str:
+        return localized_name(category)
+
+
+# --------------------------------------------------------------------------- tickets
+
+
+class Person(Base):
+    username = fields.String(required=True)
+    name = fields.String(required=True)
+
+
+class EnterpriseRef(Base):
+    name = fields.String(required=True)
+    uscc = fields.String(required=True, metadata={"description": "统一社会信用代码 (18 characters)"})
+
+
+class RatingSchema(Base):
+    score = fields.Enum(RatingScore, by_value=True, required=True, attribute="rating_score")
+    comment = fields.Function(lambda t: t.rating_comment or "", required=True, metadata={"type": "string"})
+
+
+PAGE_MAX = 1_000_000
+PER_PAGE_MAX = 100
+TIME = {"type": ["string", "null"], "format": "date-time", "description": "ISO 8601 with the +08:00 offset"}
+
+
+class TicketSchema(Base):
+    """A request as DESIGN §9 shows it, plus a few extras (state label, department, answer, rating window)."""
+
+    number = fields.String(required=True, metadata={"examples": ["QH20260103-0001"]})
+    state = fields.Enum(TicketState, by_value=True, required=True)
+    state_label = fields.Function(lambda t: state_label(t.state), metadata={"type": "string"})
+    title = fields.String(required=True)
+    description = fields.String(required=True)
+    category = fields.String(
+        required=True, attribute="category.code", metadata={"description": "Category code"}
+    )
+    urgency = fields.Enum(Urgency, by_value=True, required=True)
+    channel = fields.Enum(Channel, by_value=True, required=True)
+    contact_phone = fields.String()
+    enterprise = fields.Nested(EnterpriseRef, required=True)
+    building = fields.String(
+        required=True, attribute="building.name", metadata={"description": "Building name"}
+    )
+    assignee = fields.Nested(Person, required=True, allow_none=True)
+    department = fields.Function(
+        lambda t: t.department.code if t.department is not None else None,
+        metadata={"type": ["string", "null"], "description": "Code of the department holding it"},
+    )
+    answer = fields.String(allow_none=True)
+    created_at = LocalTime(required=True, metadata={"type": "string", "format": "date-time"})
+    updated_at = LocalTime(metadata={"type": "string", "format": "date-time"})
+    acknowledge_due_at = LocalTime(required=True, metadata=TIME)
+    resolve_due_at = LocalTime(required=True, metadata=TIME)
+    rating_due_at = LocalTime(metadata=TIME)
+    acknowledged_at = LocalTime(required=True, metadata=TIME)
+    resolved_at = LocalTime(required=True, metadata=TIME)
+    closed_at = LocalTime(required=True, metadata=TIME)
+    rating = fields.Method(
+        "_rating",
+        required=True,
+        metadata={"oneOf": [{"$ref": "#/components/schemas/Rating"}, {"type": "null"}]},
+    )
+    reopen_count = fields.Integer()
+
+    def _rating(self, ticket: Ticket) -> dict[str, Any] | None:
+        if ticket.rating_score is None:
+            return None
+        result: dict[str, Any] = RatingSchema().dump(ticket)
+        return result
+
+
+# Whether the reader of an event may see its internal payload (staff) or only the public keys (an enterprise).
+reader_sees_internal: ContextVar[bool] = ContextVar("reader_sees_internal", default=False)
+
+
+class EventSchema(Base):
+    kind = fields.Enum(EventKind, by_value=True, required=True)
+    from_state = fields.Enum(TicketState, by_value=True, allow_none=True)
+    to_state = fields.Enum(TicketState, by_value=True, allow_none=True)
+    actor = fields.Function(
+        lambda e: e.actor.name if e.actor is not None else None, metadata={"type": ["string", "null"]}
+    )
+    body = fields.String()
+    public = fields.Boolean()
+    created_at = LocalTime(metadata={"type": "string", "format": "date-time"})
+    payload = fields.Method(
+        "_payload",
+        metadata={
+            "type": "object",
+            "description": "Facts of the event; an enterprise sees only the public ones",
+        },
+    )
+
+    def _payload(self, event: TicketEvent) -> dict[str, Any]:
+        return event_payload(event, include_internal=reader_sees_internal.get())
+
+
+class TicketDetailSchema(TicketSchema):
+    events = fields.Method(
+        "_events",
+        metadata={"type": "array", "items": {"$ref": "#/components/schemas/Event"}},
+    )
+
+    def _events(self, ticket: Any) -> list[dict[str, Any]]:
+        events = getattr(ticket, "timeline", [])
+        dumped: list[dict[str, Any]] = EventSchema(many=True).dump(events)
+        return dumped
+
+
+class TicketWithTimeline:
+    """A request and the events its reader may see, for :class:`TicketDetailSchema`."""
+
+    def __init__(self, ticket: Ticket, timeline: list[TicketEvent]) -> None:
+        self.ticket = ticket
+        self.timeline = timeline
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.ticket, name)
+
+
+class TicketPage(Base):
+    items = fields.List(fields.Nested(TicketSchema), required=True)
+    page = fields.Integer(required=True)
+    pages = fields.Integer(required=True)
+    per_page = fields.Integer(required=True)
+    total = fields.Integer(required=True)
+
+
+class TicketListArgs(Base):
+    state = choice(TicketState, description="Only requests in this state")
+    page = fields.Integer(
+        load_default=1,
+        validate=ma.validate.Range(
+            min=1, max=PAGE_MAX, error=_l("Give a whole number from 1 to %(n)d.", n=PAGE_MAX)
+        ),
+        error_messages={"invalid": _l("Give a whole number of 1 or more.")},
+    )
+    per_page = fields.Integer(
+        load_default=None,
+        validate=ma.validate.Range(
+            min=1, max=PER_PAGE_MAX, error=_l("Give a whole number from 1 to %(n)d.", n=PER_PAGE_MAX)
+        ),
+        error_messages={"invalid": _l("Give a whole number from 1 to %(n)d.", n=PER_PAGE_MAX)},
+    )
+
+
+class TicketCreate(Base):
+    category = text(required=True, description="A category code (GET /api/v1/categories)")
+    title = text(required=True, max_length=100)
+    description = text(required=True, max_length=5000)
+    urgency = choice(Urgency)
+    contact_phone = text(required=True)
+    enterprise_uscc = text(description="Staff only: the enterprise the request is recorded for")
+    channel = choice(Channel, description="Staff only: phone, tea_meeting, roundtable or visit")
+
+
+# ----------------------------------------------------------------------- bodies of the lifecycle's actions
+
+
+def _action_field(spec: Field) -> fields.Field:
+    label = str(spec.description) if spec.description else None
+    if spec.kind == "boolean":
+        return boolean(required=spec.required, description=label, missing=spec.missing)
+    if spec.kind == "integer":
+        return integer(required=spec.required, minimum=spec.minimum, maximum=spec.maximum)
+    if spec.enum is not None:
+        return choice(spec.enum, required=spec.required, missing=spec.missing, description=label)
+    return text(required=spec.required, description=label, max_length=spec.max_length)
+
+
+_action_schemas: dict[str, type[ma.Schema]] = {}
+
+
+def action_schema(action: Action) -> type[ma.Schema]:
+    """The body schema of a lifecycle action, from its row's fields (one class per action, for the doc)."""
+    schema = _action_schemas.get(action.name)
+    if schema is None:
+        name = "".join(part.title() for part in action.name.split("_")) + "Body"
+        schema = Base.from_dict({spec.name: _action_field(spec) for spec in action.fields}, name=name)
+        _action_schemas[action.name] = schema
+    return schema
+
+
+# --------------------------------------------------------------------------- figures
+
+
+class StatsArgs(Base):
+    """The cohort of ``GET /api/v1/stats/summary`` (checked by
+    :func:`~hotline.stats.periods.filter_from_query`)."""
+
+    from_ = fields.String(
+        data_key="from",
+        metadata={"format": "date", "description": "YYYY-MM-DD, included; default 1 January of this year"},
+    )
+    to = fields.String(
+        metadata={
+            "format": "date",
+            "description": "YYYY-MM-DD, included; default 31 December of `from`'s year",
+        }
+    )
+    street = fields.String(metadata={"description": "Street code"})
+    building = fields.String(metadata={"description": "Building id"})
+    category = fields.String(metadata={"description": "Category code"})
+    channel = fields.String(metadata={"enum": [c.value for c in Channel]})
+    liaison = fields.String(metadata={"description": "Liaison username"})
+
+
+def _stats_summary_schema() -> type[ma.Schema]:
+    """Every figure of DESIGN §7 by its snake_case name; rates in [0, 1] or null when the denominator is 0."""
+    from dataclasses import fields as dataclass_fields
+
+    from hotline.stats.queries import Figures
+
+    declared: dict[str, fields.Field] = {}
+    for f in dataclass_fields(Figures):
+        if f.name.endswith("_rate") or f.name == "avg_handling_hours":
+            declared[f.name] = fields.Float(allow_none=True, required=True)
+        elif f.type in (float, "float"):
+            declared[f.name] = fields.Float(required=True)
+        else:
+            declared[f.name] = fields.Integer(required=True)
+    declared["resolved_late"] = fields.Integer(required=True)
+    declared["coverage"] = fields.Float(
+        allow_none=True, required=True, metadata={"description": "楼宇覆盖率, now"}
+    )
+    declared["buildings"] = fields.Integer(required=True)
+    declared["covered_buildings"] = fields.Integer(required=True)
+    declared["from"] = fields.String(required=True, metadata={"format": "date"})
+    declared["to"] = fields.String(required=True, metadata={"format": "date"})
+    return Base.from_dict(declared, name="StatsSummary")
+
+
+StatsSummary = _stats_summary_schema()

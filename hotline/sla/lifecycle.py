@@ -1,0 +1,63 @@
+"""How the clocks follow the lifecycle: subscribers to the core's domain events (``hotline.tickets.events``).
+
+- ASSIGNED starts the acknowledge clock (``acknowledge_due_at``);
+- ACKNOWLEDGED and REOPENED start a resolve clock (``resolve_due_at``);
+- RESOLVED opens the rating window (``rating_due_at``) and stores the working minutes the request took
+  (``handling_minutes``, the average handling time of DESIGN §7).
+
+They run before the notifications (order :data:`~hotline.tickets.events.CLOCKS`), which quote the deadlines.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from flask import Flask, current_app
+
+from hotline.sla import clocks
+from hotline.sla.calendar import current_calendar
+from hotline.sla.worktime import CalendarMissing
+from hotline.tickets import events
+from hotline.tickets.events import TicketChanged
+from hotline.tickets.models import EventKind
+
+EXTENSION = "hotline.sla"
+
+
+@dataclass(frozen=True)
+class ClockSettings:
+    """The clock settings that come from the configuration rather than the database."""
+
+    rating_window: timedelta
+
+
+def settings() -> ClockSettings:
+    found: ClockSettings = current_app.extensions[EXTENSION]
+    return found
+
+
+def _start_acknowledge(change: TicketChanged) -> None:
+    clocks.start_acknowledge_clock(change.ticket, change.now)
+
+
+def _start_resolve(change: TicketChanged) -> None:
+    clocks.start_resolve_clock(change.ticket, change.now)
+
+
+def _resolved(change: TicketChanged) -> None:
+    ticket = change.ticket
+    ticket.rating_due_at = change.now + settings().rating_window
+    try:
+        ticket.handling_minutes = current_calendar().working_minutes_between(ticket.created_at, change.now)
+    except CalendarMissing:  # the span needs a year the calendar lacks: no figure rather than a guess
+        ticket.handling_minutes = None
+
+
+def init_app(app: Flask) -> None:
+    app.extensions[EXTENSION] = ClockSettings(
+        rating_window=timedelta(days=int(app.config["RATING_WINDOW_DAYS"]))
+    )
+    events.subscribe(_start_acknowledge, [EventKind.ASSIGNED], order=events.CLOCKS)
+    events.subscribe(_start_resolve, [EventKind.ACKNOWLEDGED, EventKind.REOPENED], order=events.CLOCKS)
+    events.subscribe(_resolved, [EventKind.RESOLVED], order=events.CLOCKS)
