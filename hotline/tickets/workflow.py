@@ -56,12 +56,13 @@ WHO_ROLES: dict[Who, frozenset[Role]] = {
     Who.STAFF: frozenset({Role.LIAISON, Role.DEPARTMENT, Role.MANAGER, Role.ADMIN}),
 }
 
-WHO_LABELS: dict[Who, LazyString] = {
-    Who.ASSIGNEE: _l("the assignee"),
-    Who.DEPARTMENT: _l("the department holding it"),
-    Who.MANAGER: _l("a manager"),
-    Who.ENTERPRISE: _l("the enterprise that filed it"),
-    Who.STAFF: _l("any staff member who may see it"),
+# For the API document (English, like the rest of it).
+WHO_LABELS: dict[Who, str] = {
+    Who.ASSIGNEE: "the assignee",
+    Who.DEPARTMENT: "the department holding it",
+    Who.MANAGER: "a manager",
+    Who.ENTERPRISE: "the enterprise that filed it",
+    Who.STAFF: "any staff member who may see it",
 }
 
 
@@ -123,7 +124,7 @@ class Action:
     leads_to: tuple[TicketState, ...] = ()  # the states it can lead to; () = the state does not change
     public: bool = True  # whether the enterprise sees its (first) event
     button: str = "btn-primary"
-    summary: LazyString | None = None  # one line for the API document
+    summary: str = ""  # for the API document (English, like the rest of it)
     # A condition of the request besides its state (e.g. "is with a department"), and what is said when unmet.
     condition: Callable[[Ticket], bool] | None = None
     unmet: LazyString | None = None
@@ -139,7 +140,6 @@ class Action:
 
 
 ALL_STATES = tuple(TicketState)
-_BODY = Field("body", "text", _l("Text"), required=True, max_length=TEXT_MAX)
 
 
 def _with_department(ticket: Ticket) -> bool:
@@ -166,11 +166,10 @@ _ROWS: tuple[Action, ...] = (
                 required=True,
                 choices="liaisons",
                 param="liaison_username",
-                description=_l("Username of an active liaison who is not on leave."),
             ),
             Field("reason", "text", _l("Reason"), max_length=TEXT_MAX),
         ),
-        summary=_l("Dispatch a waiting request to a liaison, or reassign one not yet acknowledged."),
+        summary=("Dispatch a waiting request to a liaison, or reassign one not yet acknowledged."),
     ),
     Action(
         "review_return",
@@ -195,7 +194,7 @@ _ROWS: tuple[Action, ...] = (
             ),
             Field("note", "text", _l("Note"), max_length=TEXT_MAX, description=_l("Required when refusing.")),
         ),
-        summary=_l(
+        summary=(
             "Accept a return (the request goes back to routing, never to the same liaison) or refuse it "
             "(back to the state it was returned from)."
         ),
@@ -211,7 +210,7 @@ _ROWS: tuple[Action, ...] = (
         leads_to=(TicketState.IN_PROGRESS,),
         refused=_l("A request that is “%(state)s” cannot be acknowledged."),
         forbidden=_l("Only the assignee may acknowledge this request."),
-        summary=_l("签收: the assignee takes responsibility; the resolve clock starts."),
+        summary=("签收: the assignee takes responsibility; the resolve clock starts."),
     ),
     Action(
         "reply",
@@ -223,7 +222,7 @@ _ROWS: tuple[Action, ...] = (
         refused=_l("A request that is “%(state)s” cannot be replied to."),
         forbidden=_l("Only the assignee, the department holding it or a manager may reply to this request."),
         fields=(Field("body", "text", _l("Reply to the enterprise"), required=True, max_length=TEXT_MAX),),
-        summary=_l("A public reply to the enterprise."),
+        summary=("A public reply to the enterprise."),
     ),
     Action(
         "transfer",
@@ -242,13 +241,10 @@ _ROWS: tuple[Action, ...] = (
                 required=True,
                 choices="departments",
                 param="department_code",
-                description=_l("Code of an active department."),
             ),
             Field("note", "text", _l("Note"), max_length=TEXT_MAX),
         ),
-        summary=_l(
-            "转办: hand the work to a district department; the liaison stays the enterprise's contact."
-        ),
+        summary=("转办: hand the work to a district department; the liaison stays the enterprise's contact."),
     ),
     Action(
         "handback",
@@ -264,7 +260,7 @@ _ROWS: tuple[Action, ...] = (
         button="btn-outline-secondary",
         condition=_with_department,
         unmet=_l("The request is not with a department."),
-        summary=_l("The department gives the work back to the liaison (or the liaison takes it back)."),
+        summary=("The department gives the work back to the liaison (or the liaison takes it back)."),
     ),
     Action(
         "extend",
@@ -289,7 +285,7 @@ _ROWS: tuple[Action, ...] = (
             Field("reason", "text", _l("Reason"), required=True, max_length=EXTENSION_TEXT_MAX),
         ),
         button="btn-outline-secondary",
-        summary=_l("延期: the assignee asks a manager for more working days on the resolve clock."),
+        summary=("延期: the assignee asks a manager for more working days on the resolve clock."),
     ),
     Action(
         "decide_extension",
@@ -318,9 +314,7 @@ _ROWS: tuple[Action, ...] = (
                 description=_l("Required when refusing."),
             ),
         ),
-        summary=_l(
-            "A manager approves (the deadline moves) or refuses the pending extension of this request."
-        ),
+        summary=("A manager approves (the deadline moves) or refuses the pending extension of this request."),
     ),
     Action(
         "return",
@@ -335,7 +329,7 @@ _ROWS: tuple[Action, ...] = (
         forbidden=_l("Only the assignee may return this request."),
         fields=(Field("reason", "text", _l("Reason for returning"), required=True, max_length=TEXT_MAX),),
         button="btn-outline-danger",
-        summary=_l("退单: the assignee gives the request back for re-dispatch; a manager reviews it."),
+        summary=("退单: the assignee gives the request back for re-dispatch; a manager reviews it."),
     ),
     Action(
         "resolve",
@@ -358,7 +352,7 @@ _ROWS: tuple[Action, ...] = (
             ),
         ),
         button="btn-success",
-        summary=_l("办结: the answer is given; the rating window starts."),
+        summary=("办结: the answer is given; the rating window starts."),
     ),
     Action(
         "note",
@@ -381,7 +375,7 @@ _ROWS: tuple[Action, ...] = (
             ),
         ),
         button="btn-outline-secondary",
-        summary=_l("An internal note, seen by staff only; allowed in any state."),
+        summary=("An internal note, seen by staff only; allowed in any state."),
     ),
     # -------------------------------------------------------------- the enterprise's side
     Action(
@@ -394,7 +388,7 @@ _ROWS: tuple[Action, ...] = (
         refused=_l("A request that is “%(state)s” cannot take more information."),
         forbidden=_l("Only the enterprise that filed this request may add information to it."),
         fields=(Field("body", "text", _l("More information"), required=True, max_length=TEXT_MAX),),
-        summary=_l("The enterprise adds information to its open request."),
+        summary=("The enterprise adds information to its open request."),
     ),
     Action(
         "rate",
@@ -426,7 +420,7 @@ _ROWS: tuple[Action, ...] = (
                 description=_l("Required when dissatisfied."),
             ),
         ),
-        summary=_l(
+        summary=(
             "回访/评价: satisfied or basically satisfied closes the request; dissatisfied (with a comment) "
             "reopens it (重办).  A manager records the enterprise's answer to a follow-up call."
         ),
@@ -443,7 +437,7 @@ _ROWS: tuple[Action, ...] = (
         forbidden=_l("Only the enterprise that filed this request may withdraw it."),
         fields=(Field("reason", "text", _l("Reason for withdrawing"), max_length=TEXT_MAX),),
         button="btn-outline-danger",
-        summary=_l("The enterprise withdraws its request before it is resolved."),
+        summary=("The enterprise withdraws its request before it is resolved."),
     ),
 )
 
