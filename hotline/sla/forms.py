@@ -120,13 +120,6 @@ class CategoryClocksForm(FlaskForm):
     )
 
 
-class ExtensionRequestForm(FlaskForm):
-    """延期: the assignee asks for more working days on the resolve clock."""
-
-    days = WholeNumberField(_l("Extra working days"), validators=[Required()])
-    reason = TextAreaField(_l("Reason"), validators=[Required(), Length(max=TEXT_MAX)])
-
-
 class ExtensionDecisionForm(FlaskForm):
     decision = RadioField(
         _l("Decision"),

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
@@ -135,10 +135,6 @@ class Period:
     start: date  # first local day
     end: date  # first local day after the period
 
-    @property
-    def last(self) -> date:
-        return last_day(self.end)
-
 
 def default_value(kind: str, today: date) -> str:
     """Picker's value for the period holding ``today``: ``2026-03``, ``2026Q1``, ``2026``; "" if custom."""
@@ -169,16 +165,6 @@ def parse(kind: str, value: str, from_text: str, to_text: str, today: date) -> P
         }
         raise PeriodError("value", messages[kind]())
     return Period(kind, *parse_period(text, "value"))
-
-
-def default_period(today: date) -> tuple[date, date]:
-    """The current year, the period every page and the API show when none is asked for."""
-    return year(today.year)
-
-
-def with_period(flt: StatsFilter, bounds: tuple[date, date]) -> StatsFilter:
-    """The same filters over another period."""
-    return replace(flt, start=bounds[0], end=bounds[1])
 
 
 def last_day(end: date) -> date:

@@ -67,13 +67,6 @@ def _not_found_message() -> str:
     return _("No such request.")
 
 
-def filter_state(query: Select[Ticket], state: str | None) -> Select[Ticket]:
-    """Narrow a ticket query to one state; an unknown state name is ignored by the caller's validation."""
-    if state and state in TicketState.__members__.values():
-        return query.where(Ticket.state == TicketState(state))
-    return query
-
-
 # --------------------------------------------------------------------------- helpers for the pages
 
 SEARCH_MAX = 50
@@ -181,39 +174,3 @@ def recordable_enterprises(user: User) -> list[Enterprise]:
     elif not user.is_staff:
         return []
     return list(db.session.scalars(query.limit(RECORDABLE_MAX)))
-
-
-def available_actions(ticket: Ticket, user: User) -> set[str]:
-    """The actions the detail page offers ``user`` on ``ticket`` (the services decide in the end)."""
-    state = ticket.state
-    is_assignee = ticket.assignee_id is not None and ticket.assignee_id == user.id
-    actions: set[str] = set()
-    if user.role == Role.ENTERPRISE:
-        if user.enterprise_id != ticket.enterprise_id:
-            return actions
-        if state in OPEN_STATES:
-            actions |= {"info", "withdraw"}
-        if state == TicketState.RESOLVED:
-            actions.add("rate")
-        return actions
-    actions.add("note")
-    if user.role == Role.LIAISON and is_assignee:
-        if state == TicketState.ASSIGNED:
-            actions |= {"acknowledge", "return"}
-        if state == TicketState.IN_PROGRESS:
-            actions |= {"reply", "transfer", "return", "resolve"}
-            if ticket.department_id is not None:
-                actions.add("handback")
-    elif user.role == Role.DEPARTMENT:
-        if state == TicketState.IN_PROGRESS and ticket.department_id == user.department_id:
-            actions |= {"reply", "resolve", "handback"}
-    elif user.is_staff:
-        if state in (TicketState.SUBMITTED, TicketState.ASSIGNED):
-            actions.add("assign")
-        if state == TicketState.RETURNED:
-            actions.add("review_return")
-        if state == TicketState.IN_PROGRESS:
-            actions.add("reply")
-        if state == TicketState.RESOLVED:
-            actions.add("rate")
-    return actions
