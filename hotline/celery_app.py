@@ -54,7 +54,7 @@ TASK_MODULES = [
 def ensure_broker_folders(settings: dict[str, Any]) -> None:
     """kombu's filesystem transport needs its folders to exist before the first publish."""
     options = settings.get("broker_transport_options") or {}
-    for key in ("data_folder_in", "data_folder_out", "processed_folder"):
+    for key in ("data_folder_in", "data_folder_out", "processed_folder", "control_folder"):
         if key in options:
             os.makedirs(options[key], exist_ok=True)
 

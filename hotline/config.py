@@ -74,6 +74,8 @@ def _broker_settings(redis_url: str | None, instance: Path) -> dict[str, Any]:
             "data_folder_in": str(queue / "out"),
             "data_folder_out": str(queue / "out"),
             "processed_folder": str(queue / "processed"),
+            # the exchange tables: kombu's default is ./control, in whatever folder the process started from
+            "control_folder": str(queue / "control"),
             "store_processed": False,
             # The worker polls the folder; with prefetch 1 it takes one message per poll, so the default
             # 1 s would cap the embedded worker at one task a second (a burst of emails delays routing).

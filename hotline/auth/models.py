@@ -80,9 +80,6 @@ class User(db.Model):  # type: ignore[name-defined]
     def get_id(self) -> str | None:
         return self.session_key
 
-    def has_role(self, *roles: Role) -> bool:
-        return self.role in roles
-
     @property
     def is_staff(self) -> bool:
         """Managers and admins see everything."""
