@@ -141,6 +141,33 @@ class WorkCalendar:
             moment = datetime.combine(day, time(0), LOCAL_TZ)
         raise ValueError("clock too long")
 
+    def subtract_working_minutes(self, end: datetime, minutes: int) -> datetime:
+        """The moment ``minutes`` of working time before ``end`` (an aware datetime); returned in UTC.
+
+        The mirror of :meth:`add_working_minutes`: the latest moment from which ``minutes`` of working time
+        run up to ``end``.  An end outside working time counts back from the close of the working period
+        before it; with 0 minutes the answer is the last working moment at or before ``end`` (``end`` itself
+        in working time, else that close).  Raises :class:`CalendarMissing` when counting back reaches a
+        year the calendar does not know.
+        """
+        if minutes < 0:
+            raise ValueError("minutes must not be negative")
+        moment = end.astimezone(LOCAL_TZ)
+        remaining = timedelta(minutes=minutes)
+        day = moment.date()
+        for _ in range(366 * 4):  # the same bound as add_working_minutes
+            if self.is_workday(day):
+                for begin, finish in reversed(list(self._periods_of(day))):
+                    if moment <= begin:
+                        continue
+                    finish = min(finish, moment)
+                    if finish - remaining >= begin:
+                        return (finish - remaining).astimezone(UTC)
+                    remaining -= finish - begin
+            moment = datetime.combine(day, time(0), LOCAL_TZ)  # the end of the day before
+            day -= timedelta(days=1)
+        raise ValueError("clock too long")
+
     def add_working_days(self, start: datetime, days: int) -> datetime:
         """``days`` full working days of working time after ``start``."""
         return self.add_working_minutes(start, days * self.minutes_per_day)

@@ -1,24 +1,39 @@
-"""The demo district (``flask seed-demo``): what a first ``make run`` shows."""
+"""The demo district (``flask seed-demo``): what a first ``make run`` shows.
+
+Seeding plays 300 requests through the services, which takes a while: each district is seeded once in this
+module (:class:`Districts`) and shared by the tests that read it.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import itertools
+import random
 from collections import Counter
-from datetime import UTC, datetime, timedelta
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 import time_machine
+from flask import Flask
 from sqlalchemy import func, select
 
+from hotline import create_app
 from hotline.auth.models import Role, User
 from hotline.auth.services import authenticate
 from hotline.db import utcnow
-from hotline.demo import PASSWORD, seed_demo
+from hotline.demo import PASSWORD, seed_demo, seeder
+from hotline.demo.seeder import _Clock, _Later
 from hotline.enterprises import uscc
 from hotline.enterprises.models import Building, Coverage, CoverageRole, Department, Enterprise, Street
 from hotline.extensions import db
 from hotline.outbox.models import OutboxMessage
+from hotline.sla.models import CalendarDay, DaySource
+from hotline.sla.services import missing_years
+from hotline.sla.worktime import LOCAL_TZ, CalendarMissing, WorkCalendar, package_year
 from hotline.tickets.models import Category, Channel, Rating, RatingScore, Ticket, TicketEvent, TicketState
+from tests.conftest import test_config as make_config
 
 DEMO_LOGINS = [
     "admin",
@@ -50,23 +65,93 @@ MONDAY_MORNING = datetime(2026, 11, 23, 0, 0, tzinfo=UTC)
 AFTER_GOLDEN_WEEK = datetime(2026, 10, 8, 0, 0, tzinfo=UTC)
 
 
+# --------------------------------------------------------------------------- districts seeded once a module
+
+
+@dataclass
+class Seeded:
+    """An application whose (in-memory) database holds the demo district seeded at ``now``."""
+
+    app: Flask
+    summary: str
+    now: datetime
+
+
+@contextlib.contextmanager
+def seeded_district(anchor: datetime | None) -> Iterator[Seeded]:
+    """A fresh app whose database is seeded at ``anchor`` (None: the real now), dropped when done.
+
+    Now is seeded the way ``flask seed-demo --if-empty`` does (the logins test checks that first run), the
+    other moments with the plain call, so both paths into an empty database are exercised.
+    """
+    app = create_app(make_config())
+    with app.app_context():
+        db.create_all()
+        if anchor is None:
+            summary = seed_demo(if_empty=True)
+            now = utcnow()
+        else:
+            with time_machine.travel(anchor, tick=False):
+                summary = seed_demo()
+            now = anchor
+        db.session.remove()
+    try:
+        yield Seeded(app, summary, now)
+    finally:
+        with app.app_context():
+            db.session.remove()
+            db.drop_all()
+            db.engine.dispose()
+
+
+class Districts:
+    """The districts of this module, each seeded at its first use and kept until the module ends."""
+
+    def __init__(self, stack: contextlib.ExitStack) -> None:
+        self._stack = stack
+        self._seeded: dict[datetime | None, Seeded] = {}
+
+    def at(self, anchor: datetime | None) -> Seeded:
+        if anchor not in self._seeded:
+            self._seeded[anchor] = self._stack.enter_context(seeded_district(anchor))
+        return self._seeded[anchor]
+
+
+@pytest.fixture(scope="module")
+def districts() -> Iterator[Districts]:
+    with contextlib.ExitStack() as stack:
+        yield Districts(stack)
+
+
+@pytest.fixture
+def district(request: pytest.FixtureRequest, districts: Districts) -> Iterator[Seeded]:
+    """The district seeded at the parametrized moment (indirect; default now), inside its app context.
+
+    The tests using it share it, so they only read it (logging in sets last-login times nobody else reads).
+    """
+    seeded = districts.at(getattr(request, "param", None))
+    with seeded.app.app_context():
+        yield seeded
+        db.session.rollback()
+
+
+# --------------------------------------------------------------------------- what the district holds
+
+
 @pytest.mark.parametrize(
-    ("anchor", "states_expected"),
+    ("district", "states_expected"),
     [
         (None, EVERY_STATE),
         (MONDAY_MORNING, EVERY_STATE),
         (AFTER_GOLDEN_WEEK, EVERY_STATE - {TicketState.RESOLVED}),
     ],
     ids=["today", "monday-morning", "after-golden-week"],
+    indirect=["district"],
 )
-def test_seed_builds_a_district_with_a_year_of_requests(app, anchor, states_expected):
-    if anchor is None:
-        summary = seed_demo()
-    else:
-        with time_machine.travel(anchor, tick=False):
-            summary = seed_demo()
+def test_seed_builds_a_district_with_a_year_of_requests(district, states_expected):
+    summary = district.summary
     assert "300" in summary
-    now = anchor or utcnow()
+    now = district.now
 
     assert count(Street) >= 3
     assert count(Building) >= 12
@@ -129,8 +214,8 @@ def test_seed_builds_a_district_with_a_year_of_requests(app, anchor, states_expe
     assert pending == 0, "demo requests are dispatched by hand: routing must not pick them up again"
 
 
-def test_demo_logins_work_and_a_second_run_adds_nothing(app):
-    seed_demo(if_empty=True)
+def test_demo_logins_work_and_a_second_run_adds_nothing(district):
+    assert "300" in district.summary  # the first run, with if_empty, into the empty database
     for username in DEMO_LOGINS:
         user = authenticate(username, PASSWORD, utcnow())
         assert user is not None, username
@@ -149,22 +234,18 @@ def test_demo_logins_work_and_a_second_run_adds_nothing(app):
         seed_demo()
 
 
-def test_same_moment_same_district(app):
-    moment = datetime(2026, 6, 15, 2, 0, tzinfo=UTC)
-    runs = []
-    for _ in range(2):
-        with time_machine.travel(moment, tick=False):
-            seed_demo()
-        runs.append(
-            [
-                (t.number, t.state, t.title, t.enterprise.uscc)
-                for t in db.session.scalars(select(Ticket).order_by(Ticket.id))
-            ]
-        )
-        db.session.remove()
-        db.drop_all()
-        db.create_all()
-    assert runs[0] == runs[1]
+def test_same_moment_same_district(app, districts):
+    def district_rows() -> list[tuple[object, ...]]:
+        return [
+            (t.number, t.state, t.title, t.enterprise.uscc)
+            for t in db.session.scalars(select(Ticket).order_by(Ticket.id))
+        ]
+
+    with districts.at(MONDAY_MORNING).app.app_context():
+        first = district_rows()
+    with time_machine.travel(MONDAY_MORNING, tick=False):
+        seed_demo()  # again, into the empty database of ``app``
+    assert district_rows() == first
 
 
 def test_production_refuses_demo_data(app):
@@ -172,3 +253,79 @@ def test_production_refuses_demo_data(app):
     with pytest.raises(RuntimeError, match="production"):
         seed_demo(if_empty=True)
     assert count(User) == 0
+
+
+# --------------------------------------------------------------------------- the edges of the calendar
+
+# The calendar's edges need only the requests placed just before "now", which show every recent state, and a
+# few older ones: a small district is seeded in a fraction of the time.
+SMALL_DISTRICT = 40
+# 10:00 in Shanghai on a Wednesday of a year chinese-calendar does not know (it knows 2004-2026).
+UNKNOWN_YEAR = datetime(2027, 3, 10, 2, 0, tzinfo=UTC)
+# 17:00 in Shanghai on Thursday 31 December 2026, the last working hour the package knows: a step later than
+# 17:30 would fall in 2027.
+YEAR_END = datetime(2026, 12, 31, 9, 0, tzinfo=UTC)
+
+
+def seed_small_district(monkeypatch: pytest.MonkeyPatch, anchor: datetime) -> str:
+    monkeypatch.setattr(seeder, "TICKET_COUNT", SMALL_DISTRICT)
+    with time_machine.travel(anchor, tick=False):
+        return seed_demo()
+
+
+def assert_every_recent_state_before(now: datetime) -> list[Ticket]:
+    tickets = db.session.scalars(select(Ticket)).all()
+    assert len(tickets) == SMALL_DISTRICT
+    assert set(Counter(t.state for t in tickets)) >= EVERY_STATE
+    for ticket in tickets:
+        assert ticket.events[-1].to_state == ticket.state
+        assert ticket.events[-1].created_at <= now
+    return list(tickets)
+
+
+def year_days(year: int) -> list[CalendarDay]:
+    first, last = date(year, 1, 1), date(year, 12, 31)
+    return list(db.session.scalars(select(CalendarDay).where(CalendarDay.day.between(first, last))))
+
+
+def test_a_year_the_package_does_not_know_is_entered_by_the_manager_as_monday_to_friday(app, monkeypatch):
+    summary = seed_small_district(monkeypatch, UNKNOWN_YEAR)
+    assert f"{SMALL_DISTRICT} requests" in summary
+
+    manager = db.session.scalars(select(User).where(User.username == "manager")).one()
+    days = year_days(2027)
+    assert len(days) == 365
+    assert {d.source for d in days} == {DaySource.WEEKDAY}, "entered as a manager does, to be edited"
+    assert {d.updated_by_id for d in days} == {manager.id}
+    assert all(d.is_workday == (d.day.weekday() < 5) for d in days)
+    assert {d.source for d in year_days(2026)} == {DaySource.PACKAGE}, "a year the package knows is its own"
+    assert missing_years(UNKNOWN_YEAR) == [], "no banner asks the managers for 2027 any more"
+
+    tickets = assert_every_recent_state_before(UNKNOWN_YEAR)
+    assigned = [t for t in tickets if t.state == TicketState.ASSIGNED]
+    assert all(t.acknowledge_due_at is not None for t in assigned), "clocks run on the entered days"
+
+
+def test_at_the_end_of_the_last_known_year_a_step_into_the_next_waits(app, monkeypatch):
+    summary = seed_small_district(monkeypatch, YEAR_END)
+    assert f"{SMALL_DISTRICT} requests" in summary
+
+    assert year_days(2027) == [], "the demo never makes up a year the calendar lacks"
+    tickets = assert_every_recent_state_before(YEAR_END)
+    in_progress = [t for t in tickets if t.state == TicketState.IN_PROGRESS]
+    assert any(t.resolve_due_at is None for t in in_progress), "a deadline in 2027 stays empty, not guessed"
+
+
+def test_a_step_needing_next_years_calendar_is_a_step_in_the_future():
+    calendar = WorkCalendar(workdays=package_year(2026) or {}, known_years=frozenset({2026}))
+    start = datetime(2026, 12, 31, 17, 0, tzinfo=LOCAL_TZ)
+    before_midnight = datetime(2026, 12, 31, 23, 0, tzinfo=LOCAL_TZ)
+    clock = _Clock(start, before_midnight, random.Random(1), 1.0, calendar)
+    with pytest.raises(_Later):
+        clock.after(1, 2)
+    assert clock.now == start, "the request stays where it is"
+
+    # A year up to now's is entered before the demo plays; one still missing is an error, never a guess.
+    clock = _Clock(start, datetime(2027, 1, 6, 10, 0, tzinfo=LOCAL_TZ), random.Random(1), 1.0, calendar)
+    with pytest.raises(CalendarMissing):
+        clock.after(1, 2)

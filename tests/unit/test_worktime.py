@@ -155,6 +155,17 @@ def test_a_year_the_calendar_does_not_know_raises_and_never_falls_back_to_monday
     assert calendar.add_working_minutes(local(2026, 12, 30, 10, 0), 60) == local(2026, 12, 30, 11, 0)
 
 
+def test_counting_back_into_a_year_the_calendar_does_not_know_raises():
+    calendar = WorkCalendar(workdays=package_year(2026) or {}, known_years=frozenset({2026}))
+    with pytest.raises(CalendarMissing) as missing:
+        calendar.subtract_working_minutes(local(2026, 1, 5, 10, 0), 3 * 420)  # back past New Year
+    assert missing.value.year == 2025
+    with pytest.raises(CalendarMissing):
+        # New Year's Day is a holiday: the last working moment before it is in 2025.
+        calendar.subtract_working_minutes(local(2026, 1, 1, 12, 0), 0)
+    assert calendar.subtract_working_minutes(local(2026, 1, 5, 10, 0), 60) == local(2026, 1, 5, 9, 0)
+
+
 # --------------------------------------------------------------------------- clock arithmetic, by example
 
 
@@ -182,6 +193,30 @@ def test_the_spring_festival_make_up_saturday_is_counted():
     assert calendar.add_working_minutes(friday_evening, 90) == local(2026, 2, 14, 10, 0)
     # Across the holiday: Saturday 14th, then nothing until Tuesday 24th.
     assert calendar.add_working_days(local(2026, 2, 14, 9, 0), 2) == local(2026, 2, 24, 17, 30)
+
+
+def test_counting_back_skips_the_lunch_break_the_holidays_and_keeps_the_make_up_saturday():
+    calendar = package_calendar()
+    assert calendar.subtract_working_minutes(local(2026, 3, 10, 13, 50), 30) == local(2026, 3, 10, 11, 50)
+    # Back from the first morning after the National Day week into the last afternoon before it.
+    assert calendar.subtract_working_minutes(local(2026, 10, 8, 10, 0), 120) == local(2026, 9, 30, 16, 30)
+    # Back across the Spring Festival to the make-up Saturday 14 February.
+    assert calendar.subtract_working_minutes(local(2026, 2, 24, 10, 0), 120) == local(2026, 2, 14, 16, 30)
+    due = calendar.subtract_working_minutes(local(2026, 3, 10, 10, 0), 60)
+    assert due.tzinfo == UTC
+    assert due == datetime(2026, 3, 10, 1, 0, tzinfo=UTC)
+
+
+def test_counting_back_no_minutes_gives_the_last_working_moment():
+    calendar = package_calendar()
+    in_the_morning = local(2026, 3, 10, 10, 15)
+    assert calendar.subtract_working_minutes(in_the_morning, 0) == in_the_morning
+    assert calendar.subtract_working_minutes(local(2026, 3, 10, 12, 45), 0) == local(2026, 3, 10, 12, 0)
+    assert calendar.subtract_working_minutes(local(2026, 3, 10, 8, 0), 0) == local(2026, 3, 9, 17, 30)
+    # In the middle of the National Day week: the close of the last working day before it.
+    assert calendar.subtract_working_minutes(local(2026, 10, 5, 12, 0), 0) == local(2026, 9, 30, 17, 30)
+    with pytest.raises(ValueError, match="negative"):
+        calendar.subtract_working_minutes(in_the_morning, -1)
 
 
 def test_due_times_are_returned_in_utc():
@@ -253,6 +288,28 @@ def test_adding_working_days_in_two_steps_equals_adding_them_at_once(start, firs
     calendar = package_calendar()
     once = calendar.add_working_days(start, first + second)
     assert calendar.add_working_days(calendar.add_working_days(start, first), second) == once
+
+
+@PROPERTY
+@given(starts, st.integers(min_value=0, max_value=3 * 420))
+def test_counting_back_starts_at_the_latest_moment_with_that_much_oracle_working_time(end, minutes):
+    start = package_calendar().subtract_working_minutes(end, minutes)
+    assert start <= end
+    assert oracle_working_minutes(start, end) == minutes
+    if minutes:
+        # The first minute counted is working time: no later moment has as much.
+        first = start.astimezone(LOCAL_TZ)
+        assert oracle_is_workday(first.date()) and is_working_minute(first.time())
+
+
+@PROPERTY
+@given(starts, st.integers(min_value=1, max_value=20 * 420))
+def test_counting_back_from_a_due_time_finds_where_the_clock_started(start, minutes):
+    calendar = package_calendar()
+    due = calendar.add_working_minutes(start, minutes)
+    assert calendar.subtract_working_minutes(due, minutes) == calendar.add_working_minutes(start, 0)
+    earlier = calendar.subtract_working_minutes(start, minutes)
+    assert calendar.working_minutes_between(earlier, start) == minutes
 
 
 # --------------------------------------------------------------------------- working hours text
