@@ -23,6 +23,8 @@ recount and is what an operator (or a test) runs to prove it.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from typing import Any
 
@@ -143,6 +145,23 @@ def drift(connection: Connection) -> list[dict[str, Any]]:
 # --------------------------------------------------------------------------- the session hooks
 
 
+SUSPENDED = "hotline_rollup_suspended"  # in Session.info
+
+
+@contextmanager
+def suspended(session: Session) -> Iterator[None]:
+    """A bulk load (the demo district) in one transaction: the per-flush hooks stand aside while it runs,
+    and every cell is rebuilt from ``tickets`` once at the end, in the same transaction (half the demo's
+    time)."""
+    session.info[SUSPENDED] = True
+    try:
+        yield
+        session.flush()
+    finally:
+        session.info.pop(SUSPENDED, None)
+    rebuild(session.connection())
+
+
 def install() -> None:
     """Keep the rollup in step with every flush of every session (idempotent; ``stats.init_app`` calls it)."""
     if not event.contains(Session, "before_flush", _take_out):
@@ -151,6 +170,8 @@ def install() -> None:
 
 
 def _take_out(session: Session, flush_context: Any, instances: Any) -> None:
+    if session.info.get(SUSPENDED):
+        return
     # Whether a request was closed is read from its stored row (``_cells_of`` filters on it), never from the
     # object in memory: that may be stale if another transaction closed the request meanwhile.
     leaving = [
@@ -163,6 +184,8 @@ def _take_out(session: Session, flush_context: Any, instances: Any) -> None:
 
 
 def _put_in(session: Session, flush_context: Any) -> None:
+    if session.info.get(SUSPENDED):
+        return
     arriving = [
         t.id
         for t in (*session.new, *session.dirty)
