@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, current_app, has_request_context, request, session
+from flask import Flask, current_app, g, has_request_context, request, session
 from flask_login import current_user
 
 from hotline.extensions import babel
@@ -22,6 +22,9 @@ def select_locale() -> str:
         return chosen
     if current_user and current_user.is_authenticated and current_user.locale in languages:
         return str(current_user.locale)
+    api_user = g.get("api_user")  # a token's user: the language it chose (PATCH /api/v1/me)
+    if api_user is not None and api_user.locale in languages:
+        return str(api_user.locale)
     if request.path.startswith("/api/"):
         # API clients say what they want; pages stay Chinese until switched.
         return request.accept_languages.best_match(languages) or languages[0]

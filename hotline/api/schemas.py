@@ -13,6 +13,7 @@ Error messages are lazy translated strings, so a refused body is explained in th
 from __future__ import annotations
 
 import enum
+import unicodedata
 from contextvars import ContextVar
 from typing import Any
 
@@ -21,6 +22,7 @@ from flask_babel import lazy_gettext as _l
 from marshmallow import fields
 
 from hotline.auth.models import Role
+from hotline.errors import NotFound
 from hotline.i18n import localized_name
 from hotline.tickets.labels import state_label
 from hotline.tickets.models import Channel, EventKind, RatingScore, Ticket, TicketEvent, TicketState, Urgency
@@ -32,11 +34,8 @@ MUST_BE_TEXT = _l("Must be a string.")
 MUST_BE_BOOLEAN = _l("Must be true or false.")
 MUST_BE_NUMBER = _l("Enter a whole number.")
 REQUIRED = _l("This field is required.")
-NOT_NULL = _l("This field is required.")
-
-
-def _enum_message(values: list[str]) -> Any:
-    return _l("Choose one of: %(values)s.", values=", ".join(values))
+PAGE_MAX = 1_000_000
+PER_PAGE_MAX = 100
 
 
 class Base(ma.Schema):
@@ -46,34 +45,149 @@ class Base(ma.Schema):
         unknown = ma.EXCLUDE
 
 
-def text(*, required: bool = False, description: Any = None, max_length: int | None = None) -> fields.String:
-    """A text field of a body: a JSON string (null reads as absent)."""
+ID_MAX = 2**63 - 1  # the largest BIGINT: a larger id cannot name a row, and overflows the driver
+NOT_ALLOWED_CHARACTERS = _l("This text contains characters that are not allowed.")
+TIME_REQUIRED = {"type": "string", "format": "date-time", "description": "ISO 8601 with the +08:00 offset"}
+
+
+def row_id(value: int, message: str) -> int:
+    """``value`` when it can be a row's id; otherwise :class:`NotFound` with ``message``, before any query."""
+    if not 1 <= value <= ID_MAX:
+        raise NotFound(message)
+    return value
+
+
+def _no_control_characters(*, multiline: bool) -> Any:
+    allowed = {"\n", "\r", "\t"} if multiline else set()
+
+    def check(value: str | None) -> None:
+        if value and any(c not in allowed and unicodedata.category(c) == "Cc" for c in value):
+            raise ma.ValidationError(str(NOT_ALLOWED_CHARACTERS))
+
+    return check
+
+
+def clean_text(
+    *,
+    required: bool = False,
+    description: Any = None,
+    max_length: int | None = None,
+    multiline: bool = False,
+    check_length: bool = False,
+) -> fields.String:
+    """A JSON string (null reads as absent) without control characters (a multi-line one may break lines).
+
+    ``max_length`` is documented; it is checked here only with ``check_length`` (where no service checks it).
+    """
     metadata: dict[str, Any] = {}
     if description:
         metadata["description"] = str(description)
+    validators: list[Any] = [_no_control_characters(multiline=multiline)]
     if max_length:
         metadata["maxLength"] = max_length
+        if check_length:
+            validators.append(
+                ma.validate.Length(max=max_length, error=_l("At most %(n)d characters.", n=max_length))
+            )
     return fields.String(
         required=required,
         allow_none=True,
         metadata=metadata,
+        validate=validators,
         error_messages={"invalid": MUST_BE_TEXT, "required": REQUIRED, "invalid_utf8": MUST_BE_TEXT},
     )
 
 
-def boolean(*, required: bool = False, description: Any = None, missing: Any = None) -> fields.Boolean:
-    """A JSON true/false; strings such as "yes" are refused (a government record must say what it means)."""
-    return fields.Boolean(
+class JsonBoolean(fields.Boolean):
+    """JSON ``true`` or ``false`` only: ``1`` and ``0`` are refused too (``1 in {True}`` in Python)."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> bool:
+        if not isinstance(value, bool):
+            raise self.make_error("invalid")
+        return value
+
+
+def json_boolean(*, required: bool = False, description: str = "", missing: Any = None) -> fields.Boolean:
+    """A body's true/false: JSON ``true`` or ``false`` only."""
+    return JsonBoolean(
         required=required,
-        truthy={True},
-        falsy={False},
-        metadata={"description": str(description)} if description else {},
+        metadata={"description": description} if description else {},
         error_messages={
             "invalid": MUST_BE_BOOLEAN,
             "required": missing or REQUIRED,
             "null": missing or REQUIRED,
         },
     )
+
+
+def query_flag(*, description: str) -> fields.Boolean:
+    """A query-string switch: ``true`` or ``false`` (also 1 or 0)."""
+    return fields.Boolean(
+        truthy={"true", "1"},
+        falsy={"false", "0"},
+        load_default=None,
+        metadata={"description": description},
+        error_messages={"invalid": MUST_BE_BOOLEAN},
+    )
+
+
+# --------------------------------------------------------------------------- pages
+
+
+class PageArgs(Base):
+    """``page`` and ``per_page``, checked like those of ``GET /api/v1/tickets``."""
+
+    page = fields.Integer(
+        load_default=1,
+        validate=ma.validate.Range(
+            min=1, max=PAGE_MAX, error=_l("Give a whole number from 1 to %(n)d.", n=PAGE_MAX)
+        ),
+        error_messages={"invalid": _l("Give a whole number of 1 or more.")},
+    )
+    per_page = fields.Integer(
+        load_default=None,
+        validate=ma.validate.Range(
+            min=1, max=PER_PAGE_MAX, error=_l("Give a whole number from 1 to %(n)d.", n=PER_PAGE_MAX)
+        ),
+        error_messages={"invalid": _l("Give a whole number from 1 to %(n)d.", n=PER_PAGE_MAX)},
+    )
+
+
+def page_answer(result: Any, items: list[Any] | None = None) -> dict[str, Any]:
+    """The page's shape of every list: ``items``, ``page``, ``pages``, ``per_page``, ``total``."""
+    return {
+        "items": result.items if items is None else items,
+        "page": result.page,
+        "pages": result.pages,
+        "per_page": result.per_page,
+        "total": result.total,
+    }
+
+
+def page_of(item: type[ma.Schema], name: str, **extra: fields.Field) -> type[ma.Schema]:
+    declared: dict[str, fields.Field] = {
+        "items": fields.List(fields.Nested(item), required=True),
+        "page": fields.Integer(required=True),
+        "pages": fields.Integer(required=True),
+        "per_page": fields.Integer(required=True),
+        "total": fields.Integer(required=True),
+        **extra,
+    }
+    return Base.from_dict(declared, name=name)
+
+
+def _enum_message(values: list[str]) -> Any:
+    return _l("Choose one of: %(values)s.", values=", ".join(values))
+
+
+def text(*, required: bool = False, description: Any = None, max_length: int | None = None) -> fields.String:
+    """A text field of a body: a JSON string (null reads as absent), never with control characters."""
+    return clean_text(required=required, description=description, max_length=max_length, multiline=True)
+
+
+def boolean(*, required: bool = False, description: Any = None, missing: Any = None) -> fields.Boolean:
+    """A JSON true/false; ``1``, ``0`` and strings such as "yes" are refused: a record says what it means."""
+    return json_boolean(required=required, description=str(description or ""), missing=missing)
 
 
 def integer(
@@ -192,8 +306,6 @@ class RatingSchema(Base):
     comment = fields.Function(lambda t: t.rating_comment or "", required=True, metadata={"type": "string"})
 
 
-PAGE_MAX = 1_000_000
-PER_PAGE_MAX = 100
 TIME = {"type": ["string", "null"], "format": "date-time", "description": "ISO 8601 with the +08:00 offset"}
 
 
@@ -292,30 +404,11 @@ class TicketWithTimeline:
         return getattr(self.ticket, name)
 
 
-class TicketPage(Base):
-    items = fields.List(fields.Nested(TicketSchema), required=True)
-    page = fields.Integer(required=True)
-    pages = fields.Integer(required=True)
-    per_page = fields.Integer(required=True)
-    total = fields.Integer(required=True)
+TicketPage = page_of(TicketSchema, "TicketPage")
 
 
-class TicketListArgs(Base):
+class TicketListArgs(PageArgs):
     state = choice(TicketState, description="Only requests in this state")
-    page = fields.Integer(
-        load_default=1,
-        validate=ma.validate.Range(
-            min=1, max=PAGE_MAX, error=_l("Give a whole number from 1 to %(n)d.", n=PAGE_MAX)
-        ),
-        error_messages={"invalid": _l("Give a whole number of 1 or more.")},
-    )
-    per_page = fields.Integer(
-        load_default=None,
-        validate=ma.validate.Range(
-            min=1, max=PER_PAGE_MAX, error=_l("Give a whole number from 1 to %(n)d.", n=PER_PAGE_MAX)
-        ),
-        error_messages={"invalid": _l("Give a whole number from 1 to %(n)d.", n=PER_PAGE_MAX)},
-    )
 
 
 class TicketCreate(Base):

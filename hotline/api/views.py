@@ -17,6 +17,7 @@ from typing import Any
 from flask import current_app, request, url_for
 from flask_babel import gettext as _
 from flask_smorest import Blueprint
+from flask_sqlalchemy.pagination import Pagination
 from werkzeug.wrappers import Response
 
 from hotline.api import schemas
@@ -53,6 +54,18 @@ class ApiBlueprint(Blueprint):
 bp = ApiBlueprint("api", __name__, url_prefix="/api/v1", description="企呼我应 — the hotline's JSON API")
 
 BEARER: list[dict[str, list[str]]] = [{"bearerAuth": []}]
+
+
+def paginate(query: Any, args: dict[str, Any]) -> Pagination:
+    """One page of ``query`` by the ``page``/``per_page`` arguments (:class:`~hotline.api.schemas.PageArgs`);
+    a page past the last is empty, not an error."""
+    return db.paginate(
+        query,
+        page=args["page"],
+        per_page=args.get("per_page") or int(current_app.config["PER_PAGE"]),
+        max_per_page=schemas.PER_PAGE_MAX,
+        error_out=False,
+    )
 
 
 def _ticket_relations(query: Any) -> Any:
@@ -120,21 +133,7 @@ def list_tickets(args: dict[str, Any]) -> dict[str, Any]:
     state: TicketState | None = args.get("state")
     if state is not None:
         query = query.where(Ticket.state == state)
-    per_page = args.get("per_page") or int(current_app.config["PER_PAGE"])
-    result = db.paginate(
-        _ticket_relations(newest_first(query)),
-        page=args["page"],
-        per_page=per_page,
-        max_per_page=schemas.PER_PAGE_MAX,
-        error_out=False,
-    )
-    return {
-        "items": result.items,
-        "page": result.page,
-        "pages": result.pages,
-        "per_page": result.per_page,
-        "total": result.total,
-    }
+    return schemas.page_answer(paginate(_ticket_relations(newest_first(query)), args))
 
 
 def _detail(ticket: Ticket, user: Any) -> schemas.TicketWithTimeline:

@@ -6,10 +6,13 @@ import contextlib
 import hashlib
 import re
 import secrets
+import unicodedata
 from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from email_validator import EmailNotValidError, validate_email
+from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import delete, select, update
 
@@ -21,6 +24,8 @@ from hotline.extensions import db
 _hasher = PasswordHasher()  # argon2id with the library's current defaults (RFC 9106 low-memory profile)
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_.\-]{3,64}$")
 PASSWORD_MIN = 10
+NAME_MAX = 100  # users.name, and the contact name of the registration and onboarding forms
+EMAIL_MAX = 254  # users.email (RFC 5321's limit of a forward path)
 # Verified against when the user does not exist, so both paths cost the same time.
 _DUMMY_HASH = _hasher.hash("not-a-real-password")
 
@@ -231,6 +236,72 @@ def set_availability(actor: User, available: bool) -> User:
     if actor.role != Role.LIAISON:
         raise Forbidden(_("Only liaisons can mark themselves on leave."))
     actor.available = available
+    db.session.flush()
+    return actor
+
+
+def update_profile(
+    actor: User,
+    *,
+    now: datetime,
+    name: str | None = None,
+    phone: str | None = None,
+    email: str | None = None,
+    locale: str | None = None,
+) -> User:
+    """Change the user's own display name, phone, email or language; a value left None stays as it is.
+
+    ``name`` is 1 to 100 characters without control characters; ``phone`` follows the rule of a request's
+    contact phone, or is empty to remove it; ``email`` is a syntactically valid address (stored normalised),
+    or empty to stop emails; ``locale`` is one of the configured languages (``zh``, ``en``).  Raises
+    :class:`ValidationFailed` with every problem at once (fields ``name``, ``phone``, ``email``, ``locale``);
+    nothing is changed then.  ``now`` is taken like every service's, though no column records the change yet.
+    """
+    # Imported here: hotline.tickets.services imports (through enterprises) this module.
+    from hotline.tickets.services import PHONE_RE
+
+    errors: dict[str, str] = {}
+    changes: dict[str, str] = {}
+    if name is not None:
+        display = name.strip()
+        if not display:
+            errors["name"] = _("This field is required.")
+        elif len(display) > NAME_MAX:
+            errors["name"] = _("At most %(n)d characters.", n=NAME_MAX)
+        elif any(unicodedata.category(c) == "Cc" for c in display):
+            errors["name"] = _("This text contains characters that are not allowed.")
+        else:
+            changes["name"] = display
+    if phone is not None:
+        number = phone.strip()
+        if number and not PHONE_RE.match(number):
+            errors["phone"] = _("Enter a phone number of 7 to 20 digits (a leading + and dashes allowed).")
+        else:
+            changes["phone"] = number
+    if email is not None:
+        address = email.strip()
+        if not address:
+            changes["email"] = ""
+        else:
+            try:
+                normalised = validate_email(address, check_deliverability=False).normalized
+            except EmailNotValidError:
+                errors["email"] = _("Enter a valid email address, like name@example.com.")
+            else:
+                if len(normalised) > EMAIL_MAX:
+                    errors["email"] = _("At most %(n)d characters.", n=EMAIL_MAX)
+                else:
+                    changes["email"] = normalised
+    if locale is not None:
+        languages: list[str] = list(current_app.config["LANGUAGES"])
+        if locale.strip() not in languages:
+            errors["locale"] = _("Choose one of: %(values)s.", values=", ".join(languages))
+        else:
+            changes["locale"] = locale.strip()
+    if errors:
+        raise ValidationFailed(_("Please correct the marked fields."), errors)
+    for field, value in changes.items():
+        setattr(actor, field, value)
     db.session.flush()
     return actor
 

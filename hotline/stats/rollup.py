@@ -32,7 +32,7 @@ from sqlalchemy import Date, Select, and_, delete, event, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, scoped_session
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 
@@ -149,7 +149,7 @@ SUSPENDED = "hotline_rollup_suspended"  # in Session.info
 
 
 @contextmanager
-def suspended(session: Session) -> Iterator[None]:
+def suspended(session: Session | scoped_session[Any]) -> Iterator[None]:
     """A bulk load (the demo district) in one transaction: the per-flush hooks stand aside while it runs,
     and every cell is rebuilt from ``tickets`` once at the end, in the same transaction (half the demo's
     time)."""

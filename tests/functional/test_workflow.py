@@ -16,13 +16,15 @@ from hotline.auth.models import Role, User
 from hotline.db import utcnow
 from hotline.errors import Forbidden, InvalidTransition
 from hotline.extensions import db
-from hotline.sla.models import ExtensionState
+from hotline.api.more_schemas import DayKind
+from hotline.notifications.models import NotificationKind
+from hotline.sla.models import DaySource, ExtensionState
 from hotline.tickets import services, workflow
 from hotline.tickets.models import Channel, EventKind, RatingScore, Ticket, TicketState, Urgency
 from hotline.tickets.workflow import ACTIONS
 from tests import factories
-from tests.conftest import login
 from tests.factories import World
+from tests.helpers import login
 
 ACTION_CARD = re.compile(r'id="action-([a-z_]+)"')
 
@@ -167,7 +169,18 @@ def _enums(node: Any, path: str = "") -> list[tuple[str, list[Any]]]:
 
 ENUMS = {
     frozenset(e.value for e in enum): enum
-    for enum in (TicketState, Urgency, Channel, RatingScore, EventKind, Role, ExtensionState)
+    for enum in (
+        TicketState,
+        Urgency,
+        Channel,
+        RatingScore,
+        EventKind,
+        Role,
+        ExtensionState,
+        NotificationKind,
+        DaySource,
+        DayKind,
+    )
 }
 
 
