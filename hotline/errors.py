@@ -80,8 +80,6 @@ def _http_error_page(code: int, description: str) -> Any:
     from flask import render_template
     from flask_babel import gettext as _
 
-    if _is_api():
-        return _json_error(HTTP_CODES.get(code, "error"), description, {}, code)
     titles = {
         403: _("You may not see this page"),
         404: _("Page not found"),
@@ -89,6 +87,8 @@ def _http_error_page(code: int, description: str) -> Any:
         413: _("The upload is too large"),
         500: _("Something went wrong"),
     }
+    if _is_api():  # in the caller's language, like every other message of the API
+        return _json_error(HTTP_CODES.get(code, "error"), titles.get(code, description), {}, code)
     return render_template("errors/error.html", code=code, title=titles.get(code, _("Error"))), code
 
 

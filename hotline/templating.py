@@ -16,6 +16,7 @@ from flask_babel import format_datetime
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
+from hotline.auth.labels import role_label
 from hotline.auth.models import Role
 
 
@@ -49,23 +50,10 @@ NAV = {
 }
 NAV[Role.ADMIN] = [*NAV[Role.MANAGER], NavItem("admin.users", _l("Users"))]
 
-ROLE_LABELS = {
-    Role.ENTERPRISE: _l("Enterprise"),
-    Role.LIAISON: _l("Liaison"),
-    Role.DEPARTMENT: _l("Department"),
-    Role.MANAGER: _l("Manager"),
-    Role.ADMIN: _l("Administrator"),
-}
-
-
 def nav_items() -> list[NavItem]:
     if not current_user.is_authenticated:
         return []
     return NAV.get(current_user.role, [])
-
-
-def role_label(role: Role) -> str:
-    return str(ROLE_LABELS[role])
 
 
 def localtime(moment: datetime | None, fmt: str = "yyyy-MM-dd HH:mm") -> str:

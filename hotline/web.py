@@ -95,8 +95,8 @@ def refused(result: object) -> bool:
 
 
 def apply_errors(form: FlaskForm, error: DomainError, field_map: Mapping[str, str] | None = None) -> None:
-    """Put a domain error's per-field messages next to the form's fields; the rest becomes a flash message."""
-    placed = False
+    """Put a domain error's per-field messages next to the form's fields; what has no field on the form is
+    flashed above it, and an error without fields says its own message."""
     for name, message in error.fields.items():
         field_name = (field_map or {}).get(name, name)
         field = getattr(form, field_name, None)
@@ -104,8 +104,9 @@ def apply_errors(form: FlaskForm, error: DomainError, field_map: Mapping[str, st
             errors = list(field.errors) if isinstance(field.errors, (list, tuple)) else []
             errors.append(message)
             field.errors = errors
-            placed = True
-    if not placed:
+        else:
+            flash(message, "danger")
+    if not error.fields:
         flash(error.message, "danger")
 
 

@@ -13,11 +13,11 @@ from werkzeug.wrappers import Response
 from hotline.admin.forms import STAFF_ROLES, ActiveForm, NewUserForm, UserFilterForm
 from hotline.auth import services as accounts
 from hotline.auth.access import roles_required, safe_next
+from hotline.auth.labels import role_label
 from hotline.auth.models import Role, User
 from hotline.db import utcnow
 from hotline.enterprises.models import Department
 from hotline.extensions import db
-from hotline.templating import role_label
 from hotline.web import perform
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")

@@ -10,8 +10,7 @@ from typing import Any
 
 from flask_babel import gettext as _
 
-from hotline.api import more_schemas as schemas
-from hotline.api import schemas as common
+from hotline.api import schemas
 from hotline.api.auth import api_user, token_required
 from hotline.api.views import BEARER, bp, paginate
 from hotline.auth import services as accounts
@@ -25,19 +24,19 @@ from hotline.web import perform
 
 
 @bp.route("/me", methods=["GET"])
+@token_required
 @bp.response(200, schemas.Profile)
 @bp.doc(security=BEARER)
-@token_required
 def me() -> User:
     """The caller's account: who it is, how to reach it, its language, and (a liaison) whether on leave."""
     return api_user()
 
 
 @bp.route("/me", methods=["PATCH"])
+@token_required
 @bp.arguments(schemas.ProfileUpdate)
 @bp.response(200, schemas.Profile)
 @bp.doc(security=BEARER)
-@token_required
 def update_me(body: dict[str, Any]) -> User:
     """Change any of the caller's name, phone, email and language; every refusal at once in `fields`."""
     user = api_user()
@@ -54,10 +53,10 @@ def update_me(body: dict[str, Any]) -> User:
 
 
 @bp.route("/me/availability", methods=["PUT"])
+@token_required
 @bp.arguments(schemas.AvailabilityUpdate)
 @bp.response(200, schemas.Profile)
 @bp.doc(security=BEARER)
-@token_required
 def set_availability(body: dict[str, Any]) -> User:
     """A liaison goes on leave (`false`: new requests go to the other liaisons of its buildings) or comes
     back; 403 for anyone else."""
@@ -69,10 +68,10 @@ def set_availability(body: dict[str, Any]) -> User:
 
 
 @bp.route("/notifications", methods=["GET"])
+@token_required
 @bp.arguments(schemas.NotificationListArgs, location="query")
 @bp.response(200, schemas.NotificationPage)
 @bp.doc(security=BEARER)
-@token_required
 def list_notifications(args: dict[str, Any]) -> dict[str, Any]:
     """The caller's notifications, newest first, each in the caller's language; `unread` filters them."""
     user = api_user()
@@ -83,15 +82,15 @@ def list_notifications(args: dict[str, Any]) -> dict[str, Any]:
     elif unread is False:
         query = query.where(Notification.read_at.is_not(None))
     result = paginate(query, args)
-    return {**common.page_answer(result), "unread": notifications.unread_count(user.id)}
+    return {**schemas.page_answer(result), "unread": notifications.unread_count(user.id)}
 
 
 @bp.route("/notifications/<int:notification_id>/read", methods=["POST"])
+@token_required
 @bp.response(200, schemas.NotificationSchema)
 @bp.doc(security=BEARER)
-@token_required
 def read_notification(notification_id: int) -> Notification:
     """Mark one of the caller's notifications as read (again is harmless); another user's answers 404."""
     user = api_user()
-    checked = common.row_id(notification_id, _("There is no such notification."))
+    checked = schemas.row_id(notification_id, _("There is no such notification."))
     return perform(lambda: notifications.mark_read(user, checked, utcnow()))

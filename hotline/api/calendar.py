@@ -16,7 +16,7 @@ from typing import Any
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from hotline.api import more_schemas as schemas
+from hotline.api import schemas
 from hotline.api.auth import api_user, token_required
 from hotline.api.views import BEARER, bp
 from hotline.auth.models import User
@@ -46,9 +46,9 @@ def _day(text: str) -> date:
 
 
 @bp.route("/calendar/<int:year>", methods=["GET"])
+@token_required
 @bp.response(200, schemas.CalendarYear)
 @bp.doc(security=BEARER)
-@token_required
 def calendar_year(year: int) -> dict[str, Any]:
     """Every day of a year as the calendar has it (managers); `known: false` and no days when the year has
     not been entered yet; 400 outside 2000-2100."""
@@ -65,10 +65,10 @@ def calendar_year(year: int) -> dict[str, Any]:
 
 
 @bp.route("/calendar/<day>", methods=["PUT"])
+@token_required
 @bp.arguments(schemas.CalendarDayUpdate)
 @bp.response(200, schemas.CalendarDaySchema)
 @bp.doc(security=BEARER)
-@token_required
 def set_calendar_day(body: dict[str, Any], day: str) -> CalendarDay:
     """Mark one day (YYYY-MM-DD) a working or a rest day (managers); open requests' deadlines follow.  400
     when its year has not been entered yet."""

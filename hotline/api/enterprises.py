@@ -11,8 +11,7 @@ from typing import Any
 
 from flask_babel import gettext as _
 
-from hotline.api import more_schemas as schemas
-from hotline.api import schemas as common
+from hotline.api import schemas
 from hotline.api.auth import api_user, token_required
 from hotline.api.views import BEARER, bp, paginate
 from hotline.auth.models import User
@@ -38,23 +37,23 @@ def _visible(user: User, uscc: str) -> Enterprise:
 
 
 @bp.route("/enterprises", methods=["GET"])
+@token_required
 @bp.arguments(schemas.EnterpriseListArgs, location="query")
 @bp.response(200, schemas.EnterprisePage)
 @bp.doc(security=BEARER)
-@token_required
 def list_enterprises(args: dict[str, Any]) -> dict[str, Any]:
     """The enterprises the caller may see, newest first; `q` searches names and codes."""
     query = queries.enterprise_list(
         api_user(), unverified_only=bool(args.get("unverified")), search=args.get("q") or ""
     )
     result = paginate(query, args)
-    return common.page_answer(result)
+    return schemas.page_answer(result)
 
 
 @bp.route("/enterprises/<uscc>/verify", methods=["POST"])
+@token_required
 @bp.response(200, schemas.EnterpriseSchema)
 @bp.doc(security=BEARER)
-@token_required
 def verify(uscc: str) -> Enterprise:
     """The liaison of the enterprise's building, or a manager, confirms the enterprise is real.
 

@@ -13,8 +13,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from hotline.api import more_schemas as schemas
-from hotline.api import schemas as common
+from hotline.api import schemas
 from hotline.api.auth import api_user, token_required
 from hotline.api.views import BEARER, bp, paginate
 from hotline.auth.models import User
@@ -40,10 +39,10 @@ def _with_numbers(extensions: list[Extension]) -> list[schemas.ExtensionWithTick
 
 
 @bp.route("/extensions", methods=["GET"])
+@token_required
 @bp.arguments(schemas.ExtensionListArgs, location="query")
 @bp.response(200, schemas.ExtensionPage)
 @bp.doc(security=BEARER)
-@token_required
 def list_extensions(args: dict[str, Any]) -> dict[str, Any]:
     """Extension requests in one state (managers): pending ones oldest first, decided ones newest first."""
     _require_manager(api_user())
@@ -58,14 +57,14 @@ def list_extensions(args: dict[str, Any]) -> dict[str, Any]:
         )
     query = query.options(selectinload(Extension.requested_by), selectinload(Extension.decided_by))
     result = paginate(query, args)
-    return common.page_answer(result, _with_numbers(list(result.items)))
+    return schemas.page_answer(result, _with_numbers(list(result.items)))
 
 
 @bp.route("/extensions/<int:extension_id>/decide", methods=["POST"])
+@token_required
 @bp.arguments(schemas.ExtensionDecision)
 @bp.response(200, schemas.ExtensionSchema)
 @bp.doc(security=BEARER)
-@token_required
 def decide_extension(body: dict[str, Any], extension_id: int) -> schemas.ExtensionWithTicket:
     """A manager approves (the deadline moves that many working days later) or refuses (a note is required).
 
@@ -74,7 +73,7 @@ def decide_extension(body: dict[str, Any], extension_id: int) -> schemas.Extensi
     """
     user = api_user()
     _require_manager(user)
-    checked = common.row_id(extension_id, _("No such extension request."))
+    checked = schemas.row_id(extension_id, _("No such extension request."))
     extension = perform(
         lambda: sla.decide_extension(checked, user, body["approve"], body.get("note") or "", utcnow())
     )

@@ -13,7 +13,6 @@ Error messages are lazy translated strings, so a refused body is explained in th
 from __future__ import annotations
 
 import enum
-import unicodedata
 from contextvars import ContextVar
 from typing import Any
 
@@ -22,12 +21,18 @@ from flask_babel import lazy_gettext as _l
 from marshmallow import fields
 
 from hotline.auth.models import Role
+from hotline.auth.services import EMAIL_MAX, NAME_MAX
 from hotline.errors import NotFound
 from hotline.i18n import localized_name
+from hotline.notifications.models import Notification, NotificationKind
+from hotline.notifications.services import render_notification
+from hotline.sla.models import DaySource, Extension, ExtensionState
+from hotline.sla.services import NOTE_MAX
+from hotline.text import NOT_ALLOWED_CHARACTERS, has_control_characters
 from hotline.tickets.labels import state_label
 from hotline.tickets.models import Channel, EventKind, RatingScore, Ticket, TicketEvent, TicketState, Urgency
 from hotline.tickets.queries import event_payload
-from hotline.tickets.workflow import Action, Field
+from hotline.tickets.workflow import EXTENSION_TEXT_MAX, TEXT_MAX, TITLE_MAX, Action, Field
 from hotline.timeutil import iso
 
 MUST_BE_TEXT = _l("Must be a string.")
@@ -46,7 +51,6 @@ class Base(ma.Schema):
 
 
 ID_MAX = 2**63 - 1  # the largest BIGINT: a larger id cannot name a row, and overflows the driver
-NOT_ALLOWED_CHARACTERS = _l("This text contains characters that are not allowed.")
 TIME_REQUIRED = {"type": "string", "format": "date-time", "description": "ISO 8601 with the +08:00 offset"}
 
 
@@ -58,10 +62,8 @@ def row_id(value: int, message: str) -> int:
 
 
 def _no_control_characters(*, multiline: bool) -> Any:
-    allowed = {"\n", "\r", "\t"} if multiline else set()
-
     def check(value: str | None) -> None:
-        if value and any(c not in allowed and unicodedata.category(c) == "Cc" for c in value):
+        if has_control_characters(value, multiline=multiline):
             raise ma.ValidationError(str(NOT_ALLOWED_CHARACTERS))
 
     return check
@@ -413,8 +415,8 @@ class TicketListArgs(PageArgs):
 
 class TicketCreate(Base):
     category = text(required=True, description="A category code (GET /api/v1/categories)")
-    title = text(required=True, max_length=100)
-    description = text(required=True, max_length=5000)
+    title = text(required=True, max_length=TITLE_MAX)
+    description = text(required=True, max_length=TEXT_MAX)
     urgency = choice(Urgency)
     contact_phone = text(required=True)
     enterprise_uscc = text(description="Staff only: the enterprise the request is recorded for")
@@ -498,3 +500,188 @@ def _stats_summary_schema() -> type[ma.Schema]:
 
 
 StatsSummary = _stats_summary_schema()
+
+# --------------------------------------------------------------------------- the caller's account
+
+
+class Profile(Base):
+    username = fields.String(required=True)
+    name = fields.String(required=True)
+    role = fields.Enum(Role, by_value=True, required=True)
+    email = fields.String(required=True, metadata={"description": "Empty when none is given"})
+    phone = fields.String(required=True, metadata={"description": "Empty when none is given"})
+    locale = fields.Function(
+        lambda u: u.locale or None,
+        required=True,
+        metadata={"type": ["string", "null"], "description": "zh or en; null: not chosen yet"},
+    )
+    available = fields.Function(
+        lambda u: u.available if u.role == Role.LIAISON else None,
+        required=True,
+        metadata={"type": ["boolean", "null"], "description": "A liaison: false when on leave; else null"},
+    )
+    enterprise = fields.Nested(EnterpriseRef, required=True, allow_none=True)
+    department = fields.Function(
+        lambda u: u.department.code if u.department is not None else None,
+        required=True,
+        metadata={"type": ["string", "null"], "description": "Department staff: its code"},
+    )
+
+
+class ProfileUpdate(Base):
+    """Any subset; an absent (or null) key leaves the value as it is."""
+
+    name = clean_text(max_length=NAME_MAX)
+    phone = clean_text(description="Like a request's contact phone; empty removes it")
+    email = clean_text(max_length=EMAIL_MAX, description="Empty stops emails")
+    locale = clean_text(description="zh or en")
+
+
+class AvailabilityUpdate(Base):
+    available = json_boolean(required=True, description="false: on leave, routing skips you")
+
+
+# --------------------------------------------------------------------------- notifications
+
+
+class NotificationSchema(Base):
+    id = fields.Integer(required=True)
+    kind = fields.Enum(NotificationKind, by_value=True, required=True)
+    subject = fields.Method("_subject", required=True, metadata={"type": "string"})
+    text = fields.Method(
+        "_text", required=True, metadata={"type": "string", "description": "In the caller's language"}
+    )
+    excerpt = fields.Function(
+        lambda n: (n.params or {}).get("excerpt") or None,
+        required=True,
+        metadata={"type": ["string", "null"], "description": "The reply, answer or reason quoted"},
+    )
+    ticket_number = fields.Function(
+        lambda n: ((n.params or {}).get("number") or None) if n.ticket_id is not None else None,
+        required=True,
+        metadata={"type": ["string", "null"], "description": "The request it is about, if any"},
+    )
+    created_at = LocalTime(required=True, metadata=TIME_REQUIRED)
+    read_at = LocalTime(required=True, metadata=TIME)
+
+    def _subject(self, notification: Notification) -> str:
+        return render_notification(notification)[0]
+
+    def _text(self, notification: Notification) -> str:
+        return render_notification(notification)[1]
+
+
+class NotificationListArgs(PageArgs):
+    unread = query_flag(description="true: only unread ones; false: only read ones; absent: all")
+
+
+NotificationPage = page_of(
+    NotificationSchema,
+    "NotificationPage",
+    unread=fields.Integer(required=True, metadata={"description": "How many of all are unread"}),
+)
+
+
+# --------------------------------------------------------------------------- extensions (延期)
+
+
+class ExtensionWithTicket:
+    """An extension and the number of its request, for :class:`ExtensionSchema`."""
+
+    def __init__(self, extension: Extension, ticket_number: str) -> None:
+        self.extension = extension
+        self.ticket_number = ticket_number
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.extension, name)
+
+
+class ExtensionSchema(Base):
+    id = fields.Integer(required=True)
+    ticket_number = fields.String(required=True, metadata={"examples": ["QH20260103-0001"]})
+    state = fields.Enum(ExtensionState, by_value=True, required=True)
+    working_days = fields.Integer(required=True, attribute="days")
+    reason = fields.String(required=True)
+    requested_by = fields.Nested(Person, required=True)
+    created_at = LocalTime(required=True, metadata=TIME_REQUIRED)
+    decided_by = fields.Nested(Person, required=True, allow_none=True)
+    decided_at = LocalTime(required=True, metadata=TIME)
+    decision_note = fields.String(required=True)
+    old_due_at = LocalTime(required=True, metadata=TIME)
+    new_due_at = LocalTime(required=True, metadata=TIME)
+
+
+class ExtensionListArgs(PageArgs):
+    state = choice(ExtensionState, description="pending (the default): oldest first; decided: newest first")
+
+
+ExtensionPage = page_of(ExtensionSchema, "ExtensionPage")
+
+
+class ExtensionDecision(Base):
+    approve = json_boolean(
+        required=True, description="true approves, false refuses", missing=_l("Choose approve or refuse.")
+    )
+    note = clean_text(max_length=EXTENSION_TEXT_MAX, multiline=True, description="Required when refusing")
+
+
+# --------------------------------------------------------------------------- the working-day calendar
+
+
+class DayKind(enum.StrEnum):
+    WORKDAY = "workday"
+    RESTDAY = "restday"
+
+
+class CalendarDaySchema(Base):
+    date = fields.Function(
+        lambda d: d.day.isoformat(), required=True, metadata={"type": "string", "format": "date"}
+    )
+    kind = fields.Function(
+        lambda d: (DayKind.WORKDAY if d.is_workday else DayKind.RESTDAY).value,
+        required=True,
+        metadata={"type": "string", "enum": [k.value for k in DayKind]},
+    )
+    source = fields.Enum(
+        DaySource,
+        by_value=True,
+        required=True,
+        metadata={
+            "description": "package: the official schedule; weekday: entered Monday to Friday; "
+            "override: set by a manager"
+        },
+    )
+    note = fields.String(required=True)
+
+
+class CalendarYear(Base):
+    year = fields.Integer(required=True)
+    known = fields.Boolean(
+        required=True, metadata={"description": "false: the year is not entered yet (and days is empty)"}
+    )
+    days = fields.List(fields.Nested(CalendarDaySchema), required=True)
+
+
+class CalendarDayUpdate(Base):
+    kind = choice(DayKind, required=True, missing=_l("Choose working day or rest day."))
+    note = clean_text(max_length=NOTE_MAX, description="Why, e.g. a make-up working day")
+
+
+# --------------------------------------------------------------------------- enterprises
+
+
+class EnterpriseSchema(Base):
+    uscc = fields.String(required=True, metadata={"description": "统一社会信用代码 (18 characters)"})
+    name = fields.String(required=True)
+    building = fields.String(required=True, attribute="building.name")
+    street = fields.String(required=True, attribute="building.street.name")
+    verified = fields.Boolean(required=True)
+    verified_at = LocalTime(required=True, metadata=TIME)
+
+
+class EnterpriseListArgs(PageArgs):
+    q = clean_text(max_length=200, check_length=True, description="A part of the name or code")
+    unverified = query_flag(description="true: only enterprises not verified yet")
+
+
+EnterprisePage = page_of(EnterpriseSchema, "EnterprisePage")

@@ -1,17 +1,20 @@
 """The JSON API under /api/v1 (DESIGN §9): tokens, categories, requests and their lifecycle actions, figures.
 
-Each view reads its body or query through a schema (:mod:`hotline.api.schemas`), calls one service with the
-token's user and ``now`` inside :func:`hotline.web.perform` (one transaction, one commit) and returns rows
-that the response schema dumps.  The action routes ``POST /tickets/<number>/<action>`` are generated from the
-lifecycle table (:mod:`hotline.tickets.workflow`), each with its own body schema, so the page, the API and
-the OpenAPI document cannot disagree on an action.  Domain and HTTP errors become
-``{"error": {"code", "message", "fields"}}`` in :func:`hotline.errors.init_app`.
+Every route checks the token first (``@token_required`` right under ``@bp.route``: a call without one is
+told so before its body is read), then reads its body or query through a schema
+(:mod:`hotline.api.schemas`), calls one service with the token's user and ``now`` inside
+:func:`hotline.web.perform` (one transaction, one commit) and returns rows that the response schema dumps.
+The action routes ``POST /tickets/<number>/<action>`` are generated from the lifecycle table
+(:mod:`hotline.tickets.workflow`), each with its own body schema, so the page, the API and the OpenAPI
+document cannot disagree on an action.  Domain and HTTP errors become ``{"error": {"code", "message",
+"fields"}}`` in :func:`hotline.errors.init_app`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from functools import wraps
+from http import HTTPStatus
 from typing import Any
 
 from flask import current_app, request, url_for
@@ -26,7 +29,7 @@ from hotline.api.parser import PARSER
 from hotline.auth import services as accounts
 from hotline.auth.models import Role
 from hotline.db import utcnow
-from hotline.errors import Forbidden
+from hotline.errors import Forbidden, NotFound
 from hotline.extensions import db
 from hotline.stats import periods as stats_periods
 from hotline.stats import queries as stats
@@ -54,6 +57,17 @@ class ApiBlueprint(Blueprint):
 bp = ApiBlueprint("api", __name__, url_prefix="/api/v1", description="企呼我应 — the hotline's JSON API")
 
 BEARER: list[dict[str, list[str]]] = [{"bearerAuth": []}]
+
+
+def errors_documented(*codes: int) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Document the error answers a route gives besides 400 (which every body or query may get)."""
+
+    def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
+        for code in codes:
+            view = bp.alt_response(code, schema=schemas.Error, description=HTTPStatus(code).phrase)(view)
+        return view
+
+    return decorate
 
 
 def paginate(query: Any, args: dict[str, Any]) -> Pagination:
@@ -86,6 +100,7 @@ def _ticket_relations(query: Any) -> Any:
 @bp.route("/tokens", methods=["POST"])
 @bp.arguments(schemas.TokenRequest)
 @bp.response(201, schemas.Token)
+@errors_documented(401)
 @bp.doc(security=[])
 def create_token(body: dict[str, Any]) -> tuple[dict[str, Any], int]:
     """Exchange a username and password for a bearer token."""
@@ -99,9 +114,10 @@ def create_token(body: dict[str, Any]) -> tuple[dict[str, Any], int]:
 
 
 @bp.route("/tokens/current", methods=["DELETE"])
+@token_required
+@errors_documented(401)
 @bp.response(204)
 @bp.doc(security=BEARER)
-@token_required
 def revoke_current_token() -> None:
     """Revoke the token this call is made with."""
     token = bearer_token()
@@ -113,19 +129,21 @@ def revoke_current_token() -> None:
 
 
 @bp.route("/categories", methods=["GET"])
+@token_required
+@errors_documented(401)
 @bp.response(200, schemas.Category(many=True))
 @bp.doc(security=BEARER)
-@token_required
 def categories() -> list[Any]:
     """The active categories, named in the caller's language."""
     return active_categories()
 
 
 @bp.route("/tickets", methods=["GET"])
+@token_required
+@errors_documented(401)
 @bp.arguments(schemas.TicketListArgs, location="query")
 @bp.response(200, schemas.TicketPage)
 @bp.doc(security=BEARER)
-@token_required
 def list_tickets(args: dict[str, Any]) -> dict[str, Any]:
     """The requests the caller may see, newest first, a page at a time."""
     user = api_user()
@@ -144,9 +162,10 @@ def _detail(ticket: Ticket, user: Any) -> schemas.TicketWithTimeline:
 
 
 @bp.route("/tickets/<number>", methods=["GET"])
+@token_required
+@errors_documented(401, 404)
 @bp.response(200, schemas.TicketDetailSchema)
 @bp.doc(security=BEARER)
-@token_required
 def ticket_detail(number: str) -> schemas.TicketWithTimeline:
     """One request with its timeline (only the public events for an enterprise)."""
     user = api_user()
@@ -157,10 +176,11 @@ def ticket_detail(number: str) -> schemas.TicketWithTimeline:
 
 
 @bp.route("/tickets", methods=["POST"])
+@token_required
+@errors_documented(401, 403)
 @bp.arguments(schemas.TicketCreate)
 @bp.response(201, schemas.TicketSchema)
 @bp.doc(security=BEARER)
-@token_required
 def create_ticket(body: dict[str, Any]) -> tuple[Ticket, int, dict[str, str]]:
     """File a request.  An enterprise files for itself (channel ``api``); a liaison or manager records one for
     an enterprise (``enterprise_uscc``) with the channel it came through."""
@@ -218,6 +238,8 @@ def _description(action: Action) -> str:
 
 def _action_route(action: Action) -> None:
     def view(body: dict[str, Any], number: str) -> Ticket:
+        if not workflow.bound(action.name):  # a row whose feature is not installed
+            raise NotFound(_("No such action."))
         user = api_user()
         ticket = get_visible_ticket(user, number)
         ticket_id = ticket.id
@@ -230,8 +252,10 @@ def _action_route(action: Action) -> None:
 
     view.__name__ = f"ticket_{action.name}"
     view.__doc__ = _description(action)
-    documented = bp.doc(security=BEARER, summary=str(action.summary or action.title))(
-        bp.response(200, schemas.TicketSchema)(bp.arguments(schemas.action_schema(action))(view))
+    documented = errors_documented(401, 403, 404, 409)(
+        bp.doc(security=BEARER, summary=str(action.summary or action.title))(
+            bp.response(200, schemas.TicketSchema)(bp.arguments(schemas.action_schema(action))(view))
+        )
     )
     bp.route(f"/tickets/<number>/{action.name}", methods=["POST"], endpoint=f"ticket_{action.name}")(
         token_required(_visible_first(documented))
@@ -246,10 +270,11 @@ for _action in workflow.rows():
 
 
 @bp.route("/stats/summary", methods=["GET"])
+@token_required
+@errors_documented(401, 403)
 @bp.arguments(schemas.StatsArgs, location="query")
 @bp.response(200, schemas.StatsSummary)
 @bp.doc(security=BEARER)
-@token_required
 def stats_summary(args: dict[str, Any]) -> dict[str, Any] | Response:
     """Every figure of DESIGN §7 for the cohort of requests created in the period (managers and admins)."""
     user = api_user()

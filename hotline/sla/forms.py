@@ -13,7 +13,7 @@ from typing import Any, ClassVar, TypeVar
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import Field, Form, RadioField, StringField, TextAreaField
+from wtforms import Field, Form, RadioField, StringField
 from wtforms.validators import Length, StopValidation
 from wtforms.widgets import DateInput, NumberInput
 
@@ -117,20 +117,6 @@ class CategoryClocksForm(FlaskForm):
     resolve_days = WholeNumberField(_l("Resolve within (working days)"), validators=[Required()])
     resolve_days_urgent = WholeNumberField(
         _l("Resolve within, urgent (working days)"), validators=[Required()]
-    )
-
-
-class ExtensionDecisionForm(FlaskForm):
-    decision = RadioField(
-        _l("Decision"),
-        choices=choices(
-            [("approve", _l("Approve the extension")), ("refuse", _l("Refuse the extension"))], blank=False
-        ),
-        validators=[Filled(_l("Choose approve or refuse."), ("approve", "refuse"))],
-        validate_choice=False,
-    )
-    note = TextAreaField(
-        _l("Note"), validators=[Length(max=TEXT_MAX)], description=_l("Required when refusing.")
     )
 
 

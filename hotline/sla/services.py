@@ -12,7 +12,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import Select, func, insert, select
+from sqlalchemy import Select, func, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from hotline.auth.models import Role, User
@@ -48,15 +48,16 @@ from hotline.sla.worktime import (
     package_years,
 )
 from hotline.sla.worktime import parse_hours as _parse_hours
+from hotline.text import refuse_control_characters
 from hotline.tickets.models import Category, EventKind, Ticket, TicketState
 from hotline.tickets.queries import get_visible_ticket_by_id
 from hotline.tickets.services import record_event
-from hotline.tickets.workflow import ACTIONS, EXTENSION_DAYS_MAX, check
+from hotline.tickets.workflow import ACTIONS, EXTENSION_DAYS_MAX, EXTENSION_TEXT_MAX, check, refusal
 from hotline.timeutil import iso, local_date
 
 YEAR_MIN, YEAR_MAX = 2000, 2100
 NOTE_MAX = 200
-TEXT_MAX = 2000
+TEXT_MAX = EXTENSION_TEXT_MAX  # an extension's reason and a decision's note
 ACKNOWLEDGE_MINUTES_MAX = 5 * 24 * 60
 RESOLVE_DAYS_MAX = 90
 MISSING_NOTIFIED_KEY = "calendar_missing_notified:{year}"
@@ -93,6 +94,7 @@ def _whole_number(value: object, field: str, low: int, high: int) -> int:
 
 def _text(value: str | None, field: str, maximum: int, *, required: bool) -> str:
     text = (value or "").strip()
+    refuse_control_characters(text, field)
     if required and not text:
         message = _("This field is required.")
         raise ValidationFailed(message, {field: message})
@@ -512,7 +514,6 @@ def request_extension(
         EventKind.EXTENSION_REQUESTED,
         now,
         body=text,
-        public=False,
         payload={"extension_id": extension.id, "days": number, "due_at": iso(ticket.resolve_due_at)},
     )
     return extension
@@ -551,15 +552,16 @@ def decide_extension(
     db.session.refresh(extension, with_for_update=True)
     if extension.state != ExtensionState.PENDING:
         raise InvalidTransition(_("This extension request has already been decided."))
+    check("decide_extension", ticket, actor)  # the table's rule, whichever page or call decides
+    on_its_clock = ticket.resolve_started_at is None or extension.created_at >= ticket.resolve_started_at
+    if not on_its_clock:
+        raise refusal(ACTIONS["decide_extension"], ticket)
     if approve is None:
         message = str(ACTIONS["decide_extension"].field("approve").missing)
         raise ValidationFailed(message, {"approve": message})
     payload: dict[str, Any] = {"extension_id": extension.id, "days": extension.days}
     if approve:
         text = _text(note, "note", TEXT_MAX, required=False)
-        on_its_clock = ticket.resolve_started_at is None or extension.created_at >= ticket.resolve_started_at
-        if ticket.state != TicketState.IN_PROGRESS or not on_its_clock:
-            raise InvalidTransition(_("The request is no longer on the clock this extension was asked for."))
         old = ticket.resolve_due_at
         if old is None:
             raise InvalidTransition(
@@ -596,9 +598,18 @@ def decide_extension(
 
 
 def pending_extensions() -> Select[tuple[Extension]]:
-    """Extension requests waiting for a manager, oldest first (a SELECT, for ``db.paginate``)."""
+    """Extension requests waiting for a manager, oldest first (a SELECT, for ``db.paginate``).
+
+    Only those still on their clock: the request in progress since before the extension was asked.  One
+    whose request was resolved, returned or withdrawn meanwhile can no longer be decided, so it is not listed.
+    """
     return (
         select(Extension)
-        .where(Extension.state == ExtensionState.PENDING)
+        .join(Ticket, Ticket.id == Extension.ticket_id)
+        .where(
+            Extension.state == ExtensionState.PENDING,
+            Ticket.state == TicketState.IN_PROGRESS,
+            or_(Ticket.resolve_started_at.is_(None), Extension.created_at >= Ticket.resolve_started_at),
+        )
         .order_by(Extension.created_at, Extension.id)
     )

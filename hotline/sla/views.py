@@ -29,7 +29,9 @@ from hotline.sla import clocks, forms, services
 from hotline.sla.calendar import current_calendar, working_hours
 from hotline.sla.models import CalendarDay, DaySource, Extension
 from hotline.sla.worktime import format_hours
+from hotline.tickets import forms as ticket_forms
 from hotline.tickets.models import Category, Ticket, TicketState
+from hotline.tickets.workflow import ACTIONS
 from hotline.timeutil import local_date
 from hotline.web import perform, refused
 
@@ -378,7 +380,9 @@ def edit_category(category_id: int) -> tuple[str, int] | Response:
 
 
 def _decision_form(extension: Extension, formdata: Any = None) -> FlaskForm:
-    return forms.unique_ids(forms.ExtensionDecisionForm(formdata=formdata), f"decide-{extension.id}")
+    """The decision form of the lifecycle table's ``decide_extension`` row, ids unique per extension."""
+    form_class = ticket_forms.action_form_class(ACTIONS["decide_extension"])
+    return forms.unique_ids(form_class(formdata=formdata), f"decide-{extension.id}")
 
 
 def pending_extension(ticket: Ticket) -> Extension | None:
@@ -422,13 +426,11 @@ def decide_extension(extension_id: int) -> tuple[str, int] | Response:
     form = _decision_form(extension, request.form)
     if not form.validate():
         return _render_extensions({extension.id: form}, 400)
-    approve = {"approve": True, "refuse": False}.get(form.decision.data or "")
+    values = ticket_forms.form_values(ACTIONS["decide_extension"], form)
+    approve = values["approve"]
     decided = perform(
-        lambda: services.decide_extension(
-            extension.id, current_user, approve, form.note.data or "", utcnow()
-        ),
+        lambda: services.decide_extension(extension.id, current_user, approve, values["note"], utcnow()),
         form=form,
-        field_map={"approve": "decision"},
         back=url_for(".extensions"),
     )
     if refused(decided):

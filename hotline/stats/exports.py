@@ -32,8 +32,7 @@ from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
 from hotline.stats.labels import LIST_LABELS
 from hotline.stats.queries import DIMENSIONS, BreakdownRow, Dimension, FigureName, Figures, StatsFilter
-from hotline.tickets.forms import CHANNEL_LABELS, SCORE_LABELS, URGENCY_LABELS
-from hotline.tickets.labels import state_label
+from hotline.tickets.labels import CHANNEL_LABELS, SCORE_LABELS, URGENCY_LABELS, state_label
 from hotline.tickets.models import Channel, RatingScore, TicketState, Urgency
 from hotline.timeutil import local
 

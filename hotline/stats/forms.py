@@ -16,7 +16,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length
 from wtforms.widgets import DateInput
 
-from hotline.tickets.forms import CHANNEL_LABELS
+from hotline.tickets.labels import CHANNEL_LABELS
 from hotline.tickets.models import Channel
 
 PERIOD_KINDS = ("month", "quarter", "year", "custom")

@@ -63,6 +63,7 @@ from hotline.auth.models import Role, User
 from hotline.enterprises.models import Building, Coverage, CoverageRole, Street
 from hotline.extensions import db
 from hotline.stats.models import StatsCell
+from hotline.tickets.labels import CHANNEL_LABELS
 from hotline.tickets.models import OPEN_STATES, Category, Channel, RatingScore, Ticket, TicketState
 from hotline.timeutil import LOCAL_TZ
 
@@ -510,8 +511,6 @@ def _rows(flt: StatsFilter, dimension: Dimension, counts: dict[Any, Figures]) ->
             for i, m in enumerate(_month_starts(flt.start, flt.end))
         ]
     if dimension == "channel":
-        from hotline.tickets.forms import CHANNEL_LABELS  # labels live with the forms
-
         by_value = {Channel(k).value if k is not None else NONE_KEY: v for k, v in counts.items()}
         return [
             BreakdownRow(key=c.value, label=str(CHANNEL_LABELS[c]), figures=by_value[c.value])

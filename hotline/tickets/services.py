@@ -24,6 +24,7 @@ from hotline.enterprises.models import Department, Enterprise
 from hotline.enterprises.services import liaison_covers
 from hotline.errors import Forbidden, ValidationFailed
 from hotline.extensions import db
+from hotline.text import NOT_ALLOWED_CHARACTERS, has_control_characters, refuse_control_characters
 from hotline.tickets import events
 from hotline.tickets.models import (
     RECORDED_CHANNELS,
@@ -39,19 +40,17 @@ from hotline.tickets.models import (
     Urgency,
 )
 from hotline.tickets.queries import get_visible_ticket_by_id
-from hotline.tickets.workflow import ACTIONS, TEXT_MAX, TITLE_MAX, check, refusal
+from hotline.tickets.workflow import ACTIONS, PUBLIC_OF_KIND, TEXT_MAX, TITLE_MAX, check, refusal
 from hotline.timeutil import local_date
 
 PHONE_RE = re.compile(r"^\+?[0-9][0-9\- ]{5,18}[0-9]$")
-
-__all__ = ["TEXT_MAX", "TITLE_MAX"]
-
 
 # --------------------------------------------------------------------------- helpers
 
 
 def _required_text(value: str | None, field: str, label: str, maximum: int = TEXT_MAX) -> str:
     text = (value or "").strip()
+    refuse_control_characters(text, field)
     if not text:
         raise ValidationFailed(
             _("%(label)s is required.", label=label), {field: _("This field is required.")}
@@ -64,6 +63,7 @@ def _required_text(value: str | None, field: str, label: str, maximum: int = TEX
 
 def _optional_text(value: str | None, field: str, maximum: int = TEXT_MAX) -> str:
     text = (value or "").strip()
+    refuse_control_characters(text, field)
     if len(text) > maximum:
         message = _("At most %(n)d characters.", n=maximum)
         raise ValidationFailed(message, {field: message})
@@ -86,9 +86,12 @@ def _event(
     *,
     from_state: TicketState | None = None,
     body: str = "",
-    public: bool = True,
+    public: bool | None = None,
     payload: dict[str, Any] | None = None,
 ) -> TicketEvent:
+    """Append one event and announce it; ``public`` defaults to the lifecycle table's word on its kind."""
+    if public is None:
+        public = PUBLIC_OF_KIND.get(kind, True)
     event = TicketEvent(
         ticket=ticket,
         actor_id=actor.id if actor else None,
@@ -113,7 +116,7 @@ def record_event(
     now: datetime,
     *,
     body: str = "",
-    public: bool = True,
+    public: bool | None = None,
     payload: dict[str, Any] | None = None,
 ) -> TicketEvent:
     """Append an event that does not change the state (clock alerts, extensions, routing into the pool)."""
@@ -184,12 +187,16 @@ def submit_ticket(
     if category_row is None:
         errors["category"] = _("Choose one of the categories.")
     title_text = (title or "").strip()
-    if not title_text:
+    if has_control_characters(title_text, multiline=False):
+        errors["title"] = str(NOT_ALLOWED_CHARACTERS)
+    elif not title_text:
         errors["title"] = _("This field is required.")
     elif len(title_text) > TITLE_MAX:
         errors["title"] = _("At most %(n)d characters.", n=TITLE_MAX)
     description_text = (description or "").strip()
-    if not description_text:
+    if has_control_characters(description_text):
+        errors["description"] = str(NOT_ALLOWED_CHARACTERS)
+    elif not description_text:
         errors["description"] = _("This field is required.")
     elif len(description_text) > TEXT_MAX:
         errors["description"] = _("At most %(n)d characters.", n=TEXT_MAX)
@@ -363,7 +370,7 @@ def add_note(ticket_id: int, actor: User, body: str, now: datetime) -> Ticket:
     """An internal note: seen by staff, never by the enterprise."""
     ticket = _begin("note", ticket_id, actor)
     text = _required_text(body, "body", _("The note"))
-    _event(ticket, actor, EventKind.NOTED, now, body=text, public=False)
+    _event(ticket, actor, EventKind.NOTED, now, body=text)
     db.session.flush()
     return ticket
 
@@ -416,7 +423,6 @@ def handback(ticket_id: int, actor: User, body: str, now: datetime) -> Ticket:
         EventKind.HANDED_BACK,
         now,
         body=text,
-        public=False,
         payload={
             "department": department.code if department else None,
             "department_name": department.name if department else None,
@@ -433,7 +439,7 @@ def return_ticket(ticket_id: int, actor: User, reason: str, now: datetime) -> Ti
     ticket.returned_from_state = ticket.state
     ticket.last_returned_by_id = actor.id
     ticket.department_id = None
-    _move(ticket, TicketState.RETURNED, actor, EventKind.RETURNED, now, body=text, public=False)
+    _move(ticket, TicketState.RETURNED, actor, EventKind.RETURNED, now, body=text)
     db.session.flush()
     return ticket
 
@@ -453,12 +459,12 @@ def review_return(ticket_id: int, actor: User, accept: bool | None, note: str, n
         ticket.assigned_at = None
         ticket.acknowledged_at = None
         ticket.returned_from_state = None
-        _move(ticket, TicketState.SUBMITTED, actor, EventKind.RETURN_ACCEPTED, now, body=text, public=False)
+        _move(ticket, TicketState.SUBMITTED, actor, EventKind.RETURN_ACCEPTED, now, body=text)
     else:
         text = _required_text(note, "note", _("The note explaining the refusal"))
         back_to = ticket.returned_from_state or TicketState.ASSIGNED
         ticket.returned_from_state = None
-        _move(ticket, back_to, actor, EventKind.RETURN_REFUSED, now, body=text, public=False)
+        _move(ticket, back_to, actor, EventKind.RETURN_REFUSED, now, body=text)
     db.session.flush()
     return ticket
 
@@ -491,7 +497,8 @@ def rate(ticket_id: int, actor: User, score: str | None, comment: str, now: date
     """回访/评价 of a resolved request, by its enterprise or by a manager recording a phone follow-up.
 
     Satisfied and basically satisfied close the request; dissatisfied reopens it (重办, a new resolve clock
-    starts on the REOPENED event) and needs a comment.
+    starts on the REOPENED event), needs a comment, and is the enterprise's own (DESIGN §4): a manager
+    recording a follow-up call may record satisfied or basically satisfied only.
     """
     ticket = _begin("rate", ticket_id, actor)
     try:
@@ -500,6 +507,12 @@ def rate(ticket_id: int, actor: User, score: str | None, comment: str, now: date
         message = str(ACTIONS["rate"].field("score").missing)
         raise ValidationFailed(message, {"score": message}) from None
     if score_value == RatingScore.DISSATISFIED:
+        if actor.role != Role.ENTERPRISE:  # DESIGN §4: the enterprise reopens; a call is not a rating of it
+            message = _(
+                "Only the enterprise itself can rate an answer dissatisfied and reopen the request: "
+                "note what it said on the call and ask it to rate."
+            )
+            raise ValidationFailed(message, {"score": message})
         text = _required_text(comment, "comment", _("What is still wrong"))
     else:
         text = _optional_text(comment, "comment")

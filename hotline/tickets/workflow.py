@@ -421,8 +421,9 @@ _ROWS: tuple[Action, ...] = (
             ),
         ),
         summary=(
-            "回访/评价: satisfied or basically satisfied closes the request; dissatisfied (with a comment) "
-            "reopens it (重办).  A manager records the enterprise's answer to a follow-up call."
+            "回访/评价: satisfied or basically satisfied closes the request; dissatisfied (with a comment, "
+            "by the enterprise itself) reopens it (重办).  A manager records a satisfied answer to a "
+            "follow-up call."
         ),
     ),
     Action(
@@ -442,6 +443,8 @@ _ROWS: tuple[Action, ...] = (
 )
 
 ACTIONS: dict[str, Action] = {row.name: row for row in _ROWS}
+# Whether the enterprise sees an event of each kind an action appends (the services' default).
+PUBLIC_OF_KIND: dict[EventKind, bool] = {kind: row.public for row in _ROWS for kind in row.events}
 
 
 # --------------------------------------------------------------------------- the guard

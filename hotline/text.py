@@ -1,0 +1,32 @@
+"""What a text typed by a person may contain, the same for the pages, the API and the services.
+
+Control characters never belong in a request, a reply or a note, and NUL cannot even be stored (PostgreSQL
+refuses it in text columns: it would be a 500).  Line breaks and tabs are allowed where the text may have
+several lines.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+
+from flask_babel import lazy_gettext as _l
+
+from hotline.errors import ValidationFailed
+
+NOT_ALLOWED_CHARACTERS = _l("This text contains characters that are not allowed.")
+_LINE_BREAKS = frozenset("\n\r\t")
+
+
+def has_control_characters(text: str | None, *, multiline: bool = True) -> bool:
+    """Whether ``text`` holds a control character (line breaks and tabs pass when ``multiline``)."""
+    if not text:
+        return False
+    allowed = _LINE_BREAKS if multiline else frozenset()
+    return any(c not in allowed and unicodedata.category(c) == "Cc" for c in text)
+
+
+def refuse_control_characters(text: str | None, field: str, *, multiline: bool = True) -> None:
+    """Raise :class:`ValidationFailed` on ``field`` when ``text`` holds a control character."""
+    if has_control_characters(text, multiline=multiline):
+        message = str(NOT_ALLOWED_CHARACTERS)
+        raise ValidationFailed(message, {field: message})
