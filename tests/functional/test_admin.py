@@ -6,8 +6,8 @@ from sqlalchemy import func, select
 
 from hotline.auth.models import LoginSession, Role, User
 from tests import factories
-from tests.conftest import login, post_form
 from tests.functional.html import field_errors, row
+from tests.helpers import login, post_form
 
 
 def english(client) -> None:  # type: ignore[no-untyped-def]

@@ -632,3 +632,22 @@ def test_the_language_a_user_chose_is_the_language_of_its_api_answers(
     refresh()
     after = api.client.post(f"{API}/tickets/{'QH20990101-0001'}/rate", json={}, headers=api.headers)
     assert after.status_code == 404 and after.get_json()["error"]["message"] == "No such request."
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("POST", "/tickets", {"title": 7}),
+        ("POST", "/extensions/1/decide", {"approve": "x"}),
+        ("PATCH", "/me", {"email": 7}),
+        ("PUT", "/calendar/2026-05-01", {"kind": "holiday"}),
+        ("POST", "/tickets/QH20260101-0001/resolve", {"answer": 7}),
+        ("GET", "/tickets?page=abc", None),
+    ],
+)
+def test_without_a_token_the_body_is_not_even_read(
+    client: FlaskClient, method: str, path: str, body: Any
+) -> None:
+    response = client.open(f"{API}{path}", method=method, json=body)
+    assert response.status_code == 401
+    assert response.get_json()["error"]["code"] == "unauthorized"

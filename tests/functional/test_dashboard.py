@@ -37,9 +37,9 @@ from hotline.sla import services as sla
 from hotline.tickets import services
 from hotline.tickets.models import Category, Ticket
 from tests import factories
-from tests.conftest import login
 from tests.factories import World
 from tests.functional.html import field_errors, row
+from tests.helpers import login
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 

@@ -7,8 +7,8 @@ from sqlalchemy import func, select
 from hotline.auth.models import Role, User
 from hotline.enterprises.models import Enterprise
 from tests import factories
-from tests.conftest import login, post_form
 from tests.functional.html import field_errors, row
+from tests.helpers import login, post_form
 
 
 def english(client) -> None:  # type: ignore[no-untyped-def]

@@ -26,8 +26,8 @@ from hotline.sla import services as sla
 from hotline.stats import exports
 from hotline.tickets import services as tickets
 from hotline.tickets.models import Ticket
-from tests.conftest import login
 from tests.factories import World
+from tests.helpers import login
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2026, 6, 16, 10, 0, tzinfo=SHANGHAI).astimezone(UTC)

@@ -13,8 +13,8 @@ from hotline.notifications import services as notifications
 from hotline.notifications.models import Notification, NotificationKind
 from hotline.tickets import services as tickets
 from hotline.tickets.models import EventKind, Ticket
-from tests.conftest import csrf_token, login, post_form
 from tests.factories import World
+from tests.helpers import csrf_token, login, post_form
 
 NOW = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)
 

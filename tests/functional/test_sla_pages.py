@@ -21,9 +21,9 @@ from hotline.sla import services
 from hotline.sla.calendar import current_calendar
 from hotline.sla.models import CalendarDay, DaySource, Extension, ExtensionState, Setting
 from hotline.tickets.models import Category, EventKind, Ticket, TicketEvent, TicketState
-from tests.conftest import login, post_form
 from tests.factories import World
 from tests.functional.html import field_errors
+from tests.helpers import login, post_form
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2026, 6, 16, 10, 0, tzinfo=SHANGHAI).astimezone(UTC)  # a Tuesday, a working day
@@ -356,7 +356,7 @@ def test_extension_requested_by_the_assignee_and_approved_by_a_manager_moves_the
     other = browser(client, world.other_liaison.username)
     assert other.get(detail).status_code == 404  # another building's liaison does not even see it
     sneaked = post_form(
-        other, "/workbench/", f"/manage/extensions/{extension.id}/decision", {"decision": "approve"}
+        other, "/workbench/", f"/manage/extensions/{extension.id}/decision", {"approve": "true"}
     )
     assert sneaked.status_code == 403
 
@@ -364,9 +364,7 @@ def test_extension_requested_by_the_assignee_and_approved_by_a_manager_moves_the
     listing = text(manager.get("/manage/extensions"))
     assert f'id="extension-{extension.id}"' in listing and "需协调区住建委现场勘查" in listing
     decide = f"/manage/extensions/{extension.id}/decision"
-    refused_without_note = post_form(
-        manager, "/manage/extensions", decide, {"decision": "refuse", "note": ""}
-    )
+    refused_without_note = post_form(manager, "/manage/extensions", decide, {"approve": "false", "note": ""})
     assert refused_without_note.status_code == 400
     assert field_errors(text(refused_without_note), "note") == ["This field is required."]
     assert reload(ticket).resolve_due_at == due
@@ -411,14 +409,14 @@ def test_a_refused_extension_leaves_the_deadline_alone(client, world, calendar_2
         manager,
         "/manage/extensions",
         f"/manage/extensions/{extension.id}/decision",
-        {"decision": "refuse", "note": "材料已齐，请按期办结"},
+        {"approve": "false", "note": "材料已齐，请按期办结"},
     )
     assert response.status_code == 302 and response.location.endswith("/manage/extensions")
     db.session.expire_all()
     assert db.session.get(Extension, extension.id).state == ExtensionState.REFUSED  # type: ignore[union-attr]
     assert reload(ticket).resolve_due_at == due
     again = post_form(
-        manager, "/manage/extensions", f"/manage/extensions/{extension.id}/decision", {"decision": "approve"}
+        manager, "/manage/extensions", f"/manage/extensions/{extension.id}/decision", {"approve": "true"}
     )
     assert again.status_code == 302
     assert "already been decided" in text(manager.get(again.location))

@@ -22,8 +22,8 @@ from hotline.extensions import db
 from hotline.sla import services as sla
 from hotline.tickets import services as tickets
 from hotline.tickets.models import Ticket
-from tests.conftest import login
 from tests.factories import PASSWORD, World
+from tests.helpers import login
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2026, 6, 16, 10, 0, tzinfo=SHANGHAI).astimezone(UTC)

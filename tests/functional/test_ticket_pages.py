@@ -11,9 +11,9 @@ from hotline.db import utcnow
 from hotline.extensions import db
 from hotline.tickets import services
 from hotline.tickets.models import Channel, EventKind, Ticket, TicketEvent, TicketState
-from tests.conftest import login, post_form
 from tests.factories import World
 from tests.functional.html import field_errors
+from tests.helpers import login, post_form
 
 
 def text(response) -> str:  # type: ignore[no-untyped-def]

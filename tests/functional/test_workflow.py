@@ -12,11 +12,11 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from hotline.api.schemas import DayKind
 from hotline.auth.models import Role, User
 from hotline.db import utcnow
 from hotline.errors import Forbidden, InvalidTransition
 from hotline.extensions import db
-from hotline.api.more_schemas import DayKind
 from hotline.notifications.models import NotificationKind
 from hotline.sla.models import DaySource, ExtensionState
 from hotline.tickets import services, workflow
@@ -218,3 +218,99 @@ def test_an_action_refused_by_the_guard_is_the_same_sentence_on_page_and_api(
         workflow.check("resolve", ticket, world.liaison)
     assert refused.value.message == message
     assert ACTIONS["resolve"].refused  # the sentence lives in the table
+
+
+# --------------------------------------------------------------------------- the table's promises, kept
+
+
+VALUES: dict[str, dict[str, Any]] = {
+    "assign": {"liaison": "<other>"},
+    "review_return": {"accept": False, "note": "属本楼宇，请继续办理"},
+    "reply": {"body": "正在协调"},
+    "transfer": {"department": "<department>", "note": ""},
+    "handback": {"body": "已核实，请答复企业"},
+    "extend": {"working_days": 2, "reason": "等待材料"},
+    "return": {"reason": "不属于本楼宇"},
+    "resolve": {"answer": "已协调解决"},
+    "note": {"body": "内部备注"},
+    "add_information": {"body": "补充材料"},
+    "rate": {"score": "satisfied", "comment": ""},
+    "withdraw": {"reason": "已自行解决"},
+}
+WHERE = {
+    "assign": ("assigned", "manager"),
+    "review_return": ("returned", "manager"),
+    "reply": ("in_progress", "assignee"),
+    "transfer": ("in_progress", "assignee"),
+    "handback": ("with_department", "department"),
+    "extend": ("in_progress", "assignee"),
+    "return": ("assigned", "assignee"),
+    "resolve": ("in_progress", "assignee"),
+    "note": ("resolved", "department"),
+    "add_information": ("in_progress", "contact"),
+    "rate": ("resolved", "contact"),
+    "withdraw": ("submitted", "contact"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(WHERE))
+def test_each_action_leaves_the_events_and_state_its_row_promises(
+    app: Flask, world: World, name: str
+) -> None:
+    from sqlalchemy import select
+
+    from hotline.tickets.models import TicketEvent
+
+    where, party = WHERE[name]
+    if name == "note":
+        where = "with_department"
+    ticket = _at(world, where)
+    before_state = ticket.state
+    before = {e.id for e in db.session.scalars(select(TicketEvent).where(TicketEvent.ticket_id == ticket.id))}
+    values = {
+        key: {"<other>": world.other_liaison.username, "<department>": world.department.code}.get(
+            value, value
+        )
+        if isinstance(value, str)
+        else value
+        for key, value in VALUES[name].items()
+    }
+    workflow.run(name, ticket.id, PARTIES[party](world), values, utcnow())
+    action = ACTIONS[name]
+    appended = db.session.scalars(
+        select(TicketEvent)
+        .where(TicketEvent.ticket_id == ticket.id, TicketEvent.id.not_in(before))
+        .order_by(TicketEvent.id)
+    ).all()
+    assert appended, name
+    assert {e.kind for e in appended} <= set(action.events), name
+    assert appended[0].kind in action.events, name
+    assert appended[0].public == action.public, name
+    if action.leads_to:
+        assert ticket.state in action.leads_to, name
+    else:
+        assert ticket.state == before_state, name
+
+
+def test_a_manager_cannot_reopen_a_request_for_the_enterprise(app: Flask, world: World) -> None:
+    from hotline.errors import ValidationFailed
+
+    ticket = world.resolved()
+    with pytest.raises(ValidationFailed) as refused:
+        services.rate(ticket.id, world.manager, "dissatisfied", "电话回访：仍未解决", utcnow())
+    assert set(refused.value.fields) == {"score"}
+    assert db.session.get(Ticket, ticket.id).state == TicketState.RESOLVED  # type: ignore[union-attr]
+    services.rate(ticket.id, world.manager, "basically_satisfied", "电话回访：基本满意", utcnow())
+    assert db.session.get(Ticket, ticket.id).state == TicketState.CLOSED  # type: ignore[union-attr]
+
+
+def test_subscribers_run_clocks_first_then_routing_then_notifications(app: Flask) -> None:
+    from hotline.tickets import events
+
+    order = events.subscribers()
+    assert order.index("hotline.sla.lifecycle._start_acknowledge") < order.index(
+        "hotline.routing.lifecycle._queue_routing"
+    )
+    assert order.index("hotline.routing.lifecycle._queue_routing") < order.index(
+        "hotline.notifications._notify"
+    )

@@ -26,8 +26,8 @@ from hotline.extensions import db
 from hotline.notifications.email import send_notification_email
 from hotline.notifications.models import Notification
 from hotline.tickets import services as tickets
-from tests.conftest import test_config as make_config
 from tests.factories import World
+from tests.helpers import test_config as make_config
 from tests.integration.conftest import free_port
 
 NOW = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)

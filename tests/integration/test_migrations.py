@@ -16,7 +16,7 @@ from sqlalchemy import inspect
 
 from hotline import create_app
 from hotline.extensions import db
-from tests.conftest import test_config as make_config
+from tests.helpers import test_config as make_config
 
 PG_ADMIN_DSN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres connect_timeout=5"
 PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/{name}"

@@ -35,7 +35,7 @@ from hotline.sla.worktime import LOCAL_TZ, CalendarMissing, WorkCalendar, packag
 from hotline.stats import rollup
 from hotline.stats.models import StatsCell
 from hotline.tickets.models import Category, Channel, Rating, RatingScore, Ticket, TicketEvent, TicketState
-from tests.conftest import test_config as make_config
+from tests.helpers import test_config as make_config
 
 DEMO_LOGINS = [
     "admin",

@@ -146,7 +146,11 @@ def test_only_a_request_in_progress_gets_more_time(app, world, year_2026):
     tickets.resolve(ticket.id, world.liaison, "Done after all.", T0)
     with pytest.raises(InvalidTransition, match="no longer on the clock"):
         sla.decide_extension(extension.id, world.manager, True, "", T0)
-    sla.decide_extension(extension.id, world.manager, False, "Resolved meanwhile.", T0)
+    # Settled with the lifecycle table: a decision is for the running clock, approving or refusing alike,
+    # and an extension left behind is no longer listed for a decision.
+    with pytest.raises(InvalidTransition, match="no longer on the clock"):
+        sla.decide_extension(extension.id, world.manager, False, "Resolved meanwhile.", T0)
+    assert extension.id not in {e.id for e in db.session.scalars(sla.pending_extensions())}
 
 
 def test_a_recompute_keeps_the_approved_days(app, world, year_2026):
