@@ -50,6 +50,7 @@ NAV = {
 }
 NAV[Role.ADMIN] = [*NAV[Role.MANAGER], NavItem("admin.users", _l("Users"))]
 
+
 def nav_items() -> list[NavItem]:
     if not current_user.is_authenticated:
         return []
