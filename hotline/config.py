@@ -15,6 +15,8 @@ ROOT = Path(__file__).resolve().parent.parent
 INSTANCE = Path(os.environ.get("HOTLINE_INSTANCE", ROOT / "instance"))
 
 DEV_SECRET = "dev-only-secret-change-me"
+# The languages of the pages, the API and the emails (Chinese first: the default).
+LANGUAGES = ("zh", "en")
 
 
 # Redis redelivers a message not acknowledged within the visibility timeout (FACTS.md): every task must end
@@ -125,7 +127,7 @@ def load(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         "MAX_CONTENT_LENGTH": 10 * 1024 * 1024,
         "BABEL_DEFAULT_LOCALE": "zh",
         "BABEL_DEFAULT_TIMEZONE": "Asia/Shanghai",
-        "LANGUAGES": ["zh", "en"],
+        "LANGUAGES": list(LANGUAGES),
         "PER_PAGE": 20,
         "API_TOKEN_HOURS": 24,
         "RATING_WINDOW_DAYS": 7,

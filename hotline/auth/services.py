@@ -12,11 +12,11 @@ from datetime import datetime, timedelta
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from email_validator import EmailNotValidError, validate_email
-from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import delete, select, update
 
 from hotline.auth.models import ApiToken, LoginSession, Role, User
+from hotline.config import LANGUAGES
 from hotline.enterprises.models import Department
 from hotline.errors import Forbidden, NotFound, ValidationFailed
 from hotline.extensions import db
@@ -293,7 +293,7 @@ def update_profile(
                 else:
                     changes["email"] = normalised
     if locale is not None:
-        languages: list[str] = list(current_app.config["LANGUAGES"])
+        languages = list(LANGUAGES)
         if locale.strip() not in languages:
             errors["locale"] = _("Choose one of: %(values)s.", values=", ".join(languages))
         else:
