@@ -1,4 +1,4 @@
-"""Command-line tools: ``flask users create``, ``flask seed-demo``, ``flask setup``."""
+"""Command-line tools: ``flask users create``, ``flask seed-demo``, ``flask calendar sync``, ``backup``."""
 
 from __future__ import annotations
 
@@ -78,6 +78,9 @@ def calendar_sync_command() -> None:
 
 
 def init_app(app: Flask) -> None:
+    from hotline import backup
+
+    backup.init_app(app)
     app.cli.add_command(users_cli)
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(calendar_cli)
