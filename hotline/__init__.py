@@ -82,6 +82,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
 
 def _init_login(app: Flask) -> None:
     from hotline.auth import services as accounts
+    from hotline.errors import database_unavailable
     from hotline.extensions import login_manager
 
     login_manager.init_app(app)
@@ -90,6 +91,10 @@ def _init_login(app: Flask) -> None:
 
     @login_manager.user_loader
     def load_user(key: str) -> Any:
+        # A database out of reach raises here, on the first use of ``current_user``, and is answered 503
+        # (hotline.errors); that page's frame asks for the user again, and gets none, not a second failure.
+        if database_unavailable():
+            return None
         return accounts.load_login_session(key, utcnow())
 
     from flask_babel import lazy_gettext as _l

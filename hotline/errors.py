@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from flask import Flask
+    from sqlalchemy.exc import DBAPIError
+
+log = logging.getLogger(__name__)
 
 
 class DomainError(Exception):
@@ -73,6 +77,7 @@ HTTP_CODES = {
     413: "too_large",
     415: "unsupported_media_type",
     429: "too_many_requests",
+    503: "unavailable",
 }
 
 
@@ -86,10 +91,74 @@ def _http_error_page(code: int, description: str) -> Any:
         405: _("This action is not allowed here"),
         413: _("The upload is too large"),
         500: _("Something went wrong"),
+        503: _("The service is briefly unavailable. Please try again in a moment."),
     }
     if _is_api():  # in the caller's language, like every other message of the API
         return _json_error(HTTP_CODES.get(code, "error"), titles.get(code, description), {}, code)
     return render_template("errors/error.html", code=code, title=titles.get(code, _("Error"))), code
+
+
+# --------------------------------------------------------------------------- the database out of reach
+
+# How long a client is asked to wait before it tries again when the database cannot be reached.
+RETRY_AFTER_SECONDS = 30
+_DATABASE_UNAVAILABLE = "hotline_database_unavailable"  # in flask.g: this request is answered 503
+
+# PostgreSQL's SQLSTATEs that mean "no usable connection" (appendix A of its manual): class 08 (connection
+# exception) and these.  The other SQLSTATEs psycopg raises as OperationalError (a statement timeout, a lock
+# not available, a deadlock, a refused password …) are not an outage: they stay a 500.
+_PG_UNAVAILABLE = {
+    "53300",  # too_many_connections
+    "57P01",  # admin_shutdown
+    "57P02",  # crash_shutdown
+    "57P03",  # cannot_connect_now (starting up, shutting down, in recovery)
+    "57P05",  # idle_session_timeout
+}
+# SQLite's primary result codes that mean the file cannot be used now: it cannot be opened, or another
+# connection held it locked past the busy timeout.  Its other OperationalErrors ("no such table", a syntax
+# error) are mistakes in the code or the schema.
+_SQLITE_CANTOPEN = 14
+_SQLITE_BUSY = 5
+
+
+def is_connection_failure(error: DBAPIError) -> bool:
+    """Whether ``error`` says the database cannot be reached (rather than that a statement is wrong).
+
+    SQLAlchemy flags a connection it found dead under a statement (``connection_invalidated``); a failure to
+    connect at all (refused, timed out, the server starting up) is not flagged, and is told apart by the
+    driver's own error: psycopg's SQLSTATE (none for libpq's own errors), SQLite's result code.  Everything
+    else (a syntax error, a missing table, a constraint) is a mistake to be fixed, not an outage.
+    """
+    import sqlite3
+
+    import psycopg
+
+    if error.connection_invalidated:
+        return True
+    origin = error.orig
+    if isinstance(origin, psycopg.OperationalError):
+        sqlstate = origin.sqlstate  # None: libpq's own error (refused, timed out, connection lost)
+        return sqlstate is None or sqlstate.startswith("08") or sqlstate in _PG_UNAVAILABLE
+    if isinstance(origin, sqlite3.OperationalError):
+        code = getattr(origin, "sqlite_errorcode", None)  # set on every error the driver raises
+        return code is not None and code & 0xFF in (_SQLITE_CANTOPEN, _SQLITE_BUSY)
+    return False
+
+
+def database_unavailable() -> bool:
+    """Whether the current request is being answered "the database cannot be reached" (503).
+
+    The page frame of that answer must not query the database again: the login user loader returns no user
+    when this is true, so the 503 page is drawn as for a visitor (the session itself is kept).
+    """
+    from flask import g
+
+    return bool(g.get(_DATABASE_UNAVAILABLE))
+
+
+def _first_line(error: BaseException | None) -> str:
+    text = str(error).strip()
+    return f"{type(error).__name__}: {text.splitlines()[0] if text else ''}"
 
 
 def init_app(app: Flask) -> None:
@@ -98,8 +167,12 @@ def init_app(app: Flask) -> None:
     A domain error that reaches the application (see :func:`hotline.web.perform`) is rolled back and answered
     with its status in the API; on a page, :class:`NotFound` is the 404 page, and any other refusal is said
     above the page the view named (or the referring page of this site, or the start page).
+
+    A database that cannot be reached is answered 503 with ``Retry-After`` (one warning in the log, no
+    traceback); any other database error stays a 500, logged with its traceback.
     """
-    from flask import flash, redirect, request, url_for
+    from flask import flash, g, make_response, redirect, request, url_for
+    from sqlalchemy.exc import DBAPIError, SQLAlchemyError
     from werkzeug.exceptions import HTTPException, InternalServerError
 
     from hotline.auth.access import safe_next
@@ -134,6 +207,25 @@ def init_app(app: Flask) -> None:
     def server_error(error: Exception) -> Any:
         db.session.rollback()
         return _http_error_page(500, InternalServerError.description or "")
+
+    @app.errorhandler(DBAPIError)
+    def database_error(error: DBAPIError) -> Any:
+        if not is_connection_failure(error):
+            raise error  # a wrong statement or schema: Flask logs it and answers 500
+        setattr(g, _DATABASE_UNAVAILABLE, True)
+        try:
+            db.session.rollback()
+        except SQLAlchemyError:  # the connection died under the rollback: drop it, never back to the pool
+            db.session().invalidate()
+        log.warning(
+            "database unavailable, answered 503: %s %s: %s",
+            request.method,
+            request.path,
+            _first_line(error.orig),
+        )
+        response = make_response(_http_error_page(503, ""))
+        response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return response
 
 
 def _same_site_referrer(referrer: str | None, host_url: str, safe: Any) -> str | None:
