@@ -259,3 +259,11 @@ class TicketCounter(db.Model):  # type: ignore[name-defined]
 
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     last: Mapped[int] = mapped_column(Integer, default=0)
+
+
+# Events and ratings are never edited or deleted (DESIGN §4): in databases made by ``create_all`` too,
+# triggers refuse UPDATE and DELETE of their rows (hotline/tickets/append_only.py; migration 0004 otherwise).
+from hotline.tickets import append_only  # noqa: E402  (after the models, which it does not need)
+
+append_only.install(TicketEvent.__table__)
+append_only.install(Rating.__table__)

@@ -1,4 +1,10 @@
-"""The migrations build exactly the schema the models describe, on SQLite and on PostgreSQL, and undo it."""
+"""The migrations build exactly the schema the models describe, on SQLite and on PostgreSQL, and undo it.
+
+Autogenerate's comparison does not see triggers: the append-only triggers of ``ticket_events`` and
+``ratings`` (revision 0004, hotline/tickets/append_only.py) are checked here on their own, by what they do
+after an upgrade and a downgrade, and by comparing the definitions a migrated database has with those
+``create_all`` makes.
+"""
 
 from __future__ import annotations
 
@@ -12,10 +18,15 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask import Flask
-from sqlalchemy import inspect
+from sqlalchemy import inspect, select, text
+from sqlalchemy.exc import DBAPIError, IntegrityError, ProgrammingError
 
 from hotline import create_app
+from hotline.db import utcnow
 from hotline.extensions import db
+from hotline.tickets import services as tickets
+from hotline.tickets.models import Rating, TicketEvent
+from tests import factories
 from tests.helpers import test_config as make_config
 
 PG_ADMIN_DSN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres connect_timeout=5"
@@ -60,6 +71,121 @@ def _table_names() -> set[str]:
     return set(inspect(db.engine).get_table_names())
 
 
+# --------------------------------------------------------------------------- append-only (revision 0004)
+
+APPEND_ONLY = {"ticket_events": "body", "ratings": "comment"}  # table → a text column to change
+APPEND_ONLY_TRIGGERS = {
+    (f"trg_{table}_refuse_{operation}", table) for table in APPEND_ONLY for operation in ("update", "delete")
+}
+
+
+def _append_only_objects() -> set[tuple[str, str, str]]:
+    """The triggers of the database and, on PostgreSQL, its own functions: (name, table, definition)."""
+    with db.engine.connect() as connection:
+        if connection.dialect.name == "sqlite":
+            rows = connection.execute(
+                text("SELECT name, tbl_name, sql FROM sqlite_master WHERE type = 'trigger'")
+            ).all()
+            return {(name, table, " ".join(sql.split())) for name, table, sql in rows}
+        triggers = connection.execute(
+            text(
+                "SELECT tgname, tgrelid::regclass::text, pg_get_triggerdef(oid) FROM pg_trigger "
+                "WHERE NOT tgisinternal"
+            )
+        ).all()
+        functions = connection.execute(
+            text(
+                "SELECT p.proname, '', pg_get_functiondef(p.oid) FROM pg_proc p "
+                "WHERE p.pronamespace = 'public'::regnamespace AND NOT EXISTS "
+                "(SELECT 1 FROM pg_depend d WHERE d.objid = p.oid AND d.deptype = 'e')"
+            )
+        ).all()
+        return {(str(a), str(b), str(c)) for a, b, c in (*triggers, *functions)}
+
+
+def _seed_rated_request() -> None:
+    """A request resolved and rated through the services: events and a rating, committed."""
+    world = factories.World()
+    ticket = world.resolved(utcnow())
+    tickets.rate(ticket.id, world.contact, "satisfied", "很满意", utcnow())
+    db.session.commit()
+    db.session.remove()
+
+
+def _stored(table: str) -> list[tuple[object, ...]]:
+    with db.engine.connect() as connection:
+        return [tuple(row) for row in connection.execute(text(f"SELECT * FROM {table} ORDER BY id"))]
+
+
+def _assert_append_only() -> None:
+    """UPDATE and DELETE of events and ratings, in SQL and through the ORM, are refused naming the table."""
+    sqlite = db.engine.dialect.name == "sqlite"
+    for table, column in APPEND_ONLY.items():
+        before = _stored(table)
+        assert before, f"no {table} rows to try changing"
+        statements = [
+            f"UPDATE {table} SET {column} = 'changed' WHERE id = {before[0][0]}",
+            f"UPDATE {table} SET created_at = created_at",  # even a change to the same value, of every row
+            f"DELETE FROM {table} WHERE id = {before[-1][0]}",
+            f"DELETE FROM {table}",
+        ]
+        for statement in statements:
+            with pytest.raises(DBAPIError) as refused, db.engine.begin() as connection:
+                connection.execute(text(statement))
+            assert f"{table} is append-only" in str(refused.value.orig), statement
+            if sqlite:
+                assert isinstance(refused.value, IntegrityError), statement
+            else:
+                assert isinstance(refused.value, ProgrammingError), statement
+                assert refused.value.orig.sqlstate == "P0001", statement
+            assert _stored(table) == before, statement
+    for model, column in ((TicketEvent, "body"), (Rating, "comment")):
+        row = db.session.scalars(select(model).order_by(model.id).limit(1)).one()
+        setattr(row, column, "changed")
+        with pytest.raises(DBAPIError, match=f"{model.__tablename__} is append-only"):
+            db.session.commit()
+        db.session.rollback()
+        db.session.delete(db.session.get(model, row.id))
+        with pytest.raises(DBAPIError, match=f"{model.__tablename__} is append-only"):
+            db.session.commit()
+        db.session.rollback()
+        db.session.remove()
+    if not sqlite:
+        # TRUNCATE fires no UPDATE or DELETE trigger: an operator restoring a backup may empty the tables.
+        with db.engine.connect() as connection:
+            connection.execute(text("TRUNCATE ticket_events, ratings"))
+            assert connection.scalar(text("SELECT count(*) FROM ticket_events")) == 0
+            connection.rollback()
+    # Appending still works.
+    events, ratings = len(_stored("ticket_events")), len(_stored("ratings"))
+    with db.engine.begin() as connection:
+        for table in APPEND_ONLY:
+            columns = ", ".join(c for c in _columns(table) if c != "id")
+            connection.execute(
+                text(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {table} ORDER BY id LIMIT 1")
+            )
+    assert (len(_stored("ticket_events")), len(_stored("ratings"))) == (events + 1, ratings + 1)
+
+
+def _columns(table: str) -> list[str]:
+    return [column["name"] for column in inspect(db.engine).get_columns(table)]
+
+
+def _assert_changeable() -> None:
+    """Without the triggers (below 0004), UPDATE and DELETE go through; rolled back, the rows stay."""
+    for table, column in APPEND_ONLY.items():
+        before = _stored(table)
+        with db.engine.connect() as connection:
+            updated = connection.execute(
+                text(f"UPDATE {table} SET {column} = 'changed' WHERE id = {before[0][0]}")
+            )
+            assert updated.rowcount == 1
+            deleted = connection.execute(text(f"DELETE FROM {table} WHERE id = {before[-1][0]}"))
+            assert deleted.rowcount == 1
+            connection.rollback()
+        assert _stored(table) == before
+
+
 def _upgrade_compare_downgrade(app: Flask) -> None:
     with app.app_context():
         try:
@@ -69,12 +195,38 @@ def _upgrade_compare_downgrade(app: Flask) -> None:
             differences = _schema_differences()
             assert differences == [], f"the migrations and the models disagree: {differences}"
 
+            # Append-only (0004): refused at head; the downgrade to 0003 removes the triggers and the
+            # function; upgrading again, with rows in the tables, puts them back.
+            migrated = _append_only_objects()
+            assert {(name, table) for name, table, _ in migrated if table} == APPEND_ONLY_TRIGGERS
+            if db.engine.dialect.name == "postgresql":
+                assert {name for name, table, _ in migrated if not table} == {"hotline_refuse_change"}
+            _seed_rated_request()
+            _assert_append_only()
+            flask_migrate.downgrade(revision="0003")
+            assert _append_only_objects() == set()
+            _assert_changeable()
+            flask_migrate.upgrade()
+            assert _append_only_objects() == migrated
+            _assert_append_only()
+
             flask_migrate.downgrade(revision="base")
             assert _table_names() <= {"alembic_version"}
             # And back up again: the downgrade left nothing behind that stops a new upgrade.
             flask_migrate.upgrade()
             assert _schema_differences() == []
             flask_migrate.downgrade(revision="base")
+            assert _append_only_objects() == set()
+
+            # create_all (the tests, a first start) makes the very triggers and function the migrations make.
+            db.create_all()
+            assert _append_only_objects() == migrated
+            db.drop_all()
+            if db.engine.dialect.name == "postgresql":
+                with db.engine.begin() as connection:  # drop_all drops tables, not functions
+                    connection.execute(text("DROP FUNCTION hotline_refuse_change()"))
+            assert _append_only_objects() == set()
+            assert _table_names() <= {"alembic_version"}
         finally:
             db.session.remove()
             db.engine.dispose()
