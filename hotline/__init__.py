@@ -46,6 +46,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         sla,
         stats,
         templating,
+        throttle,
         tickets,
     )
     from hotline.celery_app import celery_init_app
@@ -58,6 +59,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     i18n.init_app(app)
     _init_login(app)
     security.init_app(app)
+    throttle.init_app(app)
     errors.init_app(app)
     templating.init_app(app)
     celery_init_app(app)

@@ -86,6 +86,31 @@ def _broker_settings(redis_url: str | None, instance: Path) -> dict[str, Any]:
     return settings
 
 
+def _throttle_settings() -> dict[str, Any]:
+    """Flask-Limiter's settings and the limits of failed attempts (hotline/throttle.py counts failures only).
+
+    A limit is a rate string (``"10 per 15 minutes"``): that many failures in any 15 minutes, the next attempt
+    answered 429 until the oldest of them is 15 minutes old (the moving window).  The storage follows
+    ``REDIS_URL`` (set in ``throttle.init_app``).  ``RATELIMIT_ENABLED=0`` turns throttling off.
+    """
+    env = os.environ
+    return {
+        "RATELIMIT_ENABLED": env.get("RATELIMIT_ENABLED", "1").lower() not in ("0", "false", "no", "off"),
+        "RATELIMIT_STRATEGY": "moving-window",
+        "RATELIMIT_KEY_PREFIX": "hotline",
+        # Redis out of reach: count in this process's memory meanwhile, and never fail a request for it
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
+        "RATELIMIT_SWALLOW_ERRORS": True,
+        "THROTTLE_LOGIN_PER_ACCOUNT": env.get("THROTTLE_LOGIN_PER_ACCOUNT", "10 per 15 minutes"),
+        # higher than per account: the people of one office building often share one public address
+        "THROTTLE_LOGIN_PER_ADDRESS": env.get("THROTTLE_LOGIN_PER_ADDRESS", "30 per 15 minutes"),
+        "THROTTLE_REGISTER_PER_ADDRESS": env.get("THROTTLE_REGISTER_PER_ADDRESS", "10 per 15 minutes"),
+        "THROTTLE_PASSWORD_CHANGE_PER_ACCOUNT": env.get(
+            "THROTTLE_PASSWORD_CHANGE_PER_ACCOUNT", "10 per 15 minutes"
+        ),
+    }
+
+
 def _mail_settings(production: bool) -> dict[str, Any]:
     """SMTP for notification emails.  An empty MAIL_SERVER means "do not send": the embedded run has no
     mail server, so there it defaults to empty and each email is marked skipped; production defaults to
@@ -139,6 +164,7 @@ def load(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         # by the broker, or held unacknowledged by a killed worker until the visibility timeout).
         "ROUTING_RECONCILE_SECONDS": int(os.environ.get("ROUTING_RECONCILE_SECONDS", "180")),
         **_mail_settings(production),
+        **_throttle_settings(),
     }
     if overrides:
         config.update(overrides)

@@ -90,6 +90,8 @@ def _http_error_page(code: int, description: str) -> Any:
         404: _("Page not found"),
         405: _("This action is not allowed here"),
         413: _("The upload is too large"),
+        # throttled failures are answered by hotline.throttle, with the minutes to wait
+        429: _("Too many attempts. Please try again later."),
         500: _("Something went wrong"),
         503: _("The service is briefly unavailable. Please try again in a moment."),
     }

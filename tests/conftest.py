@@ -217,3 +217,13 @@ def _rows_left(connection: Connection) -> dict[str, int]:
     }
     connection.rollback()
     return {name: n for name, n in counts.items() if n}
+
+
+@pytest.fixture(autouse=True)
+def _fresh_throttle_counts() -> Iterator[None]:
+    """Failed attempts from the test client's one address must not add up across the session."""
+    from hotline.extensions import limiter
+
+    if limiter.initialized:
+        limiter.reset()
+    yield

@@ -5,6 +5,7 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, HiddenField, PasswordField, SearchField, SelectField, StringField
 from wtforms.validators import AnyOf, DataRequired, EqualTo, Length, Optional
 
+from hotline.auth.forms import password_help
 from hotline.auth.models import Role
 
 # Enterprise contacts are made by registration or onboarding, never here.
@@ -35,7 +36,7 @@ class NewUserForm(FlaskForm):
     password = PasswordField(
         _l("Initial password"),
         validators=[DataRequired(), Length(max=200)],
-        description=_l("Give it to the person, who should change it on the account page."),
+        description=password_help(_l("Give it to the person, who should change it on the account page.")),
     )
     confirm = PasswordField(
         _l("Repeat the password"),

@@ -23,6 +23,7 @@ from flask_smorest import Blueprint
 from flask_sqlalchemy.pagination import Pagination
 from werkzeug.wrappers import Response
 
+from hotline import throttle
 from hotline.api import schemas
 from hotline.api.auth import AuthenticationRequired, api_user, bearer_token, token_required
 from hotline.api.parser import PARSER
@@ -100,13 +101,19 @@ def _ticket_relations(query: Any) -> Any:
 @bp.route("/tokens", methods=["POST"])
 @bp.arguments(schemas.TokenRequest)
 @bp.response(201, schemas.Token)
-@errors_documented(401)
+@errors_documented(401, 429)
 @bp.doc(security=[])
+@throttle.login_attempts
 def create_token(body: dict[str, Any]) -> tuple[dict[str, Any], int]:
-    """Exchange a username and password for a bearer token."""
+    """Exchange a username and password for a bearer token.
+
+    Failed requests are limited per account and per client address, shared with the login page: over the
+    limit, the answer is 429 with ``Retry-After``, even for the right password.
+    """
     now = utcnow()
     user = accounts.authenticate(body.get("username") or "", body.get("password") or "", now)
     if user is None:
+        throttle.count_failure()
         raise AuthenticationRequired(_("Wrong username or password."))
     hours = int(current_app.config["API_TOKEN_HOURS"])
     token, row = perform(lambda: accounts.issue_token(user, now, hours=hours))

@@ -1,9 +1,24 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
+from flask_babel.speaklater import LazyString
 from flask_wtf import FlaskForm
 from wtforms import EmailField, HiddenField, PasswordField, SelectField, StringField
 from wtforms.validators import AnyOf, DataRequired, EqualTo, Length, Optional
+
+from hotline.auth.services import PASSWORD_MIN
+
+# The rule of check_password_rules, shown under every field that sets a password.
+PASSWORD_RULE = _l(
+    "At least %(n)d characters of at least two kinds (lowercase letters, capitals, digits, symbols); "
+    "not your username, nor a common or easily guessed password.",
+    n=PASSWORD_MIN,
+)
+
+
+def password_help(advice: LazyString) -> LazyString:
+    """The password rule followed by ``advice`` (both lazily translated), as one field description."""
+    return _l("%(rule)s %(advice)s", rule=PASSWORD_RULE, advice=advice)
 
 
 class LoginForm(FlaskForm):
@@ -26,7 +41,9 @@ class RegisterForm(FlaskForm):
     phone = StringField(_l("Mobile phone"), validators=[DataRequired(), Length(max=32)])
     email = EmailField(_l("Email"), validators=[Optional(), Length(max=254)])
     username = StringField(_l("Username"), validators=[DataRequired(), Length(max=64)])
-    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=200)])
+    password = PasswordField(
+        _l("Password"), validators=[DataRequired(), Length(max=200)], description=PASSWORD_RULE
+    )
     confirm = PasswordField(
         _l("Repeat the password"),
         validators=[DataRequired(), EqualTo("password", message=_l("The passwords differ."))],
@@ -38,7 +55,7 @@ class ChangePasswordForm(FlaskForm):
     new_password = PasswordField(
         _l("New password"),
         validators=[DataRequired(), Length(max=200)],
-        description=_l("At least 10 characters."),
+        description=PASSWORD_RULE,
     )
     confirm = PasswordField(
         _l("Repeat the new password"),

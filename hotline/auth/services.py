@@ -64,10 +64,53 @@ def authenticate(username: str, password: str, now: datetime) -> User | None:
     return user
 
 
-def check_password_rules(password: str, field: str = "password") -> None:
-    if len(password or "") < PASSWORD_MIN:
+def check_password_rules(password: str, field: str = "password", *, username: str = "") -> None:
+    """Refuse a password that is shorter than ``PASSWORD_MIN``, is the username (in any case), has only one
+    kind of character (all digits, all lowercase letters …) or is common or easily guessed.
+
+    Raises :class:`ValidationFailed` with the first rule broken, its message on ``field``.
+    """
+    password = password or ""
+    if len(password) < PASSWORD_MIN:
         message = _("Use at least %(n)d characters.", n=PASSWORD_MIN)
-        raise ValidationFailed(message, {field: message})
+    elif username.strip() and password.casefold() == username.strip().casefold():
+        message = _("The password must not be the username.")
+    elif len({_character_kind(c) for c in password}) == 1:
+        message = _("Mix at least two kinds of characters: lowercase letters, capitals, digits, symbols.")
+    elif _easily_guessed(password, username):
+        message = _("This password is too common or too easy to guess.")
+    else:
+        return
+    raise ValidationFailed(message, {field: message})
+
+
+def _character_kind(c: str) -> str:
+    if c.isdigit():
+        return "digit"
+    if c.islower():
+        return "lowercase"
+    if c.isupper():
+        return "capital"
+    return "other"  # symbols, spaces, and letters without case (Chinese)
+
+
+# zxcvbn's score 3 means "safely unguessable": more than 10^8 guesses by its estimate.
+PASSWORD_MIN_SCORE = 3
+# zxcvbn refuses more than 72 characters (ValueError) and slows with length: it judges the first 64, and a
+# password whose beginning is hard to guess is hard to guess.
+_ESTIMATE_LENGTH = 64
+
+
+def _easily_guessed(password: str, username: str) -> bool:
+    """Whether zxcvbn finds the password common or easy to guess: one of its 30,000 most common passwords,
+    a dictionary word, name, date, keyboard pattern or sequence, or the username, with the usual
+    substitutions and a few characters added."""
+    # Imported here: loading its word lists takes a quarter of a second, paid by the first check only.
+    from zxcvbn import zxcvbn
+
+    inputs = [username.strip()] if username.strip() else []
+    result = zxcvbn(password[:_ESTIMATE_LENGTH], user_inputs=inputs)
+    return int(result["score"]) < PASSWORD_MIN_SCORE
 
 
 def check_username(username: str) -> str:
@@ -103,7 +146,7 @@ def create_user(
         message = _("Unknown role.")
         raise ValidationFailed(message, {"role": message}) from None
     username = check_username(username)
-    check_password_rules(password)
+    check_password_rules(password, username=username)
     display = (name or "").strip()
     if not display:
         message = _("This field is required.")
@@ -216,7 +259,7 @@ def change_password(
     if not verify_password(user, current_password or ""):
         errors["current_password"] = _("The current password is wrong.")
     try:
-        check_password_rules(new_password, field="new_password")
+        check_password_rules(new_password, field="new_password", username=user.username)
     except ValidationFailed as error:
         errors.update(error.fields)
     if not errors and new_password == current_password:

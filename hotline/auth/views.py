@@ -8,6 +8,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
+from hotline import throttle
 from hotline.auth import services as accounts
 from hotline.auth.access import safe_next
 from hotline.auth.forms import AvailabilityForm, ChangePasswordForm, LoginForm, RegisterForm
@@ -34,6 +35,7 @@ def _start_session(user: User) -> None:
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@throttle.login_attempts
 def login() -> str | Response:
     if current_user.is_authenticated:
         return redirect(url_for("pages.home"))
@@ -41,6 +43,7 @@ def login() -> str | Response:
     if form.validate_on_submit():
         user = accounts.authenticate(form.username.data or "", form.password.data or "", utcnow())
         if user is None:
+            throttle.count_failure()
             form.password.errors.append(_("Wrong username or password."))
         else:
             lang = session.get("lang")
@@ -65,6 +68,7 @@ def logout() -> Response:
 
 
 @bp.route("/register", methods=["GET", "POST"])
+@throttle.registration_attempts
 def register() -> str | Response:
     form = RegisterForm()
     buildings = db.session.execute(
@@ -93,7 +97,9 @@ def register() -> str | Response:
             _start_session(user)
             return user
 
-        if not refused(perform(register, form=form)):
+        if refused(perform(register, form=form)):
+            throttle.count_failure()
+        else:
             flash(
                 _(
                     "Welcome! Your enterprise is registered; its liaison will verify it. "
@@ -114,6 +120,7 @@ def set_language(code: str) -> Response:
 
 @bp.route("/account", methods=["GET", "POST"])
 @login_required
+@throttle.password_change_attempts
 def account() -> str | Response:
     """The user's profile; the password form posts here, the leave button to ``set_availability``."""
     form = ChangePasswordForm()
@@ -131,6 +138,8 @@ def account() -> str | Response:
         if not refused(changed):
             flash(_("Your password is changed; your other browsers have been logged out."), "success")
             return redirect(url_for("auth.account"))
+        if form.current_password.errors:  # the current password was wrong: a guess
+            throttle.count_failure()
     availability = AvailabilityForm() if current_user.role == Role.LIAISON else None
     return render_template("auth/account.html", form=form, availability=availability)
 

@@ -11,7 +11,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, Optional
 
-from hotline.auth.forms import RegisterForm
+from hotline.auth.forms import RegisterForm, password_help
 
 
 class EnterpriseFilterForm(FlaskForm):
@@ -42,5 +42,7 @@ class OnboardForm(RegisterForm):
     password = PasswordField(
         _l("Initial password"),
         validators=[DataRequired(), Length(max=200)],
-        description=_l("Give it to the contact person, who should change it on the account page."),
+        description=password_help(
+            _l("Give it to the contact person, who should change it on the account page.")
+        ),
     )

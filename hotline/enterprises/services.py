@@ -59,7 +59,7 @@ def _check_enterprise_and_contact(
         errors.update(error.fields)
     for check in (
         lambda: accounts.check_username(username),
-        lambda: accounts.check_password_rules(password),
+        lambda: accounts.check_password_rules(password, username=username),
     ):
         try:
             check()
