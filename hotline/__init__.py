@@ -48,6 +48,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         templating,
         throttle,
         tickets,
+        urls,
     )
     from hotline.celery_app import celery_init_app
     from hotline.extensions import csrf, db, migrate
@@ -61,6 +62,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     security.init_app(app)
     throttle.init_app(app)
     errors.init_app(app)
+    urls.init_app(app)  # before any feature registers a route: ids are bounded to 64 bits
     templating.init_app(app)
     celery_init_app(app)
 

@@ -1,8 +1,9 @@
 """What a text typed by a person may contain, the same for the pages, the API and the services.
 
 Control characters never belong in a request, a reply or a note, and NUL cannot even be stored (PostgreSQL
-refuses it in text columns: it would be a 500).  Line breaks and tabs are allowed where the text may have
-several lines.
+refuses it in text columns: it would be a 500).  Nor can half of a surrogate pair (a JSON body may escape
+one, ``"\\ud800"``): it is no character, and cannot be encoded for the database.  Line breaks and tabs are
+allowed where the text may have several lines.
 """
 
 from __future__ import annotations
@@ -15,14 +16,16 @@ from hotline.errors import ValidationFailed
 
 NOT_ALLOWED_CHARACTERS = _l("This text contains characters that are not allowed.")
 _LINE_BREAKS = frozenset("\n\r\t")
+_NOT_ALLOWED = frozenset({"Cc", "Cs"})  # control characters, and halves of surrogate pairs
 
 
 def has_control_characters(text: str | None, *, multiline: bool = True) -> bool:
-    """Whether ``text`` holds a control character (line breaks and tabs pass when ``multiline``)."""
+    """Whether ``text`` holds a control character or a lone surrogate (line breaks and tabs pass when
+    ``multiline``)."""
     if not text:
         return False
     allowed = _LINE_BREAKS if multiline else frozenset()
-    return any(c not in allowed and unicodedata.category(c) == "Cc" for c in text)
+    return any(c not in allowed and unicodedata.category(c) in _NOT_ALLOWED for c in text)
 
 
 def refuse_control_characters(text: str | None, field: str, *, multiline: bool = True) -> None:

@@ -18,7 +18,7 @@ PASSWORD_RULE = _l(
 
 def password_help(advice: LazyString) -> LazyString:
     """The password rule followed by ``advice`` (both lazily translated), as one field description."""
-    return _l("%(rule)s %(advice)s", rule=PASSWORD_RULE, advice=advice)
+    return LazyString(lambda: f"{PASSWORD_RULE} {advice}")  # two sentences: nothing of its own to translate
 
 
 class LoginForm(FlaskForm):

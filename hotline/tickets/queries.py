@@ -17,6 +17,7 @@ from hotline.enterprises.models import Department, Enterprise
 from hotline.enterprises.services import covered_building_ids
 from hotline.errors import NotFound
 from hotline.extensions import db
+from hotline.text import has_control_characters
 from hotline.tickets.models import OPEN_STATES, Category, Ticket, TicketEvent, TicketState
 
 
@@ -42,6 +43,8 @@ def visible_tickets(user: User) -> Select[Ticket]:
 
 def get_visible_ticket(user: User, number: str, *, for_update: bool = False) -> Ticket:
     """The request with this number if ``user`` may see it; :class:`NotFound` otherwise."""
+    if has_control_characters(number, multiline=False):  # no number has one, and PostgreSQL refuses NUL
+        raise NotFound(_not_found_message())
     query = visible_tickets(user).where(Ticket.number == number)
     if for_update:
         # populate_existing: a row already in the session is refreshed from the locked read, not trusted.
