@@ -21,6 +21,7 @@ import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -182,10 +183,13 @@ def private_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisSer
 # --------------------------------------------------------------------------- PostgreSQL
 
 
-@pytest.fixture(scope="module")
-def pg_database() -> Iterator[str]:
-    """A uniquely named empty PostgreSQL database, dropped afterwards (its connections terminated)."""
-    name = f"hotline_it_{uuid.uuid4().hex[:12]}"
+@contextmanager
+def new_postgres_database(prefix: str = "hotline_it") -> Iterator[str]:
+    """A uniquely named, empty PostgreSQL database (its URL), dropped afterwards, its connections terminated.
+
+    No skip when the server is down: CI starts PostgreSQL, so an unreachable server is a failure.
+    """
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
     try:
         admin = psycopg.connect(PG_ADMIN_DSN, autocommit=True)
     except psycopg.OperationalError as error:
@@ -196,6 +200,13 @@ def pg_database() -> Iterator[str]:
             yield PG_URL.format(name=name)
         finally:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="module")
+def pg_database() -> Iterator[str]:
+    """A uniquely named empty PostgreSQL database, dropped afterwards."""
+    with new_postgres_database() as url:
+        yield url
 
 
 # --------------------------------------------------------------------------- the district

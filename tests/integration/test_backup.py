@@ -10,14 +10,12 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
-import uuid
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import flask_migrate
-import psycopg
 import pytest
 from click.testing import Result
 from flask import Flask
@@ -31,9 +29,7 @@ from hotline.tickets import services as tickets
 from hotline.tickets.models import Ticket, TicketEvent
 from tests import factories
 from tests.helpers import test_config as make_config
-
-PG_ADMIN_DSN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres connect_timeout=5"
-PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+from tests.integration.conftest import new_postgres_database
 
 Snapshot = tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]
 
@@ -220,15 +216,9 @@ def test_sqlite_restore_is_refused_while_another_process_has_the_database_open(
 @pytest.fixture
 def postgres_app(tmp_path: Path) -> Iterator[tuple[Flask, Path]]:
     """A fresh database made for this test (dropped at the end), migrated and filled."""
-    name = f"hotline_backup_test_{uuid.uuid4().hex[:12]}"
-    try:
-        admin = psycopg.connect(PG_ADMIN_DSN, autocommit=True)
-    except psycopg.OperationalError as error:
-        pytest.fail(f"PostgreSQL at 127.0.0.1:5432 is not reachable: {error}")
-    with admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
+    with new_postgres_database("hotline_backup_test") as url:
         instance = tmp_path / "instance"
-        app = _app(PG_URL.format(name=name), instance)
+        app = _app(url, instance)
         try:
             _migrate_and_fill(app)
             yield app, instance
@@ -236,7 +226,6 @@ def postgres_app(tmp_path: Path) -> Iterator[tuple[Flask, Path]]:
             with app.app_context():
                 db.session.remove()
                 db.engine.dispose()
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.mark.postgres

@@ -8,12 +8,10 @@ after an upgrade and a downgrade, and by comparing the definitions a migrated da
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import flask_migrate
-import psycopg
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -28,9 +26,7 @@ from hotline.tickets import services as tickets
 from hotline.tickets.models import Rating, TicketEvent
 from tests import factories
 from tests.helpers import test_config as make_config
-
-PG_ADMIN_DSN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres connect_timeout=5"
-PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+from tests.integration.conftest import new_postgres_database
 
 APP_TABLES = {
     "api_tokens",
@@ -238,21 +234,9 @@ def test_migrations_on_sqlite(tmp_path: Path) -> None:
 
 @pytest.fixture
 def postgres_database() -> Iterator[str]:
-    """A uniquely named, empty PostgreSQL database, dropped afterwards.
-
-    No skip when the server is down: CI starts PostgreSQL, so an unreachable server is a failure.
-    """
-    name = f"hotline_test_{uuid.uuid4().hex[:12]}"
-    try:
-        admin = psycopg.connect(PG_ADMIN_DSN, autocommit=True)
-    except psycopg.OperationalError as error:
-        pytest.fail(f"PostgreSQL at 127.0.0.1:5432 is not reachable: {error}")
-    with admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-        try:
-            yield PG_URL.format(name=name)
-        finally:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    """A uniquely named, empty PostgreSQL database, dropped afterwards."""
+    with new_postgres_database("hotline_test") as url:
+        yield url
 
 
 @pytest.mark.postgres
