@@ -8,6 +8,7 @@ allowed where the text may have several lines.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 from flask_babel import lazy_gettext as _l
@@ -17,12 +18,15 @@ from hotline.errors import ValidationFailed
 NOT_ALLOWED_CHARACTERS = _l("This text contains characters that are not allowed.")
 _LINE_BREAKS = frozenset("\n\r\t")
 _NOT_ALLOWED = frozenset({"Cc", "Cs"})  # control characters, and halves of surrogate pairs
+# Every character of those categories lies in these ranges: a text without any (nearly all) is let through
+# without looking at each of its characters (forms carry long texts).
+_MAY_HOLD_ONE = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 
 
 def has_control_characters(text: str | None, *, multiline: bool = True) -> bool:
     """Whether ``text`` holds a control character or a lone surrogate (line breaks and tabs pass when
     ``multiline``)."""
-    if not text:
+    if not text or _MAY_HOLD_ONE.search(text) is None:
         return False
     allowed = _LINE_BREAKS if multiline else frozenset()
     return any(c not in allowed and unicodedata.category(c) in _NOT_ALLOWED for c in text)

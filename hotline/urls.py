@@ -13,7 +13,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from flask import Flask, render_template, request
@@ -27,9 +26,6 @@ API_PREFIX = "/api/"
 # the number of digits of ID_MAX: a longer value is out of range without converting it
 _ID_DIGITS = len(str(ID_MAX))
 _PAGE_ARGS = (("page", PAGE_MAX), ("per_page", PER_PAGE_MAX))
-# every control character (Unicode category Cc) and surrogate (Cs) is in these ranges: a value without any
-# is let through without looking at each of its characters (a form may carry long texts)
-_MAY_HOLD_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 
 
 class BoundedInt(IntegerConverter):
@@ -64,10 +60,6 @@ def _whole_number_in(value: str, high: int) -> bool:
     )
 
 
-def _holds_control_characters(text: str, *, multiline: bool) -> bool:
-    return _MAY_HOLD_CONTROL.search(text) is not None and has_control_characters(text, multiline=multiline)
-
-
 def _refusal_page(title: str) -> tuple[str, int]:
     return render_template("errors/error.html", code=400, title=title), 400
 
@@ -87,11 +79,11 @@ def refuse_control_characters() -> tuple[str, int] | None:
     if _is_api():
         return None
     in_query = any(
-        _holds_control_characters(key, multiline=False) or _holds_control_characters(value, multiline=False)
+        has_control_characters(key, multiline=False) or has_control_characters(value, multiline=False)
         for key, value in request.args.items(multi=True)
     )
     in_form = request.method in ("POST", "PUT", "PATCH", "DELETE") and any(
-        _holds_control_characters(key, multiline=False) or _holds_control_characters(value, multiline=True)
+        has_control_characters(key, multiline=False) or has_control_characters(value, multiline=True)
         for key, value in request.form.items(multi=True)
     )
     if in_query or in_form:
