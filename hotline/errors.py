@@ -56,13 +56,15 @@ class Conflict(DomainError):
 # --------------------------------------------------------------------------- how errors are answered
 
 
-def _is_api() -> bool:
+def is_api_request() -> bool:
+    """Whether the current request is a call of the JSON API (answered in JSON, not pages)."""
     from flask import request
 
     return request.path.startswith("/api/")
 
 
-def _json_error(code: str, message: str, fields: dict[str, str], status: int) -> Any:
+def json_error(code: str, message: str, fields: dict[str, str], status: int) -> Any:
+    """The API's error answer: ``{"error": {"code", "message", "fields"}}`` with ``status``."""
     from flask import jsonify
 
     return jsonify({"error": {"code": code, "message": message, "fields": fields}}), status
@@ -95,8 +97,8 @@ def _http_error_page(code: int, description: str) -> Any:
         500: _("Something went wrong"),
         503: _("The service is briefly unavailable. Please try again in a moment."),
     }
-    if _is_api():  # in the caller's language, like every other message of the API
-        return _json_error(HTTP_CODES.get(code, "error"), titles.get(code, description), {}, code)
+    if is_api_request():  # in the caller's language, like every other message of the API
+        return json_error(HTTP_CODES.get(code, "error"), titles.get(code, description), {}, code)
     return render_template("errors/error.html", code=code, title=titles.get(code, _("Error"))), code
 
 
@@ -183,8 +185,8 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(DomainError)
     def domain_error(error: DomainError) -> Any:
         db.session.rollback()  # nothing half-saved
-        if _is_api():
-            response, status = _json_error(error.code, error.message, error.fields, error.status)
+        if is_api_request():
+            response, status = json_error(error.code, error.message, error.fields, error.status)
             challenge = getattr(error, "challenge", None)
             if challenge:
                 response.headers["WWW-Authenticate"] = challenge

@@ -34,7 +34,7 @@ from flask_babel import ngettext
 from flask_limiter import RateLimitExceeded
 from flask_login import current_user
 
-from hotline.errors import HTTP_CODES, _is_api, _json_error
+from hotline.errors import HTTP_CODES, is_api_request, json_error
 from hotline.extensions import limiter
 
 if TYPE_CHECKING:
@@ -127,8 +127,8 @@ def too_many_attempts(error: RateLimitExceeded) -> Response:
         "Too many failed attempts; try again in %(num)d minutes.",
         minutes,
     )
-    if _is_api():
-        response = make_response(_json_error(HTTP_CODES[429], message, {}, 429))
+    if is_api_request():
+        response = make_response(json_error(HTTP_CODES[429], message, {}, 429))
     else:
         response = make_response(render_template("errors/error.html", code=429, title=message), 429)
     response.headers["Retry-After"] = str(seconds)

@@ -20,9 +20,9 @@ from flask_babel import gettext as _
 from werkzeug.routing import IntegerConverter, Map, ValidationError
 
 from hotline.api.schemas import ID_MAX, PAGE_MAX, PER_PAGE_MAX
+from hotline.errors import is_api_request
 from hotline.text import has_control_characters
 
-API_PREFIX = "/api/"
 # the number of digits of ID_MAX: a longer value is out of range without converting it
 _ID_DIGITS = len(str(ID_MAX))
 _PAGE_ARGS = (("page", PAGE_MAX), ("per_page", PER_PAGE_MAX))
@@ -49,10 +49,6 @@ class BoundedInt(IntegerConverter):
         return super().to_python(value)
 
 
-def _is_api() -> bool:
-    return request.path.startswith(API_PREFIX)
-
-
 def _whole_number_in(value: str, high: int) -> bool:
     """Whether ``value`` is written as a whole number from 1 to ``high`` (digits only: no sign, no spaces)."""
     return (
@@ -66,7 +62,7 @@ def _refusal_page(title: str) -> tuple[str, int]:
 
 def refuse_bad_page_numbers() -> tuple[str, int] | None:
     """A page whose ``page`` or ``per_page`` is not a whole number in range answers 400."""
-    if _is_api():
+    if is_api_request():
         return None
     for name, high in _PAGE_ARGS:
         if any(not _whole_number_in(value, high) for value in request.args.getlist(name)):
@@ -76,7 +72,7 @@ def refuse_bad_page_numbers() -> tuple[str, int] | None:
 
 def refuse_control_characters() -> tuple[str, int] | None:
     """A page whose query string or form holds a control character answers 400, before any query runs."""
-    if _is_api():
+    if is_api_request():
         return None
     in_query = any(
         has_control_characters(key, multiline=False) or has_control_characters(value, multiline=False)
