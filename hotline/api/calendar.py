@@ -14,25 +14,17 @@ from datetime import date
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import select
 
 from hotline.api import schemas
 from hotline.api.auth import api_user, token_required
 from hotline.api.views import BEARER, bp
-from hotline.auth.models import User
 from hotline.db import utcnow
-from hotline.errors import Forbidden, ValidationFailed
-from hotline.extensions import db
+from hotline.errors import ValidationFailed
 from hotline.sla import services as sla
 from hotline.sla.models import CalendarDay
 from hotline.web import perform
 
 DAY_RE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")  # date.fromisoformat also takes 20261001, 2026-W40-4
-
-
-def _require_manager(user: User, message: str) -> None:
-    if not user.is_staff:
-        raise Forbidden(message)
 
 
 def _day(text: str) -> date:
@@ -52,15 +44,7 @@ def _day(text: str) -> date:
 def calendar_year(year: int) -> dict[str, Any]:
     """Every day of a year as the calendar has it (managers); `known: false` and no days when the year has
     not been entered yet; 400 outside 2000-2100."""
-    _require_manager(api_user(), _("Only managers may read the working-day calendar."))
-    if not sla.YEAR_MIN <= year <= sla.YEAR_MAX:
-        message = _("Enter a number from %(low)d to %(high)d.", low=sla.YEAR_MIN, high=sla.YEAR_MAX)
-        raise ValidationFailed(message, {"year": message})
-    days = db.session.scalars(
-        select(CalendarDay)
-        .where(CalendarDay.day.between(date(year, 1, 1), date(year, 12, 31)))
-        .order_by(CalendarDay.day)
-    ).all()
+    days = sla.calendar_year(year, api_user())
     return {"year": year, "known": bool(days), "days": days}
 
 
@@ -73,7 +57,7 @@ def set_calendar_day(body: dict[str, Any], day: str) -> CalendarDay:
     """Mark one day (YYYY-MM-DD) a working or a rest day (managers); open requests' deadlines follow.  400
     when its year has not been entered yet."""
     user = api_user()
-    _require_manager(user, _("Only a manager may edit the working-day calendar."))
+    sla.require_manager(user, _("Only a manager may edit the working-day calendar."))  # before the date
     when = _day(day)
     is_workday = body["kind"] == schemas.DayKind.WORKDAY
     return perform(lambda: sla.set_day(when, is_workday, body.get("note") or "", user, utcnow()))

@@ -16,19 +16,12 @@ from sqlalchemy.orm import selectinload
 from hotline.api import schemas
 from hotline.api.auth import api_user, token_required
 from hotline.api.views import BEARER, bp, paginate
-from hotline.auth.models import User
 from hotline.db import utcnow
-from hotline.errors import Forbidden
 from hotline.extensions import db
 from hotline.sla import services as sla
 from hotline.sla.models import Extension, ExtensionState
 from hotline.tickets.models import Ticket
 from hotline.web import perform
-
-
-def _require_manager(user: User) -> None:
-    if not user.is_staff:
-        raise Forbidden(_("Only a manager may decide on extensions."))
 
 
 def _with_numbers(extensions: list[Extension]) -> list[schemas.ExtensionWithTicket]:
@@ -45,7 +38,7 @@ def _with_numbers(extensions: list[Extension]) -> list[schemas.ExtensionWithTick
 @bp.doc(security=BEARER)
 def list_extensions(args: dict[str, Any]) -> dict[str, Any]:
     """Extension requests in one state (managers): pending ones oldest first, decided ones newest first."""
-    _require_manager(api_user())
+    sla.require_manager(api_user(), _("Only a manager may decide on extensions."))
     state: ExtensionState = args.get("state") or ExtensionState.PENDING
     if state == ExtensionState.PENDING:
         query = sla.pending_extensions()
@@ -72,7 +65,7 @@ def decide_extension(body: dict[str, Any], extension_id: int) -> schemas.Extensi
     clock it was asked for.
     """
     user = api_user()
-    _require_manager(user)
+    sla.require_manager(user, _("Only a manager may decide on extensions."))
     checked = schemas.row_id(extension_id, _("No such extension request."))
     extension = perform(
         lambda: sla.decide_extension(checked, user, body["approve"], body.get("note") or "", utcnow())

@@ -69,7 +69,8 @@ NEXT_YEAR_WARNING_FROM = (11, 1)
 # --------------------------------------------------------------------------- helpers
 
 
-def _require_manager(actor: User | None, message: str) -> None:
+def require_manager(actor: User | None, message: str) -> None:
+    """Raise :class:`Forbidden` with ``message`` unless ``actor`` is a manager (or an admin)."""
     if actor is None or not actor.is_staff:
         raise Forbidden(message)
 
@@ -155,7 +156,7 @@ def enter_year(year: int | str, actor: User | None, now: datetime) -> DaySource:
     Managers only.  Returns the source used (``package`` or ``weekday``).  Raises :class:`Forbidden`,
     :class:`ValidationFailed` (field ``year``), :class:`InvalidTransition` when the year already has days.
     """
-    _require_manager(actor, _("Only a manager may edit the working-day calendar."))
+    require_manager(actor, _("Only a manager may edit the working-day calendar."))
     number = _whole_number(year, "year", YEAR_MIN, YEAR_MAX)
     if year_is_known(number):
         raise InvalidTransition(
@@ -188,13 +189,32 @@ def enter_year(year: int | str, actor: User | None, now: datetime) -> DaySource:
     return DaySource.WEEKDAY
 
 
+def calendar_year(year: int, actor: User | None) -> list[CalendarDay]:
+    """Every day the calendar has for ``year``, in order (empty when the year is not entered).
+
+    Managers only.  Raises :class:`Forbidden`, :class:`ValidationFailed` (field ``year``) outside
+    2000 to 2100.
+    """
+    require_manager(actor, _("Only managers may read the working-day calendar."))
+    if not YEAR_MIN <= year <= YEAR_MAX:
+        message = _("Enter a number from %(low)d to %(high)d.", low=YEAR_MIN, high=YEAR_MAX)
+        raise ValidationFailed(message, {"year": message})
+    return list(
+        db.session.scalars(
+            select(CalendarDay)
+            .where(CalendarDay.day.between(date(year, 1, 1), date(year, 12, 31)))
+            .order_by(CalendarDay.day)
+        )
+    )
+
+
 def set_day(day: date, is_workday: bool, note: str, actor: User | None, now: datetime) -> CalendarDay:
     """A manager marks one day working or not (a local closure, a newly published holiday, a make-up day).
 
     Raises :class:`Forbidden`, :class:`ValidationFailed` (fields ``day``, ``note``) when the day's year has
     not been entered.
     """
-    _require_manager(actor, _("Only a manager may edit the working-day calendar."))
+    require_manager(actor, _("Only a manager may edit the working-day calendar."))
     text = _text(note, "note", NOTE_MAX, required=False)
     if not year_is_known(day.year):
         message = _("The calendar has no %(year)d yet: enter the year first.", year=day.year)
@@ -218,7 +238,7 @@ def set_working_hours(text: str, actor: User | None, now: datetime) -> str:
 
     Raises :class:`Forbidden`, :class:`ValidationFailed` (field ``hours``).
     """
-    _require_manager(actor, _("Only a manager may change the working hours."))
+    require_manager(actor, _("Only a manager may change the working hours."))
     try:
         periods = _parse_hours(text or "")
     except HoursError as error:
@@ -256,7 +276,7 @@ def set_category_clocks(
     re-derived.  Raises :class:`Forbidden`, :class:`NotFound`, :class:`ValidationFailed` (fields named like
     the arguments, all reported at once).
     """
-    _require_manager(actor, _("Only a manager may change the clocks."))
+    require_manager(actor, _("Only a manager may change the clocks."))
     category = db.session.get(Category, category_id)
     if category is None:
         raise NotFound(_("No such category."))
@@ -544,7 +564,7 @@ def decide_extension(
     :class:`InvalidTransition` (already decided, request no longer in progress, no deadline to move),
     :class:`ValidationFailed` (field ``note``).
     """
-    _require_manager(actor, _("Only a manager may decide on extensions."))
+    require_manager(actor, _("Only a manager may decide on extensions."))
     extension = db.session.get(Extension, extension_id)
     if extension is None:
         raise NotFound(_("No such extension request."))

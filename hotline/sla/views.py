@@ -27,7 +27,7 @@ from hotline.db import utcnow
 from hotline.extensions import db
 from hotline.sla import clocks, forms, services
 from hotline.sla.calendar import current_calendar, working_hours
-from hotline.sla.models import CalendarDay, DaySource, Extension
+from hotline.sla.models import DaySource, Extension
 from hotline.sla.worktime import format_hours
 from hotline.tickets import forms as ticket_forms
 from hotline.tickets.models import Category, Ticket, TicketState
@@ -172,9 +172,7 @@ def _year_arg(default: int) -> int:
 
 def _months(year: int) -> tuple[list[Month], bool]:
     """The twelve month grids of ``year`` and whether the calendar has the year at all."""
-    rows = db.session.scalars(
-        select(CalendarDay).where(CalendarDay.day >= date(year, 1, 1), CalendarDay.day <= date(year, 12, 31))
-    ).all()
+    rows = services.calendar_year(year, current_user)
     known = {row.day: row for row in rows}
     weeks_of = month_calendar.Calendar(firstweekday=0).monthdatescalendar
     months = []
