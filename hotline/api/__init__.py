@@ -43,7 +43,7 @@ def init_app(app: Flask) -> None:
                 "description": (
                     "The same operations and permissions as the web pages.  Send `Authorization: Bearer "
                     '<token>` (POST /api/v1/tokens).  Errors are `{"error": {"code", "message", '
-                    '"fields"}}` with status 400, 401, 403, 404, 409, 413 or 429.'
+                    '"fields"}}` with status 400, 401, 403, 404, 409, 413, 429 or 503.'
                 )
             }
         }
