@@ -147,6 +147,10 @@ def load(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": production,
+        # Reverse proxies in front of the app whose X-Forwarded-* headers are believed (hotline/security.py);
+        # docker-compose.yml has one (Caddy), the embedded run none.
+        "TRUSTED_PROXIES": int(os.environ.get("TRUSTED_PROXIES", "0")),
+        "HSTS": os.environ.get("HSTS", "1" if production else "0").lower() in ("1", "true", "yes", "on"),
         "PERMANENT_SESSION_LIFETIME": timedelta(hours=8),
         "WTF_CSRF_TIME_LIMIT": 8 * 3600,
         "MAX_CONTENT_LENGTH": 10 * 1024 * 1024,
