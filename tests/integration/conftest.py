@@ -19,6 +19,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -406,6 +407,7 @@ class Process:
     name: str
     popen: subprocess.Popen[bytes]
     log: Path
+    url: str = ""  # a web server's address
 
     @property
     def pid(self) -> int:
@@ -439,11 +441,13 @@ class Processes:
         self.folder = folder
         self.started: list[Process] = []
 
-    def _start(self, name: str, args: list[str]) -> Process:
+    def _start(
+        self, name: str, args: list[str], program: tuple[str, ...] = ("celery", "-A", "worker.app")
+    ) -> Process:
         log = self.folder / f"{name}.log"
         with log.open("ab") as out:
             popen = subprocess.Popen(
-                [sys.executable, "-m", "celery", "-A", "worker.app", *args],
+                [sys.executable, "-m", *program, *args],
                 cwd=ROOT,
                 env=self.env,
                 stdout=out,
@@ -477,6 +481,31 @@ class Processes:
             ready_timeout,
             message=lambda: f"beat {name} did not start\n{_tail(process.log)}",
         )
+        return process
+
+    def web(self, name: str = "web", workers: int = 2, *, ready_timeout: float = 60) -> Process:
+        """gunicorn serving ``hotline.wsgi:app`` on a free port, as in production; waited for until up.
+
+        Killing one of its worker processes is a crash the master repairs; ``kill`` on the master stops it.
+        """
+        port = free_port()
+        process = self._start(
+            name,
+            ["--bind", f"127.0.0.1:{port}", "--workers", str(workers), "--timeout", "30", "hotline.wsgi:app"],
+            program=("gunicorn",),
+        )
+        process.url = f"http://127.0.0.1:{port}"
+
+        def answers() -> bool:
+            if not process.alive():
+                pytest.fail(f"{name} exited with {process.popen.returncode}\n{_tail(process.log)}")
+            try:
+                with urllib.request.urlopen(process.url + "/login", timeout=2) as page:
+                    return bool(page.status == 200)
+            except OSError:
+                return False
+
+        wait_until(answers, ready_timeout, message=lambda: f"{name} did not answer\n{_tail(process.log)}")
         return process
 
     @staticmethod
