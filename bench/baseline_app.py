@@ -1,21 +1,43 @@
-"""A bare Flask app whose one page runs ``SELECT count(*) FROM tickets``: the baseline bench/stats.py compares
-the figures' pages with.
+"""Bare Flask baselines the benchmarks compare the hotline with, measured in the same run.
 
-It is served by gunicorn with the same settings as the hotline in the benchmark, and reads the same database
-through the same driver and pool settings (SQLAlchemy, psycopg 3, ``pool_pre_ping``), so what every page
-pays (the connection, gunicorn, Flask, one query round trip, the count itself) is on both sides of the ratio.
-``DATABASE_URL`` names the database.
+``GET /`` runs ``SELECT count(*) FROM tickets`` (bench/stats.py, bench/web.py: the floor of a page that reads
+the table), ``GET /hello`` answers a constant (the floor of gunicorn + Flask), ``POST /insert`` inserts one
+row through the ORM and commits (bench/web.py: the floor of filing a request).  Served by gunicorn with the
+same settings as the hotline, on the same database, through the same driver and pool settings (SQLAlchemy,
+psycopg 3, ``pool_pre_ping``), so what every page pays is on both sides of the ratio.  ``DATABASE_URL`` names
+the database.
 """
 
 from __future__ import annotations
 
 import os
+from datetime import UTC, datetime
 
 from flask import Flask
-from sqlalchemy import create_engine, text
+from sqlalchemy import DateTime, String, Text, create_engine, text
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 engine = create_engine(os.environ["DATABASE_URL"], pool_pre_ping=True)
 app = Flask(__name__)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Row(Base):
+    """About the width of a request: a number, a title, a text, a phone, a time."""
+
+    __tablename__ = "bench_rows"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(20))
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text)
+    contact_phone: Mapped[str] = mapped_column(String(30))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+Base.metadata.create_all(engine)
 
 
 @app.get("/")
@@ -23,3 +45,23 @@ def count() -> str:
     with engine.connect() as connection:
         tickets = connection.scalar(text("SELECT count(*) FROM tickets"))
     return f"<!doctype html><title>tickets</title><p>{tickets} requests</p>"
+
+
+@app.get("/hello")
+def hello() -> str:
+    return "hello"
+
+
+@app.post("/insert")
+def insert() -> tuple[dict[str, int], int]:
+    with Session(engine) as session:
+        row = Row(
+            number="QB",
+            title="楼宇停车位不足",
+            description="地下车库车位紧张，希望协调增加临时车位。",
+            contact_phone="13800138000",
+            created_at=datetime.now(UTC),
+        )
+        session.add(row)
+        session.commit()
+        return {"id": row.id}, 201

@@ -1,0 +1,415 @@
+"""The pages people use and the filing of a request, over HTTP through gunicorn, at a city's scale.
+
+Run with ``make bench-web`` (1,000,000 requests; ``make bench-web TICKETS=100000`` shows how each cost grows
+with the table), or ``python -m bench.web --help``.  It needs the local PostgreSQL on 127.0.0.1:5432 (user
+postgres); it creates its own database, loads it with :func:`bench.stats.load` (SQL ``generate_series``:
+three years of a large district, see that module), adds a liaison, an enterprise contact and a department
+clerk who can log in, starts two gunicorn servers on free ports of 127.0.0.1 and removes all of it at the end.
+
+Servers (2 sync workers each, the same settings): ``gunicorn hotline.wsgi:app`` (the production entry point,
+``HOTLINE_ENV=development`` for the reason given in :mod:`bench.stats`, outbox nudge off: no broker runs here)
+and ``gunicorn bench.baseline_app:app``, the baselines measured in the same run: ``GET /`` runs ``SELECT
+count(*) FROM tickets``, ``GET /hello`` answers a constant, ``POST /insert`` inserts one row through the ORM.
+
+Measured, each request a new connection, from connecting to the body's last byte:
+
+- reads, one client: every list and page of every role (the table below names them), the median of
+  ``--runs`` runs and its ratio to the ``count(*)`` page;
+- reads, four clients at once: the same pages, each client its own login; median and 95th percentile;
+- intake: the web form (``POST /portal/new``; its form fetched untimed first, as a browser does) and
+  ``POST /api/v1/tickets``, one client and four, next to ``POST /insert`` and ``GET /hello``: requests a
+  second and the ratio to the bare insert.
+
+Every answer is checked (status and a marker of the page's own content): a page that answers anything else
+is named at the end and left out of the timings, and the run exits 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from urllib.parse import urlencode
+
+from sqlalchemy import text
+
+from bench.routing import percentile, postgres_database
+from bench.stats import (
+    GUNICORN_WORKERS,
+    MANAGER,
+    PASSWORD,
+    Client,
+    Page,
+    chosen_periods,
+    gunicorn,
+    load,
+    rebuild_rollup,
+    vacuum,
+)
+
+LIAISON, CONTACT, CLERK = "liaison1", "contact1", "clerk1"
+HIDDEN_RE = re.compile(r'<input[^>]*type="hidden"[^>]*name="([^"]+)"[^>]*value="([^"]*)"')
+CATEGORY_RE = re.compile(r'<option[^>]*value="(c\d+)"')
+CONCURRENCY = 4
+
+
+def add_people(now: datetime) -> None:
+    """A liaison (the first one, who covers three buildings), an enterprise contact and a department clerk
+    with a password, and a share of the open work transferred to the clerk's department."""
+    from hotline.auth.models import Role, User
+    from hotline.auth.services import hash_password
+    from hotline.enterprises.models import Department
+    from hotline.extensions import db
+
+    hashed = hash_password(PASSWORD)
+    db.session.execute(
+        text("UPDATE users SET password_hash = :h WHERE username = :u"), {"h": hashed, "u": LIAISON}
+    )
+    department = Department(code="d1", name="区市场监管局")
+    db.session.add(department)
+    db.session.flush()
+    first_enterprise = db.session.scalar(text("SELECT min(id) FROM enterprises"))
+    db.session.add_all(
+        [
+            User(
+                username=CONTACT,
+                password_hash=hashed,
+                name="企业联系人",
+                role=Role.ENTERPRISE,
+                enterprise_id=first_enterprise,
+                phone="13800138000",
+            ),
+            User(
+                username=CLERK,
+                password_hash=hashed,
+                name="部门办理人",
+                role=Role.DEPARTMENT,
+                department_id=department.id,
+            ),
+        ]
+    )
+    db.session.execute(
+        text("UPDATE tickets SET department_id = :d WHERE state = 'in_progress' AND id % 20 = 0"),
+        {"d": department.id},
+    )
+    db.session.commit()
+
+
+@dataclass
+class Intake:
+    """One way of filing: ``send()`` files one request and returns the milliseconds of the timed part."""
+
+    label: str
+    send: Callable[[], float]
+
+
+def form_intake(client: Client) -> Callable[[], float]:
+    def send() -> float:
+        status, body, _ms = client.request("/portal/new")
+        page = body.decode()
+        if status != 200:
+            raise RuntimeError(f"GET /portal/new answered {status}")
+        form = dict(HIDDEN_RE.findall(page))
+        category = CATEGORY_RE.search(page)
+        if "csrf_token" not in form or category is None:
+            raise RuntimeError("the filing form has no CSRF token or no category")
+        form.update(
+            category=category.group(1),
+            title="楼宇停车位不足",
+            description="地下车库车位紧张，希望协调增加临时车位。",
+            urgency="normal",
+            contact_phone="13800138000",
+        )
+        status, body, ms = client.request(
+            "/portal/new", urlencode(form).encode(), {"Content-Type": "application/x-www-form-urlencoded"}
+        )
+        if status != 302:
+            raise RuntimeError(f"POST /portal/new answered {status}: {body[:300]!r}")
+        return ms
+
+    return send
+
+
+def api_intake(client: Client, token: str) -> Callable[[], float]:
+    body = json.dumps(
+        {
+            "category": "c1",
+            "title": "楼宇停车位不足",
+            "description": "地下车库车位紧张，希望协调增加临时车位。",
+            "urgency": "normal",
+            "contact_phone": "13800138000",
+        }
+    ).encode()
+    headers = {"Content-Type": "application/json", "Authorization": f"Bearer {token}"}
+
+    def send() -> float:
+        status, answer, ms = client.request("/api/v1/tickets", body, headers)
+        if status != 201:
+            raise RuntimeError(f"POST /api/v1/tickets answered {status}: {answer[:300]!r}")
+        return ms
+
+    return send
+
+
+def plain(client: Client, path: str, data: bytes | None, expected: int) -> Callable[[], float]:
+    def send() -> float:
+        status, answer, ms = client.request(
+            path, data, {"Content-Type": "application/json"} if data else None
+        )
+        if status != expected:
+            raise RuntimeError(f"{path} answered {status}: {answer[:200]!r}")
+        return ms
+
+    return send
+
+
+def concurrently(work: list[Callable[[], float]], seconds: float) -> tuple[list[float], float]:
+    """Run each of ``work`` in its own thread, over and over, for ``seconds``; (latencies, requests/s)."""
+    latencies: list[float] = []
+    lock = threading.Lock()
+    errors: list[BaseException] = []
+    stop = time.monotonic() + seconds
+
+    def loop(send: Callable[[], float]) -> None:
+        try:
+            while time.monotonic() < stop:
+                ms = send()
+                with lock:
+                    latencies.append(ms)
+        except BaseException as error:  # reported by the main thread
+            errors.append(error)
+
+    threads = [threading.Thread(target=loop, args=(send,)) for send in work]
+    started = time.monotonic()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise RuntimeError(f"a client failed: {errors[0]}") from errors[0]
+    return latencies, len(latencies) / (time.monotonic() - started)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--tickets",
+        type=int,
+        default=int(os.environ.get("BENCH_TICKETS") or 1_000_000),
+        help="requests to load (default 1,000,000, or the BENCH_TICKETS environment variable)",
+    )
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument(
+        "--seconds", type=float, default=10, help="duration of each timed intake and load phase"
+    )
+    args = parser.parse_args(argv)
+    if args.runs < 5:
+        parser.error("--runs must be at least 5 (the median of fewer is noise)")
+    folder = Path(tempfile.mkdtemp(prefix="hotline-bench-web-"))
+    try:
+        with postgres_database() as url:
+            return _run(args, url, folder)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _prepare(args: argparse.Namespace, url: str, instance: Path, now: datetime) -> tuple[int, str]:
+    from hotline import create_app
+    from hotline.extensions import db
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "OUTBOX_NUDGE": False, "INSTANCE_DIR": str(instance)})
+    with app.app_context():
+        db.create_all()
+        started = time.perf_counter()
+        load(args.tickets, now)
+        add_people(now)
+        rebuild_rollup()
+        db.session.remove()
+        vacuum(url)
+        count = int(db.session.scalar(text("SELECT count(*) FROM tickets")) or 0)
+        server = str(db.session.scalar(text("SHOW server_version")))
+        print(f"loaded {count:,} requests in {time.perf_counter() - started:.1f} s", flush=True)
+        db.session.remove()
+        db.engine.dispose()
+    return count, server
+
+
+def _pages(hotline_url: str, baseline_url: str, now: datetime) -> list[Page]:
+    year, month = chosen_periods(now)
+    manager, liaison, contact, clerk, api = (Client(hotline_url) for _ in range(5))
+    manager.log_in(MANAGER, PASSWORD)
+    liaison.log_in(LIAISON, PASSWORD)
+    contact.log_in(CONTACT, PASSWORD)
+    clerk.log_in(CLERK, PASSWORD)
+    bearer = {"Authorization": f"Bearer {api.api_token(MANAGER, PASSWORD)}"}
+    year_args = f"period=year&value={year}"
+    return [
+        Page("baseline: SELECT count(*) FROM tickets", Client(baseline_url), "/", b"requests"),
+        Page(f"dashboard, year {year}", manager, f"/manage/dashboard?{year_args}", b'id="dashboard-data"'),
+        Page(
+            "API stats summary, year",
+            api,
+            f"/api/v1/stats/summary?from={year}-01-01&to={year}-12-31",
+            b'"closure_rate"',
+            bearer,
+        ),
+        Page("API tickets, manager, page 1", api, "/api/v1/tickets?page=1", b'"items"', bearer),
+        Page("API tickets, manager, page 500", api, "/api/v1/tickets?page=500", b'"items"', bearer),
+        Page("all requests, page 1", manager, "/manage/tickets", b"<table"),
+        Page("all requests, page 500", manager, "/manage/tickets?page=500", b"<table"),
+        Page("all requests, search 'QB00012'", manager, "/manage/tickets?q=QB00012", b"QB00012"),
+        Page("dispatch pool", manager, "/manage/pool", b"<main"),
+        Page("overdue board", manager, "/manage/overdue", b"<main"),
+        Page(
+            "drill-down: resolved late, year",
+            manager,
+            f"/manage/dashboard/requests?figure=resolved_late&{year_args}",
+            b"requests-total",
+        ),
+        Page(
+            f"requests CSV, {month:%Y-%m}",
+            manager,
+            f"/manage/exports/requests.csv?period=month&value={month:%Y-%m}",
+            b"QB",
+        ),
+        Page("liaison workbench", liaison, "/workbench/", b"<main"),
+        Page("department queue", clerk, "/department/", b"<main"),
+        Page("enterprise portal", contact, "/portal/", b"<main"),
+    ]
+
+
+def _run(args: argparse.Namespace, url: str, folder: Path) -> int:
+    from hotline.db import utcnow
+
+    now = utcnow().replace(microsecond=0)
+    instance = folder / "instance"
+    count, server = _prepare(args, url, instance, now)
+    env = {
+        **os.environ,
+        "DATABASE_URL": url,
+        "HOTLINE_ENV": "development",
+        "HOTLINE_INSTANCE": str(instance),
+        "OUTBOX_NUDGE": "0",
+        "RATELIMIT_ENABLED": "0",
+        "PYTHONUNBUFFERED": "1",
+    }
+    env.pop("REDIS_URL", None)
+    with (
+        gunicorn("hotline.wsgi:app", env, folder, "hotline") as hotline_url,
+        gunicorn("bench.baseline_app:app", env, folder, "baseline") as baseline_url,
+    ):
+        pages, failed = [], []
+        for page in _pages(hotline_url, baseline_url, now):  # warm both workers up
+            try:
+                for _ in range(2 * GUNICORN_WORKERS):
+                    page.fetch()
+            except RuntimeError as error:  # shown at the end, and the run fails; the other pages go on
+                failed.append(str(error)[:200])
+            else:
+                pages.append(page)
+        times: dict[str, list[float]] = {page.label: [] for page in pages}
+        for run in range(args.runs):
+            for page in pages:
+                times[page.label].append(page.fetch()[0])
+            print(f"reads: run {run + 1}/{args.runs}", file=sys.stderr, flush=True)
+        loaded: dict[str, list[float]] = {}
+        for page in pages:
+            clients = [page] + [_same_page_new_client(page, hotline_url, baseline_url) for _ in range(3)]
+            loaded[page.label], _rate = concurrently([_timer(p) for p in clients], 3)
+        print("reads at 4 clients done", file=sys.stderr, flush=True)
+        intake = _intake_table(args, hotline_url, baseline_url)
+
+    baseline = statistics.median(times[pages[0].label])
+    print(
+        f"\n{count:,} requests; PostgreSQL {server}; gunicorn {GUNICORN_WORKERS} sync workers; "
+        f"each request a new connection; median of {args.runs} runs at 1 client, "
+        f"median/p95 over 3 s at {CONCURRENCY} clients"
+    )
+    print(f"{'GET':<42}{'1 client ms':>12}{'× count(*)':>12}{'4 clients p50':>15}{'p95':>8}")
+    slow = 0
+    for label, values in times.items():
+        median = statistics.median(values)
+        under = loaded[label]
+        slow += median > 300
+        print(
+            f"{label:<42}{median:>12.1f}{median / baseline:>12.2f}"
+            f"{statistics.median(under):>15.1f}{percentile(under, 0.95):>8.1f}"
+        )
+    print(f"pages over 300 ms at 1 client: {slow}")
+    for error in failed:
+        print(f"FAILED {error}")
+    print(f"\n{'intake':<42}{'clients':>8}{'req/s':>9}{'p50 ms':>9}{'p95 ms':>9}{'× insert':>10}")
+    for line in intake:
+        print(line)
+    return 1 if failed else 0
+
+
+def _timer(page: Page) -> Callable[[], float]:
+    return lambda: page.fetch()[0]
+
+
+def _same_page_new_client(page: Page, hotline_url: str, baseline_url: str) -> Page:
+    """The page for another client of the same role (its own login, cookies and connection)."""
+    base = page.client.base
+    client = Client(base)
+    if base == hotline_url and page.headers is None:
+        client.opener = page.client.opener  # the same logged-in session, a new connection per request
+    return Page(page.label, client, page.path, page.marker, page.headers)
+
+
+def _intake_table(args: argparse.Namespace, hotline_url: str, baseline_url: str) -> list[str]:
+    def clients(make: Callable[[], Callable[[], float]], n: int) -> list[Callable[[], float]]:
+        return [make() for _ in range(n)]
+
+    def contact_form() -> Callable[[], float]:
+        client = Client(hotline_url)
+        client.log_in(CONTACT, PASSWORD)
+        return form_intake(client)
+
+    def contact_api() -> Callable[[], float]:
+        client = Client(hotline_url)
+        return api_intake(client, client.api_token(CONTACT, PASSWORD))
+
+    def insert() -> Callable[[], float]:
+        return plain(Client(baseline_url), "/insert", b"{}", 201)
+
+    def hello() -> Callable[[], float]:
+        return plain(Client(baseline_url), "/hello", None, 200)
+
+    kinds = [
+        ("baseline: bare ORM insert (POST /insert)", insert),
+        ("baseline: Flask hello (GET /hello)", hello),
+        ("file a request: web form", contact_form),
+        ("file a request: POST /api/v1/tickets", contact_api),
+    ]
+    results: dict[tuple[str, int], tuple[list[float], float]] = {}
+    for label, make in kinds:
+        for n in (1, CONCURRENCY):
+            work = clients(make, n)
+            for send in work:  # warm up
+                send()
+            results[(label, n)] = concurrently(work, args.seconds)
+            print(f"intake: {label}, {n} client(s) done", file=sys.stderr, flush=True)
+    lines = []
+    for (label, n), (latencies, rate) in results.items():
+        base_rate = results[(kinds[0][0], n)][1]
+        lines.append(
+            f"{label:<42}{n:>8}{rate:>9.1f}{statistics.median(latencies):>9.1f}"
+            f"{percentile(latencies, 0.95):>9.1f}{rate / base_rate:>10.2f}"
+        )
+    return lines
+
+
+if __name__ == "__main__":
+    sys.exit(main())
