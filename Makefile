@@ -4,10 +4,19 @@ PY := $(VENV)/bin/python
 PYBABEL := $(VENV)/bin/pybabel
 VENDOR := hotline/static/vendor
 
-.PHONY: run test setup assets translations lint typecheck extract-messages bench-routing bench-stats clean
+.PHONY: run test setup assets translations lint typecheck extract-messages bench-routing bench-stats bench-web clean
 
 run: setup
 	VENV=$(VENV) ./scripts/run.sh
+
+# The programs of a running `make run` (supervisorctl): RUNNING, STARTING, BACKOFF, FATAL, with pid and uptime.
+.PHONY: status stop
+status:
+	@VENV=$(VENV) ./scripts/run.sh ctl status
+
+# Stops a `make run` started in another terminal (Ctrl-C in its own terminal does the same).
+stop:
+	@VENV=$(VENV) ./scripts/run.sh ctl shutdown
 
 test: setup lint typecheck
 	./scripts/services.sh
@@ -57,6 +66,38 @@ bench-routing: setup
 bench-stats: setup
 	./scripts/services.sh
 	$(PY) -m bench.stats $(if $(TICKETS),--tickets $(TICKETS))
+
+# The clock sweep over 5,000 overdue requests by a real worker, and a liaison's acknowledge over HTTP (gunicorn)
+# during it next to the same with no sweep running; its own database and Redis. `make bench-sweep REQUESTS=800`.
+.PHONY: bench-sweep
+bench-sweep: setup
+	./scripts/services.sh
+	$(PY) -m bench.sweep $(if $(REQUESTS),--requests $(REQUESTS))
+
+# 10,000 real tasks (requests filed over the API, routed, e-mails handled) through `make run`'s supervised stack
+# on SQLite in a temporary instance folder: tasks/s, crashes, lost.  `make bench-embedded TASKS=2000` to try.
+.PHONY: bench-embedded bench-embedded-broker
+bench-embedded: setup
+	$(PY) -m bench.embedded $(if $(TASKS),--tasks $(TASKS))
+
+# The embedded broker's candidates (kombu filesystem, kombu SQLAlchemy on SQLite, a private redis-server).
+bench-embedded-broker: setup
+	$(PY) -m bench.embedded_broker
+
+# Every list and page of every role, and the filing of a request (form and API), over HTTP through gunicorn over
+# 1,000,000 requests in PostgreSQL, next to a count(*) page, a bare ORM insert and Flask hello in the same run.
+# `make bench-web TICKETS=100000` shows how each cost grows with the table.
+bench-web: setup
+	./scripts/services.sh
+	$(PY) -m bench.web $(if $(TICKETS),--tickets $(TICKETS))
+
+# The requests CSV and Excel downloads over HTTP through gunicorn on PostgreSQL (time, rows/s, the workers'
+# peak RSS), then each file built alone with its peak memory; its own database, dropped at the end.
+# `make bench-exports TICKETS=200000` for a quicker run.
+.PHONY: bench-exports
+bench-exports: setup
+	./scripts/services.sh
+	$(PY) -m bench.exports $(if $(TICKETS),--tickets $(TICKETS))
 
 clean:
 	rm -rf $(VENV) node_modules $(VENDOR) instance

@@ -7,15 +7,23 @@ liaison), so the dashboard links here with the arguments it was given.
 - ``/manage/exports/figures.csv?what=summary|month|category|street|building|channel|liaison``: one table;
 - ``/manage/exports/requests.xlsx|csv?figure=total|resolved|…``: the requests counted in one figure.
 
-Excel files are built in memory, CSV files streamed; lists longer than ``MAX_XLSX_ROWS`` / ``MAX_CSV_ROWS``
-are refused with a message, so that no download outlasts the web worker's timeout.
+The figures' workbook is small and built in memory.  A list of requests is read in keyset batches
+(:func:`exports.keyset_batches`, each batch its own short read, so the stream does not depend on the
+request's transaction: on PostgreSQL a server-side cursor died with it, issue 9 point 5); the CSV is streamed
+as the rows come, the workbook is written to a temporary file that the response then streams and that is gone
+when the response is closed.  Lists longer than ``MAX_XLSX_ROWS`` / ``MAX_CSV_ROWS`` are refused with a
+message, so that no download outlasts the web worker's timeout.
 """
 
 from __future__ import annotations
 
+import tempfile
+from collections.abc import Iterator
+from typing import IO, Any
+
 from flask import Blueprint, render_template, request, stream_with_context
 from flask_babel import gettext as _
-from sqlalchemy import Select, func, select
+from sqlalchemy import Row, Select, func, select
 from sqlalchemy.orm import aliased
 from werkzeug.wrappers import Response
 
@@ -113,23 +121,53 @@ def requests(fmt: str) -> Response | tuple[str, int]:
     label = LIST_LABELS.get(figure, figure)
     period = describe(flt.start, flt.end)
     stem, fallback = f"{label}_{period}", f"requests_{figure}_{period}"
-    rows = _request_records(query).execution_options(yield_per=1000)  # a batch at a time, never all at once
     counting = select(func.count()).select_from(query.order_by(None).subquery())
     count = db.session.scalar(counting) or 0
     if fmt == "csv":
         if count > exports.MAX_CSV_ROWS:
             return _refuse(_too_many(count, exports.MAX_CSV_ROWS))
-        table = exports.requests_table(db.session.execute(rows), figure)
+        table = exports.requests_table(request_records(query), figure)
         return _download(
             stream_with_context(exports.iter_csv(table)), exports.CSV_MIME, f"{stem}.csv", f"{fallback}.csv"
         )
     if count > exports.MAX_XLSX_ROWS:
         return _refuse(_too_many(count, exports.MAX_XLSX_ROWS, csv_fits=count <= exports.MAX_CSV_ROWS))
+    # Not a context manager: the response closes it once sent.  No name on disk: gone once closed.
+    file = tempfile.TemporaryFile(prefix="hotline-export-", suffix=".xlsx")  # noqa: SIM115
     try:
-        data = exports.write_xlsx([exports.requests_table(db.session.execute(rows), figure)])
+        exports.save_xlsx([exports.requests_table(request_records(query), figure)], file)
     except exports.TooManyRows:  # requests were filed since the count
+        file.close()
         return _refuse(_too_many(db.session.scalar(counting) or 0, exports.MAX_XLSX_ROWS))
-    return _download(data, exports.XLSX_MIME, f"{stem}.xlsx", f"{fallback}.xlsx")
+    except BaseException:
+        file.close()
+        raise
+    return _file_download(file, exports.XLSX_MIME, f"{stem}.xlsx", f"{fallback}.xlsx")
+
+
+def request_records(query: Select[Ticket]) -> Iterator[Row[Any]]:
+    """The rows of :class:`exports.RequestRecord` for the requests of ``query`` (same filter), newest first
+    (by id: the order they were filed in), read in keyset batches."""
+    return exports.keyset_batches(_request_records(query), Ticket.id)
+
+
+def _file_download(file: IO[bytes], mimetype: str, filename: str, fallback: str) -> Response:
+    """``file`` (just written) as the body, streamed a block at a time, with its length."""
+    length = file.tell()
+    file.seek(0)
+    response = _download(_blocks(file), mimetype, filename, fallback)
+    response.content_length = length
+    return response
+
+
+def _blocks(file: IO[bytes], size: int = 256 * 1024) -> Iterator[bytes]:
+    """The file's content a block at a time; the file is closed (and so removed) once it is all read, or
+    when the server closes the response early (a client that went away)."""
+    try:
+        while block := file.read(size):
+            yield block
+    finally:
+        file.close()
 
 
 def _request_records(query: Select[Ticket]) -> Select:
@@ -138,6 +176,7 @@ def _request_records(query: Select[Ticket]) -> Select:
     street, assignee = aliased(Street), aliased(User)
     return (
         query.with_only_columns(
+            Ticket.id,  # the keyset of the batches
             Ticket.number,
             Ticket.title,
             Ticket.created_at,

@@ -8,6 +8,11 @@ Numbers are never touched: a negative count stays a number.
 
 Times are shown in Asia/Shanghai: Excel cells hold real dates (naive local time, Excel has no time zones);
 CSV cells hold ``YYYY-MM-DD HH:MM``.  A rate whose denominator is 0 is written "—", never 0 % or 100 %.
+
+Long lists (issue 9, point 5) are read by :func:`keyset_batches`, a short query per 2,000 rows, and written
+as they arrive: the CSV straight into the response, the workbook into a temporary file (openpyxl's
+write-only mode writes each row to disk, with inline strings: no table of strings grows in memory), which the
+response then streams.  So memory stays flat whatever the length; what bounds a download is time.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ import io
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any, Protocol
+from typing import IO, Any, Protocol
 from urllib.parse import quote
 
 from flask_babel import get_locale
@@ -29,17 +34,25 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
+from sqlalchemy import ColumnElement, Row, Select
+from sqlalchemy.orm import InstrumentedAttribute
 
+from hotline.extensions import db
 from hotline.stats.labels import LIST_LABELS
 from hotline.stats.queries import DIMENSIONS, BreakdownRow, Dimension, FigureName, Figures, StatsFilter
 from hotline.tickets.labels import CHANNEL_LABELS, SCORE_LABELS, URGENCY_LABELS, state_label
 from hotline.tickets.models import Channel, RatingScore, TicketState, Urgency
 from hotline.timeutil import local
 
-# The longest lists a download holds.  A web worker must answer within gunicorn's 30 s timeout.  Measured
-# here (2 cores, other work running): openpyxl writes 2,000-3,000 rows a second (100,000 rows: 34 s; 50,000:
-# 24 s), the streamed CSV about 25,000 (100,000 rows: 4 s).  So at most ~15 s and ~12 s at these limits;
-# a longer list needs a narrower filter.
+# The longest lists a download holds.  Memory no longer bounds them: rows are read in keyset batches and
+# written as they come (the workbook through a temporary file); `python -m bench.exports` measured a flat
+# peak RSS of 148 MiB (what the app itself takes) for 100,000 rows of Excel and for 192,034 rows of CSV, so
+# Excel's own limit (1,048,575 rows under the header) would fit in memory.  Time bounds them: a sync web
+# worker must answer within gunicorn's 30 s timeout.  Measured (2 cores, load 5-8 from other work, 200,000
+# requests in PostgreSQL): openpyxl with lxml 560-710 rows/s (100,000 rows: 141 s; 2,000-3,000 on a quiet
+# machine in issue 4); the CSV 3,800 rows/s over HTTP, 5,100 built alone (quiet, issue 4: ~25,000).  At
+# Excel's limit a workbook would take 6 to 25 minutes, so the caps stay where a quiet machine builds the file
+# in ~15 s; a longer list needs a narrower filter (or, later, a file built by a worker, fetched when ready).
 MAX_XLSX_ROWS = 30_000
 MAX_CSV_ROWS = 300_000
 
@@ -334,6 +347,41 @@ def requests_table(records: Iterable[RequestRecord], figure: FigureName = "total
     )
 
 
+# --------------------------------------------------------------------------- reading a long list
+
+# Rows per query of :func:`keyset_batches`: large enough that the round trips cost little next to building
+# the rows (bench/exports.py), small enough that a batch of plain rows is a few hundred kB.
+BATCH_ROWS = 2_000
+
+
+def keyset_batches(
+    statement: Select[Any], key: ColumnElement[int] | InstrumentedAttribute[int], size: int | None = None
+) -> Iterator[Row[Any]]:
+    """Every row of ``statement``, highest ``key`` first, read ``size`` rows (default ``BATCH_ROWS``) per
+    query by keyset (``key < the last key seen``: a batch costs the same at the end of the list as at its
+    start, where an OFFSET would read everything before it again).
+
+    ``key`` must be unique and among the columns ``statement`` selects; the statement's own order is
+    replaced by ``key`` descending.  Each batch is read in a session of its own that is closed before its
+    rows are handed on: no cursor and no transaction outlives a batch, so a response can go on streaming after
+    the request's session has ended (a psycopg server-side cursor dies with its transaction, FACTS.md:
+    ``InvalidCursorName``), and a download of many minutes holds no transaction open.  What is committed
+    meanwhile is seen by the batches still to come: a request filed after the first batch (a higher key) is
+    not in the list, and no row is ever given twice.
+    """
+    size = size or BATCH_ROWS
+    ordered = statement.order_by(None).order_by(key.desc()).limit(size)
+    last: int | None = None
+    while True:
+        batch = ordered if last is None else ordered.where(key < last)
+        with db.session.session_factory() as session:
+            rows = session.execute(batch).all()
+        yield from rows
+        if len(rows) < size:
+            return
+        last = rows[-1]._mapping[key]
+
+
 # --------------------------------------------------------------------------- Excel
 
 
@@ -376,7 +424,15 @@ def _xlsx_text(sheet: WriteOnlyWorksheet, text: str) -> WriteOnlyCell:
 
 
 def write_xlsx(tables: Sequence[Table]) -> bytes:
-    """A workbook with a sheet per table: bold header row, frozen below the header, sized columns.
+    """The workbook of :func:`save_xlsx`, as bytes (for the small files: the figures)."""
+    buffer = io.BytesIO()
+    save_xlsx(tables, buffer)
+    return buffer.getvalue()
+
+
+def save_xlsx(tables: Sequence[Table], target: IO[bytes]) -> None:
+    """A workbook with a sheet per table, written to ``target``: bold header row, frozen below the header,
+    sized columns.  Rows go to disk as they come (write-only mode), so a long lazy table never sits in memory.
 
     Raises :class:`TooManyRows` on a table with more than ``MAX_XLSX_ROWS`` rows.
     """
@@ -397,36 +453,41 @@ def write_xlsx(tables: Sequence[Table]) -> bytes:
                 cell.alignment = wrap
                 header.append(cell)
             sheet.append(header)
+            limit = MAX_XLSX_ROWS  # read once: a test lowers it
             for count, row in enumerate(table.rows, start=1):
-                if count > MAX_XLSX_ROWS:
-                    raise TooManyRows(f"more than {MAX_XLSX_ROWS} rows")
+                if count > limit:
+                    raise TooManyRows(f"more than {limit} rows")
                 sheet.append([_xlsx_cell(sheet, value) for value in row])
     except BaseException:
         for started in book.worksheets:  # each holds a temporary file: close and remove it now
             started.close()
             started._writer.cleanup()
         raise
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()
+    book.save(target)
 
 
 # --------------------------------------------------------------------------- CSV
 
 
 def _csv_text(value: Value) -> str | int | float:
+    kind = type(value)  # the common exact types first: a long list converts ~20 cells a row
+    if kind is str:
+        return neutralise(value)  # type: ignore[arg-type]  # narrowed by the exact type
+    if value is None:
+        return ""
+    if kind is int or kind is float:
+        return value  # type: ignore[return-value]  # narrowed by the exact type
+    if isinstance(value, datetime):
+        # isoformat is C code and several times cheaper than strftime: "YYYY-MM-DD HH:MM".
+        return _local_naive(value).isoformat(" ", "minutes")
     if isinstance(value, Rate):
         return MISSING if value.value is None else f"{value.value * 100:.1f}%"
     if isinstance(value, Hours):
         return MISSING if value.value is None else f"{value.value:.1f}"
-    if isinstance(value, datetime):
-        return _local_naive(value).strftime("%Y-%m-%d %H:%M")
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, str):
         return neutralise(value)
-    if value is None:
-        return ""
     return value
 
 

@@ -342,3 +342,27 @@ def test_only_managers_and_admins_download(app, client, cohort, url: str) -> Non
         other = app.test_client()
         login(other, user.username)
         assert other.get(url).status_code == 200, user.username
+
+
+# --------------------------------------------------------------------------- long lists, in batches
+
+
+def test_a_list_longer_than_a_batch_arrives_whole_newest_first(client, cohort, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setattr(exports, "BATCH_ROWS", 2)  # 6 requests: three full batches and an empty read
+    login(client, cohort.world.manager.username)
+    filed = [cohort.closed, cohort.open_late, cohort.resolved, *cohort.waiting]
+    newest_first = [ticket.number for ticket in reversed(filed)]
+
+    response = download(client, f"/manage/exports/requests.csv?{MARCH}&figure=total", "text/csv")
+    assert response.is_streamed
+    rows = list(csv.reader(io.StringIO(response.get_data().decode("utf-8-sig"), newline="")))
+    assert [row[0] for row in rows[1:]] == newest_first
+    assert rows[1 + newest_first.index(cohort.closed.number)][1] == "'" + INJECTIONS[0]
+
+    response = download(client, f"/manage/exports/requests.xlsx?{MARCH}&figure=total", XLSX)
+    data = response.get_data()
+    assert response.content_length == len(data)  # streamed from the finished file, its length known
+    sheet = workbook(response).worksheets[0]
+    assert [row[0].value for row in sheet.iter_rows(min_row=2)] == newest_first
+    closed = next(row for row in sheet.iter_rows(min_row=2) if row[0].value == cohort.closed.number)
+    assert [c.value for c in closed][2:] == expected_row(cohort.closed, "已关闭", "满意", 8.0)[2:]
