@@ -24,7 +24,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     )
     app.config.update(config_module.load(overrides))
     config_module.check_production(app.config)
-    os.makedirs(app.config["INSTANCE_DIR"], exist_ok=True)  # the SQLite file and the broker folders live here
+    os.makedirs(app.config["INSTANCE_DIR"], exist_ok=True)  # the SQLite file, locks, logs live here
     if app.config.get("PASSWORD_HASH_FAST"):
         from hotline.auth.services import configure_hasher
 
@@ -39,6 +39,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         errors,
         i18n,
         notifications,
+        ops,
         outbox,
         pages,
         routing,
@@ -75,6 +76,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     sla.init_app(app)
     notifications.init_app(app)
     stats.init_app(app)
+    ops.init_app(app)  # /healthz, /readyz, /metrics, request ids, JSON logs, the managers' status banner
     auth.init_app(app)
     enterprises.init_app(app)
     admin.init_app(app)

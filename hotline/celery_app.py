@@ -6,18 +6,26 @@ inside an application context.  Tasks live with their feature (``hotline/<featur
 ``shared_task``); ``worker/app.py`` is only the entry point ``celery -A worker.app`` loads.
 
 Every task is thin: ids and plain values in, one service call, one transaction (:func:`in_transaction`);
-periodic jobs also hold a lock (:func:`periodic`, :mod:`hotline.locks`) so two beats never overlap.
+periodic jobs also hold a lock (:func:`periodic`, :mod:`hotline.locks`) so two beats never overlap.  A
+periodic job that may meet many rows works in batches, each its own short transaction, under that one lock
+(:func:`periodic_batches`), so it never holds row locks for long and a backlog of any size drains.
+
+Two queues (:data:`QUEUE_SETTINGS`): ``routing`` (routing a request, the job that re-queues unrouted ones, the
+outbox relay) and ``default`` (e-mails, digests, sweeps, pruning …).  A worker started without ``-Q`` consumes
+both; in production dedicated workers run ``-Q routing``, so routing never waits behind a burst of e-mails.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Callable
-from typing import Any, TypeVar
+from dataclasses import dataclass, field
+from time import monotonic
+from typing import Any, Generic, TypeVar
 
 from celery import Celery, Task
 from flask import Flask
+from kombu import Exchange, Queue
 from sqlalchemy.exc import OperationalError
 
 from hotline.extensions import db
@@ -41,6 +49,31 @@ RETRY: dict[str, Any] = {
 RELAY_LIMIT = 60
 SHORT_JOB_LIMIT = 120
 SWEEP_LIMIT = 5 * 60
+# A batched job starts no new batch once this little of its soft time limit is left: a batch takes a second
+# or two, so it ends well before the limit would interrupt it (and roll it back).
+BATCH_MARGIN = 20
+
+ROUTING_QUEUE = "routing"
+DEFAULT_QUEUE = "default"
+# The relay too: it is what publishes a routing message the nudge could not, so it must not wait (and expire)
+# behind thousands of e-mails in the default queue; each of its batches publishes routing messages first.
+ROUTING_TASKS = (
+    "hotline.routing.tasks.route_ticket",
+    "hotline.routing.tasks.reconcile_unrouted",
+    "hotline.outbox.tasks.relay_outbox",
+)
+# Merged into app.config["CELERY"] (explicit settings there win), so every client built from it — the
+# workers, beat, the after-commit nudge's publisher — routes the same way.
+QUEUE_SETTINGS: dict[str, Any] = {
+    "task_queues": (
+        Queue(ROUTING_QUEUE, Exchange(ROUTING_QUEUE, type="direct"), routing_key=ROUTING_QUEUE),
+        Queue(DEFAULT_QUEUE, Exchange(DEFAULT_QUEUE, type="direct"), routing_key=DEFAULT_QUEUE),
+    ),
+    "task_default_queue": DEFAULT_QUEUE,
+    "task_default_exchange": DEFAULT_QUEUE,
+    "task_default_routing_key": DEFAULT_QUEUE,
+    "task_routes": {name: {"queue": ROUTING_QUEUE} for name in ROUTING_TASKS},
+}
 
 TASK_MODULES = [
     "hotline.routing.tasks",
@@ -48,15 +81,9 @@ TASK_MODULES = [
     "hotline.outbox.tasks",
     "hotline.sla.tasks",
     "hotline.tickets.tasks",
+    "hotline.tickets.idempotency.tasks",
+    "hotline.ops.tasks",
 ]
-
-
-def ensure_broker_folders(settings: dict[str, Any]) -> None:
-    """kombu's filesystem transport needs its folders to exist before the first publish."""
-    options = settings.get("broker_transport_options") or {}
-    for key in ("data_folder_in", "data_folder_out", "processed_folder", "control_folder"):
-        if key in options:
-            os.makedirs(options[key], exist_ok=True)
 
 
 def celery_init_app(app: Flask) -> Celery:
@@ -67,7 +94,7 @@ def celery_init_app(app: Flask) -> Celery:
             with app.app_context():
                 return self.run(*args, **kwargs)
 
-    ensure_broker_folders(app.config["CELERY"])
+    app.config["CELERY"] = {**QUEUE_SETTINGS, **app.config["CELERY"]}
     celery = Celery(app.name, task_cls=FlaskTask)
     celery.config_from_object(app.config["CELERY"])
     celery.conf.include = TASK_MODULES
@@ -94,3 +121,61 @@ def periodic(name: str, timeout: int, work: Callable[[], T]) -> T | None:
             log.info("%s: another run holds the lock; skipped", name)
             return None
         return in_transaction(work)
+
+
+@dataclass
+class BatchedRun(Generic[T]):
+    """What a batched periodic job did: each batch's result, and whether it stopped for its time budget."""
+
+    results: list[T] = field(default_factory=list)
+    out_of_time: bool = False
+    seconds: float = 0.0
+
+    @property
+    def batches(self) -> int:
+        return len(self.results)
+
+
+def periodic_batches(
+    name: str,
+    timeout: int,
+    batch: Callable[[], T],
+    *,
+    more: Callable[[T], bool],
+    budget: float,
+    clock: Callable[[], float] | None = None,
+) -> BatchedRun[T] | None:
+    """Run a periodic job as a series of short transactions under one lock; ``None`` if another run holds it.
+
+    ``batch`` does one bounded piece of work (it locks its rows with ``SKIP LOCKED`` where it locks any)
+    and is committed on its own (:func:`in_transaction`): its locks last one batch, and what it did stays
+    committed whatever happens to a later batch.  The job goes on while ``more(result)`` says the batch
+    was full, and starts no batch once ``budget`` seconds have passed: it stops cleanly, and the next tick
+    takes up what is left.  An error rolls back the batch in hand and is raised (earlier batches stay).
+    ``clock`` (seconds) defaults to :func:`time.monotonic`.
+    """
+    clock = clock or monotonic
+    with job_lock(name, timeout) as held:
+        if not held:
+            log.info("%s: another run holds the lock; skipped", name)
+            return None
+        started = clock()
+        run: BatchedRun[T] = BatchedRun()
+        try:
+            while True:
+                result = in_transaction(batch)
+                run.results.append(result)
+                if not more(result):
+                    break
+                if clock() - started >= budget:
+                    run.out_of_time = True
+                    log.warning(
+                        "%s: time budget of %.0f s used after %d batches; the next run goes on",
+                        name,
+                        budget,
+                        run.batches,
+                    )
+                    break
+        finally:
+            run.seconds = clock() - started
+        return run

@@ -26,14 +26,38 @@ TASK_TIME_LIMIT_SECONDS = 10 * 60
 TASK_SOFT_TIME_LIMIT_SECONDS = 9 * 60
 
 
+# The private Redis server of the embedded run (``make run``: scripts/run.sh, deploy/supervisord.conf), on
+# 127.0.0.1 and a port of its own, next to any system Redis on 6379.
+EMBEDDED_REDIS_PORT = int(os.environ.get("HOTLINE_REDIS_PORT", "6390"))
+
+
 def _broker_settings(redis_url: str | None, instance: Path) -> dict[str, Any]:
-    """Celery settings: Redis when REDIS_URL is set, else kombu's filesystem transport (no server).
+    """Celery settings: the broker is Redis, at ``REDIS_URL``, or else the embedded run's private server.
+
+    ``make run`` exports ``REDIS_URL`` of the server it starts (with its password), so the embedded run and
+    production take the same paths (Redis broker, Redis locks, Redis limiter counts).  A process given no
+    ``REDIS_URL`` (the unit tests, a command run by hand) publishes to the embedded server's address without
+    the password: refused (NOAUTH, or nothing listening) at once, so the outbox keeps the message for a relay
+    that has the broker — never marked published into a void, never hanging, never delivered to another
+    instance's workers.  (``instance`` is kept for the callers; no broker file lives there any more.)
 
     Tasks are acknowledged after they ran and rejected (so redelivered) when their worker process is killed;
     a worker takes one message at a time; publishing retries a bounded number of times with bounded socket
     timeouts, so a caller never hangs on a broker that is down (the outbox relays the message later).
     """
     settings: dict[str, Any] = {
+        "broker_url": redis_url or f"redis://127.0.0.1:{EMBEDDED_REDIS_PORT}/0",
+        "broker_transport_options": {
+            "visibility_timeout": VISIBILITY_TIMEOUT_SECONDS,
+            "socket_connect_timeout": 2.0,
+            "socket_timeout": 5.0,
+            "socket_keepalive": True,
+            # bounded connection retries when publishing (kombu's default is to retry forever)
+            "max_retries": 3,
+            "interval_start": 0,
+            "interval_step": 0.2,
+            "interval_max": 0.5,
+        },
         "task_serializer": "json",
         "accept_content": ["json"],
         "result_backend": None,
@@ -56,33 +80,6 @@ def _broker_settings(redis_url: str | None, instance: Path) -> dict[str, Any]:
             "interval_max": 0.5,
         },
     }
-    if redis_url:
-        settings["broker_url"] = redis_url
-        settings["broker_transport_options"] = {
-            "visibility_timeout": VISIBILITY_TIMEOUT_SECONDS,
-            "socket_connect_timeout": 2.0,
-            "socket_timeout": 5.0,
-            "socket_keepalive": True,
-            # bounded connection retries when publishing (kombu's default is to retry forever)
-            "max_retries": 3,
-            "interval_start": 0,
-            "interval_step": 0.2,
-            "interval_max": 0.5,
-        }
-    else:
-        queue = instance / "broker"
-        settings["broker_url"] = "filesystem://"
-        settings["broker_transport_options"] = {
-            "data_folder_in": str(queue / "out"),
-            "data_folder_out": str(queue / "out"),
-            "processed_folder": str(queue / "processed"),
-            # the exchange tables: kombu's default is ./control, in whatever folder the process started from
-            "control_folder": str(queue / "control"),
-            "store_processed": False,
-            # The worker polls the folder; with prefetch 1 it takes one message per poll, so the default
-            # 1 s would cap the embedded worker at one task a second (a burst of emails delays routing).
-            "polling_interval": 0.1,
-        }
     return settings
 
 
@@ -111,6 +108,34 @@ def _throttle_settings() -> dict[str, Any]:
     }
 
 
+def _health_settings(production: bool) -> dict[str, Any]:
+    """Thresholds of ``/readyz`` and the managers' banner, heartbeats, metrics and logs (hotline/ops).
+
+    A worker or beat silent for longer than its threshold, a request unrouted for longer than
+    ``HEALTH_UNROUTED_SECONDS``, an outbox message unpublished for longer than ``HEALTH_OUTBOX_SECONDS`` or no
+    successful clock sweep for ``HEALTH_SWEEP_STALE_SECONDS`` fails readiness.  Heartbeats are written every
+    ``HEALTH_HEARTBEAT_SECONDS`` (well under the silences).  ``METRICS_TOKEN``: in production, ``/metrics``
+    then answers only ``Authorization: Bearer <token>``; unset, only loopback and private addresses.
+    ``LOG_FORMAT``: ``json`` (production default) or ``plain``.
+    """
+    env = os.environ
+    return {
+        "HEALTH_WORKER_SILENT_SECONDS": int(env.get("HEALTH_WORKER_SILENT_SECONDS", "120")),
+        "HEALTH_BEAT_SILENT_SECONDS": int(env.get("HEALTH_BEAT_SILENT_SECONDS", "120")),
+        "HEALTH_UNROUTED_SECONDS": int(env.get("HEALTH_UNROUTED_SECONDS", "300")),
+        "HEALTH_OUTBOX_SECONDS": int(env.get("HEALTH_OUTBOX_SECONDS", "60")),
+        "HEALTH_SWEEP_STALE_SECONDS": int(env.get("HEALTH_SWEEP_STALE_SECONDS", "600")),
+        "HEALTH_HEARTBEAT_SECONDS": float(env.get("HEALTH_HEARTBEAT_SECONDS", "30")),
+        "HEALTH_TASK_COUNTS_SECONDS": float(env.get("HEALTH_TASK_COUNTS_SECONDS", "10")),
+        "HEALTH_DB_TIMEOUT_SECONDS": float(env.get("HEALTH_DB_TIMEOUT_SECONDS", "2")),
+        "HEALTH_BROKER_TIMEOUT_SECONDS": float(env.get("HEALTH_BROKER_TIMEOUT_SECONDS", "1")),
+        "HEALTH_BANNER_CACHE_SECONDS": float(env.get("HEALTH_BANNER_CACHE_SECONDS", "15")),
+        "METRICS_TOKEN": env.get("METRICS_TOKEN", ""),
+        "LOG_FORMAT": env.get("LOG_FORMAT", "json" if production else "plain"),
+        "LOG_LEVEL": env.get("LOG_LEVEL", "INFO"),
+    }
+
+
 def _mail_settings(production: bool) -> dict[str, Any]:
     """SMTP for notification emails.  An empty MAIL_SERVER means "do not send": the embedded run has no
     mail server, so there it defaults to empty and each email is marked skipped; production defaults to
@@ -130,6 +155,17 @@ def _mail_settings(production: bool) -> dict[str, Any]:
     }
 
 
+def _engine_options(database_url: str) -> dict[str, Any]:
+    """Connections are checked before use (a restarted database is met with a new one) and never wait long:
+    PostgreSQL's connect attempt gives up after 5 s (a partition must not hang a page, ``/readyz`` or a
+    heartbeat); SQLite waits up to 15 s for another process's write (hotline/db.py sets its journal)."""
+    if database_url.startswith("sqlite"):
+        return {"pool_pre_ping": True, "connect_args": {"timeout": 15}}
+    if database_url.startswith("postgresql"):
+        return {"pool_pre_ping": True, "connect_args": {"connect_timeout": 5}}
+    return {"pool_pre_ping": True}
+
+
 def load(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
     """Build the configuration mapping for ``create_app``."""
     env = os.environ.get("HOTLINE_ENV", "development")
@@ -141,7 +177,7 @@ def load(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         "HOTLINE_ENV": env,
         "SECRET_KEY": os.environ.get("SECRET_KEY", DEV_SECRET),
         "SQLALCHEMY_DATABASE_URI": database_url,
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "SQLALCHEMY_ENGINE_OPTIONS": _engine_options(database_url),
         "REDIS_URL": redis_url,
         "INSTANCE_DIR": str(instance),
         "SESSION_COOKIE_HTTPONLY": True,
@@ -150,6 +186,8 @@ def load(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         # Reverse proxies in front of the app whose X-Forwarded-* headers are believed (hotline/security.py);
         # docker-compose.yml has one (Caddy), the embedded run none.
         "TRUSTED_PROXIES": int(os.environ.get("TRUSTED_PROXIES", "0")),
+        # ... only from these addresses (the proxy's): a client reaching gunicorn directly cannot forge one
+        "TRUSTED_PROXY_NETWORKS": os.environ.get("TRUSTED_PROXY_NETWORKS", "127.0.0.0/8,::1/128"),
         "HSTS": os.environ.get("HSTS", "1" if production else "0").lower() in ("1", "true", "yes", "on"),
         "PERMANENT_SESSION_LIFETIME": timedelta(hours=8),
         "WTF_CSRF_TIME_LIMIT": 8 * 3600,
@@ -169,12 +207,16 @@ def load(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         "ROUTING_RECONCILE_SECONDS": int(os.environ.get("ROUTING_RECONCILE_SECONDS", "180")),
         **_mail_settings(production),
         **_throttle_settings(),
+        **_health_settings(production),
     }
     if overrides:
         config.update(overrides)
         if "CELERY" not in overrides and ("REDIS_URL" in overrides or "INSTANCE_DIR" in overrides):
             # the broker follows an overridden Redis URL or instance folder (tests, benchmarks)
             config["CELERY"] = _broker_settings(config["REDIS_URL"], Path(config["INSTANCE_DIR"]))
+        if "SQLALCHEMY_ENGINE_OPTIONS" not in overrides and "SQLALCHEMY_DATABASE_URI" in overrides:
+            # the connection options follow an overridden database (tests, benchmarks)
+            config["SQLALCHEMY_ENGINE_OPTIONS"] = _engine_options(str(config["SQLALCHEMY_DATABASE_URI"]))
     return config
 
 

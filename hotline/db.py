@@ -1,11 +1,20 @@
-"""Declarative base, the UTC datetime column type and ``utcnow``."""
+"""Declarative base, the UTC datetime column type, ``utcnow``, and SQLite's settings for several processes.
+
+The embedded default runs the web (two gunicorn workers), two Celery workers and beat on one SQLite file.
+Every SQLite connection therefore gets write-ahead logging (readers never wait for the writer, nor it for
+them) and ``synchronous=NORMAL`` (safe with WAL: a power cut may lose the last transactions, never corrupt
+the file); the configuration gives it a 15 s busy timeout (``hotline.config``: a writer waits its turn
+instead of failing at once with "database is locked"; one that still cannot write is answered 503 by
+hotline.errors).  An in-memory database (the unit tests) keeps its own journal.
+"""
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, MetaData, TypeDecorator
+from sqlalchemy import DateTime, Engine, MetaData, TypeDecorator, event
 from sqlalchemy.orm import DeclarativeBase
 
 # Stable constraint names so that migrations can drop and alter them on every backend.
@@ -53,3 +62,15 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_settings(dbapi_connection: Any, _record: Any) -> None:
+    if not isinstance(dbapi_connection, sqlite3.Connection):
+        return
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("PRAGMA journal_mode = WAL")  # an in-memory database answers "memory" and stays so
+        cursor.execute("PRAGMA synchronous = NORMAL")
+    finally:
+        cursor.close()

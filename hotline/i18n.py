@@ -20,11 +20,16 @@ def select_locale() -> str:
     chosen = session.get("lang")
     if chosen in languages:
         return chosen
-    if current_user and current_user.is_authenticated and current_user.locale in languages:
-        return str(current_user.locale)
-    api_user = g.get("api_user")  # a token's user: the language it chose (PATCH /api/v1/me)
-    if api_user is not None and api_user.locale in languages:
-        return str(api_user.locale)
+    from hotline.errors import database_unavailable
+
+    # A user's own language is read from the database (an object expired by a rollback is loaded again):
+    # while it is out of reach, the 503 that says so is answered in the default language, not a second error.
+    if not database_unavailable():
+        if current_user and current_user.is_authenticated and current_user.locale in languages:
+            return str(current_user.locale)
+        api_user = g.get("api_user")  # a token's user: the language it chose (PATCH /api/v1/me)
+        if api_user is not None and api_user.locale in languages:
+            return str(api_user.locale)
     if request.path.startswith("/api/"):
         # API clients say what they want; pages stay Chinese until switched.
         return request.accept_languages.best_match(languages) or languages[0]

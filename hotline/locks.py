@@ -1,8 +1,11 @@
 """Locks for periodic jobs, so that two beats (or a slow run and the next one) never overlap.
 
-With ``REDIS_URL`` set the lock is a Redis lock with a timeout (it frees itself if its holder dies); in the
-embedded mode, with no Redis, it is an ``flock`` on a file in the instance folder (the kernel frees it when
-the holder's process dies).  A job that cannot take its lock returns at once: the next tick runs it.
+With ``REDIS_URL`` set — in production, and in the embedded run, whose ``make run`` exports the URL of its
+private Redis server — the lock is a Redis lock with a timeout (it frees itself if its holder dies).  A
+process given no ``REDIS_URL`` (the unit tests, a worker started by hand) takes an ``flock`` on a file in the
+instance folder instead (the kernel frees it when the holder's process dies): such a process never shares,
+or waits on, the locks of a ``make run`` on the same machine.  A job that cannot take its lock returns at
+once: the next tick runs it.
 """
 
 from __future__ import annotations

@@ -3,9 +3,11 @@
 from hotline.auth.models import ApiToken, LoginSession, Role, User
 from hotline.enterprises.models import Building, Coverage, CoverageRole, Department, Enterprise, Street
 from hotline.notifications.models import Notification, NotificationKind
+from hotline.ops.models import Heartbeat, TaskCount
 from hotline.outbox.models import OutboxMessage
 from hotline.sla.models import CalendarDay, ClockAlert, ClockSchedule, Extension, Setting
 from hotline.stats.models import StatsCell
+from hotline.tickets.idempotency.models import IdempotencyKey
 from hotline.tickets.models import Category, Rating, Ticket, TicketCounter, TicketEvent
 
 __all__ = [
@@ -20,6 +22,8 @@ __all__ = [
     "Department",
     "Enterprise",
     "Extension",
+    "Heartbeat",
+    "IdempotencyKey",
     "LoginSession",
     "Notification",
     "NotificationKind",
@@ -29,6 +33,7 @@ __all__ = [
     "Setting",
     "StatsCell",
     "Street",
+    "TaskCount",
     "Ticket",
     "TicketCounter",
     "TicketEvent",

@@ -13,10 +13,10 @@ password change never uses up an attempt, and a refused (429) attempt does not e
 - Changing one's password: wrong current passwords per account.
 
 The limits are settings (``THROTTLE_*`` in :mod:`hotline.config`), read on each request.  The counts are
-kept in Redis when ``REDIS_URL`` is set, shared by every process; otherwise in the memory of each process
-(the embedded run; under gunicorn each worker counts for itself).  The client address is
-``request.remote_addr``: behind a reverse proxy it is the proxy's unless the proxy's ``X-Forwarded-For`` is
-trusted (Werkzeug's ``ProxyFix``), and every client would share one address limit.
+kept in Redis (``REDIS_URL``: production and the embedded run alike), shared by every process; with no
+``REDIS_URL``, or while Redis is out of reach, in the memory of each process.  The client address is
+``request.remote_addr``: behind a reverse proxy it is the proxy's unless the proxy is trusted
+(``TRUSTED_PROXIES``, :mod:`hotline.security`), and every client would share one address limit.
 
 There is one limiter per process (:data:`hotline.extensions.limiter`), configured by the last application
 initialised.  Tests reset its counts with ``limiter.reset()``; ``RATELIMIT_ENABLED=False`` turns it off.

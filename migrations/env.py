@@ -1,9 +1,12 @@
 import logging
+import os
 from logging.config import fileConfig
 
 from flask import current_app
 
 from alembic import context
+from alembic.runtime.migration import RevisionStep
+from alembic.util import CommandError
 
 # this is the Alembic Config object, which provides
 # access to the values within the .ini file in use.
@@ -48,6 +51,51 @@ def get_metadata():
     if hasattr(target_db, 'metadatas'):
         return target_db.metadatas[None]
     return target_db.metadata
+
+
+ALLOW_DESTRUCTIVE = "HOTLINE_ALLOW_DESTRUCTIVE"
+
+
+def destructive_allowed():
+    """``HOTLINE_ALLOW_DESTRUCTIVE=1`` in the environment, or ``flask db downgrade -x allow-destructive``."""
+    if os.environ.get(ALLOW_DESTRUCTIVE, "").strip().lower() in ("1", "true", "yes", "on"):
+        return True
+    return "allow-destructive" in context.get_x_argument(as_dictionary=True)
+
+
+def refuse_destructive_steps(migration_context):
+    """In production, refuse a plan with a downgrade step before any step runs, unless explicitly allowed.
+
+    A downgrade drops what its revision added — ``flask db downgrade base`` drops every table and every
+    request with it.  The check wraps the command's own plan (the steps ``run_migrations`` computes from
+    the current heads and then takes one by one) and looks at all of it before the first step, so that a
+    refused command changes nothing, on PostgreSQL and SQLite alike.  Alembic has no public hook that runs
+    before the steps (``on_version_apply`` runs after each one), hence the wrapped ``_migrations_fn``; if a
+    new Alembic lacks it, production refuses every command rather than run one unchecked.  Raising
+    ``CommandError`` makes ``flask db …`` print the message and exit with status 1.
+    """
+    if current_app.config.get("HOTLINE_ENV") != "production" or destructive_allowed():
+        return
+    plan = getattr(migration_context, "_migrations_fn", None)
+    if plan is None:
+        raise CommandError(
+            f"cannot check this migration for downgrade steps (Alembic changed); set {ALLOW_DESTRUCTIVE}=1 "
+            "to run it anyway"
+        )
+
+    def checked_plan(heads, ctx):
+        steps = list(plan(heads, ctx))
+        downgrades = [step for step in steps if isinstance(step, RevisionStep) and not step.is_upgrade]
+        if downgrades:
+            names = ", ".join(step.short_log for step in downgrades)
+            raise CommandError(
+                f"refused in production: {len(downgrades)} downgrade step(s) ({names}) would drop tables "
+                "or columns and the data in them. Back up first (flask backup); to go ahead, set "
+                f"{ALLOW_DESTRUCTIVE}=1 or pass -x allow-destructive."
+            )
+        return steps
+
+    migration_context._migrations_fn = checked_plan
 
 
 def run_migrations_offline():
@@ -101,6 +149,7 @@ def run_migrations_online():
             target_metadata=get_metadata(),
             **conf_args
         )
+        refuse_destructive_steps(context.get_context())
 
         with context.begin_transaction():
             context.run_migrations()

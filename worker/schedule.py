@@ -4,6 +4,11 @@ Every job only sweeps the database for rows not yet handled and runs under a loc
 second beat, or a run that overlaps the next tick, does no harm.  ``expires`` drops a tick that waited in the
 queue longer than its period (a busy or stopped worker): the next tick does the same work.  Tasks are named
 by their objects, which live with their feature.
+
+Queues follow the task (``task_routes`` in :mod:`hotline.celery_app`), for beat's ticks too: the relay and the
+reconcile job go to ``routing``, so a queue full of e-mails never makes them wait until they expire; the
+sweep, pruning and closing go to ``default``.  The jobs that may meet many rows work in short batches until
+done (:func:`hotline.celery_app.periodic_batches`), so a tick that finds a backlog drains it.
 """
 
 from __future__ import annotations
@@ -14,9 +19,12 @@ from typing import Any
 
 from celery.schedules import crontab
 
+from hotline.celery_app import DEFAULT_QUEUE, ROUTING_QUEUE
+from hotline.ops.tasks import heartbeat
 from hotline.outbox.tasks import prune_outbox, relay_outbox
 from hotline.routing.tasks import reconcile_unrouted
 from hotline.sla.tasks import check_calendar, sweep_clocks
+from hotline.tickets.idempotency.tasks import prune_idempotency_keys
 from hotline.tickets.tasks import close_unrated_tickets
 
 
@@ -45,6 +53,11 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
         "schedule": timedelta(seconds=SWEEP_SECONDS),
         "options": {"expires": SWEEP_SECONDS},
     },
+    "prune-idempotency-keys": {
+        "task": prune_idempotency_keys.name,
+        "schedule": timedelta(hours=1),
+        "options": {"expires": 3600},
+    },
     "prune-outbox": {
         "task": prune_outbox.name,
         "schedule": timedelta(hours=1),
@@ -62,3 +75,16 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
         "options": {"expires": 3600},
     },
 }
+
+
+def heartbeat_entries(seconds: float) -> dict[str, dict[str, Any]]:
+    """The heartbeat task, sent to each queue every ``seconds`` (``HEALTH_HEARTBEAT_SECONDS``, from the
+    configuration, which ``worker/app.py`` reads): a queue whose workers stopped is seen by ``/readyz``."""
+    return {
+        f"ops-heartbeat-{queue}": {
+            "task": heartbeat.name,
+            "schedule": timedelta(seconds=seconds),
+            "options": {"expires": seconds, "queue": queue},
+        }
+        for queue in (ROUTING_QUEUE, DEFAULT_QUEUE)
+    }

@@ -36,6 +36,8 @@ from hotline.stats import periods as stats_periods
 from hotline.stats import queries as stats
 from hotline.tickets import services as tickets
 from hotline.tickets import workflow
+from hotline.tickets.idempotency import doc as idempotency_doc
+from hotline.tickets.idempotency import intake
 from hotline.tickets.models import Channel, Ticket, TicketState
 from hotline.tickets.queries import (
     active_categories,
@@ -184,14 +186,20 @@ def ticket_detail(number: str) -> schemas.TicketWithTimeline:
 
 @bp.route("/tickets", methods=["POST"])
 @token_required
-@errors_documented(401, 403)
+@errors_documented(401, 403, 409)
 @bp.arguments(schemas.TicketCreate)
-@bp.response(201, schemas.TicketSchema)
-@bp.doc(security=BEARER)
-def create_ticket(body: dict[str, Any]) -> tuple[Ticket, int, dict[str, str]]:
+@bp.response(201, schemas.TicketSchema, headers=idempotency_doc.REPLAYED_HEADER_DOC)
+@bp.doc(security=BEARER, parameters=[idempotency_doc.KEY_PARAMETER])
+def create_ticket(body: dict[str, Any]) -> tuple[Ticket, int, dict[str, str]] | Response:
     """File a request.  An enterprise files for itself (channel ``api``); a liaison or manager records one for
-    an enterprise (``enterprise_uscc``) with the channel it came through."""
+    an enterprise (``enterprise_uscc``) with the channel it came through.
+
+    With an ``Idempotency-Key`` header the request is filed once however often the call is sent: the same
+    key and body within 24 hours answers the first 201 again (``Idempotent-Replayed: true``); the key with
+    another body is 409 ``idempotency_key_reused``; the key while its first call is still running is 409
+    ``idempotency_key_in_flight`` with ``Retry-After``.  Retry a call whose answer was lost with its key."""
     user = api_user()
+    key = intake.api_key()  # 400 for a malformed key, before anything is filed
     if user.role == Role.ENTERPRISE:
         enterprise_uscc, channel = None, Channel.API.value
     else:
@@ -212,6 +220,8 @@ def create_ticket(body: dict[str, Any]) -> tuple[Ticket, int, dict[str, str]]:
             channel=channel,
         )
 
+    if key is not None:
+        return intake.file_api_request_once(user, key, work, schemas.TicketSchema().dump)
     ticket = perform(work)
     assert isinstance(ticket, Ticket)
     return ticket, 201, {"Location": url_for("api.ticket_detail", number=ticket.number)}

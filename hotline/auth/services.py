@@ -26,15 +26,23 @@ USERNAME_RE = re.compile(r"^[A-Za-z0-9_.\-]{3,64}$")
 PASSWORD_MIN = 10
 NAME_MAX = 100  # users.name, and the contact name of the registration and onboarding forms
 EMAIL_MAX = 254  # users.email (RFC 5321's limit of a forward path)
-# Verified against when the user does not exist, so both paths cost the same time.
-_DUMMY_HASH = _hasher.hash("not-a-real-password")
+# Verified against when the user does not exist, so both paths cost the same time.  Made at the first
+# such login, not at import: every process (a restarted worker too) would pay a hash on start.
+_dummy_hash: str | None = None
+
+
+def _dummy() -> str:
+    global _dummy_hash
+    if _dummy_hash is None:
+        _dummy_hash = _hasher.hash("not-a-real-password")
+    return _dummy_hash
 
 
 def configure_hasher(time_cost: int, memory_cost: int) -> None:
     """Cheaper argon2id parameters for the test suite only (``PASSWORD_HASH_FAST`` in the config)."""
-    global _hasher, _DUMMY_HASH
+    global _hasher, _dummy_hash
     _hasher = PasswordHasher(time_cost=time_cost, memory_cost=memory_cost, parallelism=1)
-    _DUMMY_HASH = _hasher.hash("not-a-real-password")
+    _dummy_hash = None
 
 
 def hash_password(password: str) -> str:
@@ -56,7 +64,7 @@ def authenticate(username: str, password: str, now: datetime) -> User | None:
     user = db.session.scalars(select(User).where(User.username == (username or "").strip())).first()
     if user is None:
         with contextlib.suppress(VerificationError):
-            _hasher.verify(_DUMMY_HASH, password or "")
+            _hasher.verify(_dummy(), password or "")
         return None
     if not verify_password(user, password or "") or not user.active:
         return None

@@ -24,6 +24,7 @@ from hotline.extensions import db
 from hotline.notifications.models import Notification, NotificationKind
 from hotline.outbox import services as outbox
 from hotline.routing.labels import describe as describe_routing
+from hotline.tickets import events
 from hotline.tickets.models import EventKind, Ticket, TicketEvent, TicketState
 
 EXCERPT_MAX = 200  # characters of a reply, answer or reason quoted in a notification
@@ -54,12 +55,32 @@ def notify(
         )
         db.session.add(row)
         created.append(row)
-    if created:
-        db.session.flush()
-        for row in created:
-            if row.email_state == "pending":
-                outbox.enqueue(outbox.SEND_EMAIL, {"notification_id": row.id}, now, ticket_id=row.ticket_id)
+    if not created:
+        return created
+    emails = [(row, now) for row in created if row.email_state == "pending"]
+    later: list[tuple[Notification, datetime]] | None = events.batch_state(_PENDING_EMAILS, list)
+    if later is None:
+        _queue_emails(emails)
+    else:  # a batch of events (the clock sweep): one flush for all of its notifications, at its end
+        later.extend(emails)
+        events.at_batch_end(_PENDING_EMAILS, lambda: _queue_emails(later))
     return created
+
+
+_PENDING_EMAILS = "hotline.notifications.pending_emails"
+_MANAGERS = "hotline.notifications.managers"
+
+
+def _queue_emails(emails: list[tuple[Notification, datetime]]) -> None:
+    """Queue the email of each notification (an outbox message naming the notification's id): one flush for
+    the notifications, one for the messages, however many there are."""
+    db.session.flush()
+    for row, now in emails:
+        outbox.enqueue(
+            outbox.SEND_EMAIL, {"notification_id": row.id}, now, ticket_id=row.ticket_id, flush=False
+        )
+    if emails:
+        db.session.flush()
 
 
 # --------------------------------------------------------------------------- who is told
@@ -70,7 +91,15 @@ def _active(query: Select[tuple[User]]) -> list[User]:
 
 
 def _managers() -> list[User]:
-    return _active(select(User).where(User.role == Role.MANAGER))
+    """The active managers; read once per batch of events (:func:`hotline.tickets.events.batch`), where every
+    escalation of a sweep's batch names them."""
+    cached: list[User] | None = events.batch_state(_MANAGERS, list)
+    if cached:
+        return list(cached)
+    managers = _active(select(User).where(User.role == Role.MANAGER))
+    if cached is not None:
+        cached.extend(managers)
+    return managers
 
 
 def _assignee(ticket: Ticket) -> list[User]:

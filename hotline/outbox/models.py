@@ -26,3 +26,5 @@ class OutboxMessage(db.Model):  # type: ignore[name-defined]
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
+    # the id of the web request that wrote it, sent along as a task header when it is published (hotline.ops)
+    request_id: Mapped[str | None] = mapped_column(String(64))

@@ -25,7 +25,6 @@ from sqlalchemy import event, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, SessionTransaction
 
-from hotline.celery_app import ensure_broker_folders
 from hotline.db import utcnow
 from hotline.extensions import db
 from hotline.outbox.models import OutboxMessage
@@ -74,7 +73,6 @@ class CeleryPublisher:
     def client(self) -> Celery:
         with self._lock:
             if self._client is None:
-                ensure_broker_folders(self._settings)
                 # set_as_current=False: inside a worker this client must not replace the worker's own app.
                 client = Celery("hotline-publisher", set_as_current=False)
                 client.conf.update(self._settings)

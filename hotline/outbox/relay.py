@@ -4,6 +4,10 @@ A beat job calls :func:`relay_pending` every few seconds for whatever the after-
 (:mod:`hotline.outbox.publisher`) did not publish: the broker was down, the process died between commit and
 publish, or nudging is off.  Delivery is at least once — a message can be published twice (published, then
 the marking transaction lost) — which the tasks tolerate: each is idempotent.
+
+Routing comes first: every pending routing message is published before any other (e-mails, …), each group
+oldest first, so a backlog of thousands of e-mails never delays routing a request.  The relay task runs
+batch after batch (:func:`hotline.celery_app.periodic_batches`) until nothing is left or its time is up.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from typing import Any
 from kombu.exceptions import EncodeError
 from sqlalchemy import delete, select
 
+from hotline import requestid
 from hotline.extensions import db
 from hotline.outbox import services as outbox_topics
 from hotline.outbox.models import OutboxMessage
@@ -26,6 +31,8 @@ log = logging.getLogger(__name__)
 PublishFn = Callable[[str, dict[str, Any]], None]
 
 ERROR_MAX = 1000
+# Published before every other topic: a request waiting for its liaison matters more than an e-mail.
+FIRST_TOPICS = (outbox_topics.ROUTE_TICKET,)
 
 
 def is_message_failure(exc: BaseException) -> bool:
@@ -39,7 +46,8 @@ def is_message_failure(exc: BaseException) -> bool:
 def relay_pending(
     publish: PublishFn, now: datetime, limit: int = 500, older_than: timedelta | None = None
 ) -> int:
-    """Publish unpublished outbox messages, oldest first; returns how many were published.
+    """Publish up to ``limit`` unpublished outbox messages, routing first, each group oldest first; returns
+    how many were published.
 
     ``older_than`` leaves alone messages younger than that (the after-commit nudge is about to publish them).
     Rows are locked with ``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so two relays never take the same row.
@@ -49,9 +57,11 @@ def relay_pending(
     query = select(OutboxMessage).where(OutboxMessage.published_at.is_(None))
     if older_than is not None:
         query = query.where(OutboxMessage.created_at <= now - older_than)
-    rows = db.session.scalars(
-        query.order_by(OutboxMessage.id).limit(limit).with_for_update(skip_locked=True)
-    ).all()
+    query = query.order_by(OutboxMessage.id).with_for_update(skip_locked=True)
+    rows = list(db.session.scalars(query.where(OutboxMessage.topic.in_(FIRST_TOPICS)).limit(limit)))
+    if len(rows) < limit:
+        rest = query.where(OutboxMessage.topic.not_in(FIRST_TOPICS)).limit(limit - len(rows))
+        rows.extend(db.session.scalars(rest))
     published = publish_rows(rows, publish, now)
     db.session.flush()
     if published or rows:
@@ -65,14 +75,15 @@ def publish_rows(
     now: datetime,
     out_of_time: Callable[[], bool] | None = None,
 ) -> int:
-    """Publish ``rows`` in order and mark each; stop at the first broker failure or once ``out_of_time()``.
+    """Publish ``rows`` and mark each; stop at the first broker failure or once ``out_of_time()``.
 
-    Does not flush: the caller owns the session.
+    Routing messages go first, the rest after, each in the order given.  Does not flush: the caller owns the
+    session.
     A message that fails on its own (an unknown topic, a payload the serializer refuses) keeps its error and
     does not hold back the ones after it.
     """
     published = 0
-    for row in rows:
+    for row in sorted(rows, key=lambda r: r.topic not in FIRST_TOPICS):  # stable: keeps the order given
         if out_of_time is not None and out_of_time():
             break
         row.attempts = (row.attempts or 0) + 1
@@ -82,7 +93,8 @@ def publish_rows(
             log.error("outbox message %s has an unknown topic %r", row.id, row.topic)
             continue
         try:
-            publish(task_name, dict(row.payload or {}))
+            with requestid.acting_as(row.request_id):  # the task's log lines name the request that wrote it
+                publish(task_name, dict(row.payload or {}))
         except Exception as exc:
             row.last_error = f"{type(exc).__name__}: {exc}"[:ERROR_MAX]
             if is_message_failure(exc):
@@ -96,8 +108,8 @@ def publish_rows(
     return published
 
 
-def prune_published(now: datetime, keep: timedelta = timedelta(days=7), limit: int = 5000) -> int:
-    """Delete published messages older than ``keep`` (at most ``limit`` a run); returns how many.
+def prune_published(now: datetime, keep: timedelta = timedelta(days=7), limit: int = 1000) -> int:
+    """Delete published messages older than ``keep`` (at most ``limit`` a call); returns how many.
 
     Published rows have done their work; keeping a week of them helps to trace a delivery.
     """

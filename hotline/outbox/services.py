@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from hotline import requestid
 from hotline.extensions import db
 from hotline.outbox.models import OutboxMessage
 
@@ -26,10 +27,14 @@ def register_topic(topic: str, task_name: str) -> None:
 
 
 def enqueue(
-    topic: str, payload: dict[str, Any], now: datetime, ticket_id: int | None = None
+    topic: str, payload: dict[str, Any], now: datetime, ticket_id: int | None = None, *, flush: bool = True
 ) -> OutboxMessage:
-    """Add a message for the workers in the caller's transaction (flushes, does not commit)."""
-    message = OutboxMessage(topic=topic, payload=payload, ticket_id=ticket_id, created_at=now)
+    """Add a message for the workers in the caller's transaction (flushes unless told not to: a caller adding
+    many flushes once; never commits)."""
+    message = OutboxMessage(
+        topic=topic, payload=payload, ticket_id=ticket_id, created_at=now, request_id=requestid.current()
+    )
     db.session.add(message)
-    db.session.flush()
+    if flush:
+        db.session.flush()
     return message

@@ -1,4 +1,7 @@
-"""Routing tasks: route one request (from the outbox), and re-queue requests left unrouted (beat)."""
+"""Routing tasks: route one request (from the outbox), and re-queue requests left unrouted (beat).
+
+Both go to the ``routing`` queue (:data:`hotline.celery_app.QUEUE_SETTINGS`), ahead of e-mails and sweeps.
+"""
 
 from __future__ import annotations
 
@@ -8,11 +11,20 @@ from datetime import timedelta
 from celery import shared_task
 from flask import current_app
 
-from hotline.celery_app import RETRY, SHORT_JOB_LIMIT, TRANSIENT_DB_ERRORS, in_transaction, periodic
+from hotline.celery_app import (
+    BATCH_MARGIN,
+    RETRY,
+    SHORT_JOB_LIMIT,
+    TRANSIENT_DB_ERRORS,
+    in_transaction,
+    periodic_batches,
+)
 from hotline.db import utcnow
 from hotline.routing import services as routing
 
 log = logging.getLogger(__name__)
+
+RECONCILE_BATCH = 200
 
 
 @shared_task(autoretry_for=TRANSIENT_DB_ERRORS, **RETRY)
@@ -28,9 +40,16 @@ def reconcile_unrouted() -> int | None:
     """Queue routing again for requests still unrouted a few minutes after submission.
 
     This is what recovers a routing message the broker lost, or one a killed worker process held
-    unacknowledged (Redis gives it back only after the visibility timeout).
+    unacknowledged (Redis gives it back only after the visibility timeout).  In batches, each committed
+    (and so published) on its own; a request queued again has a fresh routing message, so the next batch
+    meets the next requests.  Returns how many were queued.
     """
     after = timedelta(seconds=current_app.config["ROUTING_RECONCILE_SECONDS"])
-    return periodic(
-        "reconcile-unrouted", SHORT_JOB_LIMIT, lambda: routing.reconcile_unrouted(utcnow(), older_than=after)
+    run = periodic_batches(
+        "reconcile-unrouted",
+        SHORT_JOB_LIMIT,
+        lambda: routing.reconcile_unrouted(utcnow(), older_than=after, limit=RECONCILE_BATCH),
+        more=lambda queued: queued >= RECONCILE_BATCH,
+        budget=SHORT_JOB_LIMIT - 10 - BATCH_MARGIN,
     )
+    return None if run is None else sum(run.results)

@@ -3,21 +3,52 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from celery import shared_task
 
-from hotline.celery_app import SHORT_JOB_LIMIT, SWEEP_LIMIT, periodic
+from hotline.celery_app import BATCH_MARGIN, SHORT_JOB_LIMIT, SWEEP_LIMIT, periodic, periodic_batches
 from hotline.db import utcnow
 from hotline.sla import services, sweeps
 
 log = logging.getLogger(__name__)
 
+SWEEP_SOFT_LIMIT = SWEEP_LIMIT - 30
 
-@shared_task(time_limit=SWEEP_LIMIT, soft_time_limit=SWEEP_LIMIT - 30)
-def sweep_clocks() -> None:
-    """Warnings, overdue and escalations (DESIGN §5): each raised once whatever the number of sweeps."""
-    result = periodic("sweep-clocks", SWEEP_LIMIT, lambda: sweeps.sweep_clocks(utcnow()))
-    log.info("clock sweep: %s", result)
+
+@shared_task(time_limit=SWEEP_LIMIT, soft_time_limit=SWEEP_SOFT_LIMIT)
+def sweep_clocks() -> dict[str, Any] | None:
+    """Warnings, overdue and escalations (DESIGN §5): each raised once whatever the number of sweeps.
+
+    Batch after batch of :data:`~hotline.sla.sweeps.BATCH_SIZE` clocks, each committed on its own (with the
+    time of its own start as ``now``), until a batch is not full or the time budget is spent; the next tick
+    goes on from there.  Returns what it did (``None`` when another sweep holds the lock).
+    """
+    size = sweeps.BATCH_SIZE
+    run = periodic_batches(
+        "sweep-clocks",
+        SWEEP_LIMIT,
+        lambda: sweeps.sweep_clocks(utcnow(), limit=size),
+        more=lambda result: result.examined >= size,
+        budget=SWEEP_SOFT_LIMIT - BATCH_MARGIN,
+    )
+    if run is None:
+        return None
+    total = sweeps.SweepResult()
+    for result in run.results:
+        total.add(result)
+    summary = {
+        "batches": run.batches,
+        "examined": total.examined,
+        "raised": total.raised,
+        "warning": total.warning,
+        "overdue": total.overdue,
+        "escalation_2": total.escalation_2,
+        "seconds": round(run.seconds, 3),
+        "out_of_time": run.out_of_time,
+    }
+    log.info("clock sweep: %s", summary)
+    return summary
 
 
 @shared_task(time_limit=SHORT_JOB_LIMIT, soft_time_limit=SHORT_JOB_LIMIT - 10)

@@ -11,7 +11,7 @@ from typing import Any, ClassVar
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import Field, Form, RadioField, SelectField, StringField, TextAreaField
+from wtforms import Field, Form, HiddenField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length
 
@@ -52,8 +52,13 @@ def _text(label: Any, maximum: int = TEXT_MAX, required: bool = True, **kwargs: 
 
 
 class TicketForm(FlaskForm):
-    """An enterprise files a request."""
+    """An enterprise files a request.
 
+    ``submission_token`` is a one-time token given when the form is shown
+    (:mod:`hotline.tickets.idempotency`): the form sent twice with it files one request.
+    """
+
+    submission_token = HiddenField()
     category = SelectField(_l("Category"), validators=[Required()], validate_choice=False)
     title = StringField(_l("Title"), validators=[Required(), Length(max=TITLE_MAX)])
     description = _text(_l("Description"), description=_l("What happened, what you need, since when."))

@@ -119,11 +119,15 @@ def record_event(
     public: bool | None = None,
     payload: dict[str, Any] | None = None,
 ) -> TicketEvent:
-    """Append an event that does not change the state (clock alerts, extensions, routing into the pool)."""
+    """Append an event that does not change the state (clock alerts, extensions, routing into the pool).
+
+    Flushes; inside a batch of events (:func:`hotline.tickets.events.batch`: the sweep) once, at its end.
+    """
     event = _event(
         ticket, actor, kind, now, from_state=ticket.state, body=body, public=public, payload=payload
     )
-    db.session.flush()
+    if not events.at_batch_end("hotline.tickets.flush", db.session.flush):
+        db.session.flush()
     return event
 
 

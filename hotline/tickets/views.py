@@ -24,6 +24,7 @@ from hotline.db import utcnow
 from hotline.extensions import db
 from hotline.i18n import localized_name
 from hotline.tickets import forms, queries, services, workflow
+from hotline.tickets.idempotency import intake
 from hotline.tickets.models import Ticket, TicketState
 from hotline.tickets.workflow import ACTIONS, Action
 from hotline.web import perform, refused
@@ -123,11 +124,14 @@ def _submit(form: forms.RecordForm | forms.TicketForm, **extra: Any) -> Ticket |
             **extra,
         )
 
-    ticket = perform(work, form=form)
-    if refused(ticket):
+    # once per form token: a form sent again (double click, back and resubmit) gets the request it filed
+    ticket, filed_before = intake.file_form_once(current_user, form.submission_token.data, work, form=form)
+    if ticket is None:
         return None
-    assert isinstance(ticket, Ticket)
-    flash(_("Request %(number)s has been filed.", number=ticket.number), "success")
+    if filed_before:
+        flash(_("This form was already submitted: here is request %(number)s.", number=ticket.number), "info")
+    else:
+        flash(_("Request %(number)s has been filed.", number=ticket.number), "success")
     return ticket
 
 
@@ -140,6 +144,7 @@ def new_ticket() -> tuple[str, int] | Response:
         form.contact_phone.data = current_user.phone
     if form.validate_on_submit() and (ticket := _submit(form)) is not None:
         return redirect(url_for(".detail", number=ticket.number))
+    intake.issue_form_token(form.submission_token)
     return render_template("tickets/new.html", form=form), 400 if request.method == "POST" else 200
 
 
@@ -156,6 +161,7 @@ def record() -> tuple[str, int] | Response:
         ticket = _submit(form, enterprise_uscc=uscc, channel=channel)
         if ticket is not None:
             return redirect(url_for(".detail", number=ticket.number))
+    intake.issue_form_token(form.submission_token)
     return render_template("tickets/record.html", form=form), 400 if request.method == "POST" else 200
 
 

@@ -53,6 +53,8 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     env = {**os.environ, "HOTLINE_INSTANCE": str(instance), "FLASK_APP": "hotline", "PYTHONUNBUFFERED": "1"}
     env.pop("DATABASE_URL", None)
     env.pop("REDIS_URL", None)
+    # no broker for this server: a free port, so a `make run` on this machine never receives its messages
+    env["HOTLINE_REDIS_PORT"] = str(_free_port())
     flask = [sys.executable, "-m", "flask"]
     subprocess.run([*flask, "db", "upgrade"], env=env, cwd=ROOT, check=True, capture_output=True)
     subprocess.run([*flask, "seed-demo"], env=env, cwd=ROOT, check=True, capture_output=True)

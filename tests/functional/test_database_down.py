@@ -82,9 +82,15 @@ class FileDatabase:
 
     @contextmanager
     def locked(self) -> Iterator[None]:
-        """Another connection holds the file locked for longer than the application's busy timeout."""
+        """Another connection holds the file locked for longer than the application's busy timeout.
+
+        In WAL mode (hotline/db.py) a writer's lock does not keep readers out: the other connection takes the
+        file in exclusive locking mode, which does (a backup tool or a restore would)."""
+        with self.app.app_context():
+            db.engine.dispose()  # idle pooled connections share the WAL: lock while none is open
         other = sqlite3.connect(self.path, isolation_level=None)
         try:
+            other.execute("PRAGMA locking_mode = EXCLUSIVE")
             other.execute("BEGIN EXCLUSIVE")
             yield
             other.execute("ROLLBACK")

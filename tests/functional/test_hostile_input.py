@@ -214,7 +214,9 @@ class Walk:
             return None
         body = response.get_data(as_text=True)
         response.close()  # a static file is streamed from an open file
-        if response.status_code >= 500 or TRACEBACK in body:
+        # /readyz answers 503 by design while no worker or beat runs (as here): unready, not a crash
+        unready = url.startswith("/readyz") and response.status_code == 503
+        if (response.status_code >= 500 and not unready) or TRACEBACK in body:
             self.failures.append(f"{method} {url[:120]}: {response.status_code} {body[:300]}")
         return response.status_code
 

@@ -59,3 +59,14 @@ def test_hsts_is_on_in_production_and_off_in_the_embedded_run(monkeypatch: pytes
     assert config.load()["HSTS"] is True
     monkeypatch.setenv("HOTLINE_ENV", "development")
     assert config.load()["HSTS"] is False
+
+
+def test_forwarded_headers_from_a_peer_outside_the_trusted_networks_are_ignored() -> None:
+    """A proxy count alone is not trust: a client reaching gunicorn directly cannot forge its address."""
+    for app in _app(TRUSTED_PROXIES=1, TRUSTED_PROXY_NETWORKS="10.0.0.0/8", HSTS=True):
+        forged = app.test_client().get("/_test/peer", headers=FORWARDED)  # the test client is 127.0.0.1
+        assert forged.get_json() == {"address": "127.0.0.1", "secure": False}
+        relayed = app.test_client().get(
+            "/_test/peer", headers=FORWARDED, environ_base={"REMOTE_ADDR": "10.1.2.3"}
+        )
+        assert relayed.get_json() == {"address": "203.0.113.9", "secure": True}

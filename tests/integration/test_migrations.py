@@ -39,6 +39,8 @@ APP_TABLES = {
     "departments",
     "enterprises",
     "extensions",
+    "heartbeats",
+    "idempotency_keys",
     "login_sessions",
     "notifications",
     "outbox_messages",
@@ -46,6 +48,7 @@ APP_TABLES = {
     "settings",
     "stats_cells",
     "streets",
+    "task_counts",
     "ticket_counters",
     "ticket_events",
     "tickets",
@@ -242,3 +245,62 @@ def postgres_database() -> Iterator[str]:
 @pytest.mark.postgres
 def test_migrations_on_postgres(postgres_database: str) -> None:
     _upgrade_compare_downgrade(_fresh_app(postgres_database))
+
+
+# --------------------------------------------------------------------------- destructive steps in production
+
+
+def _head() -> str | None:
+    with db.engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+@pytest.mark.postgres
+def test_production_refuses_every_downgrade_unless_explicitly_allowed(
+    postgres_database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("HOTLINE_ALLOW_DESTRUCTIVE", raising=False)
+    app = _fresh_app(postgres_database)
+    app.config["HOTLINE_ENV"] = "production"
+    with app.app_context():
+        try:
+            flask_migrate.upgrade()  # upgrading is never refused
+            head, tables = _head(), _table_names()
+            _seed_rated_request()
+            events = _stored("ticket_events")
+            runner = app.test_cli_runner()
+            for revision in ("base", "0003", None):  # None: the default, one step down
+                command = ["db", "downgrade", *([revision] if revision else [])]
+                result = runner.invoke(args=command)  # what an operator types
+                assert result.exit_code == 1, revision
+                assert "refused in production" in result.output, revision
+                assert "HOTLINE_ALLOW_DESTRUCTIVE=1" in result.output
+                assert _table_names() == tables, revision
+                assert _head() == head and _stored("ticket_events") == events, revision
+
+            # Explicitly allowed: by the -x flag for one command, or by the environment.
+            flask_migrate.downgrade(revision="0003", x_arg=["allow-destructive"])
+            assert _head() == "0003" and _append_only_objects() == set()
+            flask_migrate.upgrade()
+            monkeypatch.setenv("HOTLINE_ALLOW_DESTRUCTIVE", "1")
+            assert runner.invoke(args=["db", "downgrade", "base"]).exit_code == 0
+            assert _table_names() <= {"alembic_version"}
+        finally:
+            db.session.remove()
+            db.engine.dispose()
+
+
+def test_outside_production_a_downgrade_needs_no_flag(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("HOTLINE_ALLOW_DESTRUCTIVE", raising=False)
+    app = _fresh_app(f"sqlite:///{tmp_path / 'dev.sqlite3'}")
+    assert app.config["HOTLINE_ENV"] != "production"
+    with app.app_context():
+        try:
+            flask_migrate.upgrade()
+            flask_migrate.downgrade(revision="base")
+            assert _table_names() <= {"alembic_version"}
+        finally:
+            db.session.remove()
+            db.engine.dispose()

@@ -90,7 +90,8 @@ def test_failed_logins_are_counted_across_gunicorn_workers_in_redis(
         keys = [k.decode() for k in client.scan_iter("*account:*")]
     finally:
         client.close()
-    assert any(f"account:{victim.casefold()}" in key for key in keys), keys  # the counts live in Redis, shared by the workers
+    # the counts live in Redis, shared by the workers
+    assert any(f"account:{victim.casefold()}" in key for key in keys), keys
 
     FIGURES.append(
         f"throttle: {allowed} wrong passwords over 2 gunicorn workers → attempt {allowed + 1} answered 429 "

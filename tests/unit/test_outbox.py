@@ -66,20 +66,40 @@ def email(notification_id: int, now: datetime = T0) -> OutboxMessage:
 # --------------------------------------------------------------------------- the relay
 
 
-def test_the_relay_publishes_pending_messages_in_order_and_marks_them(app: Flask) -> None:
+def test_the_relay_publishes_pending_messages_routing_first_and_marks_them(app: Flask) -> None:
     route(1)
     email(7)
     route(2)
+    email(8)
     broker = FakeBroker()
 
-    assert relay_pending(broker, T1) == 3
+    assert relay_pending(broker, T1) == 4
 
     assert broker.sent == [
         ("hotline.routing.tasks.route_ticket", {"ticket_id": 1}),
-        ("hotline.notifications.tasks.send_email", {"notification_id": 7}),
         ("hotline.routing.tasks.route_ticket", {"ticket_id": 2}),
+        ("hotline.notifications.tasks.send_email", {"notification_id": 7}),
+        ("hotline.notifications.tasks.send_email", {"notification_id": 8}),
     ]
-    assert [(m.published_at, m.attempts, m.last_error) for m in messages()] == [(T1, 1, None)] * 3
+    assert [(m.published_at, m.attempts, m.last_error) for m in messages()] == [(T1, 1, None)] * 4
+
+
+def test_thousands_of_older_emails_never_delay_a_routing_message(app: Flask) -> None:
+    for i in range(40):
+        email(i, now=T0 - timedelta(minutes=10))
+    route(1)  # the youngest message of all
+    broker = FakeBroker()
+
+    assert relay_pending(broker, T1, limit=5) == 5
+
+    assert broker.sent[0] == ("hotline.routing.tasks.route_ticket", {"ticket_id": 1})
+    assert [kwargs["notification_id"] for _, kwargs in broker.sent[1:]] == [0, 1, 2, 3]  # then oldest first
+    # a batch holding only routing messages publishes no e-mail at all
+    route(2)
+    route(3)
+    only_routing = FakeBroker()
+    assert relay_pending(only_routing, T1, limit=2) == 2
+    assert [name for name, _ in only_routing.sent] == ["hotline.routing.tasks.route_ticket"] * 2
 
 
 def test_the_relay_publishes_nothing_twice(app: Flask) -> None:
@@ -189,14 +209,14 @@ def test_the_nudge_is_off_in_tests_without_a_broker(app: Flask) -> None:
 def test_messages_are_published_right_after_the_commit(app: Flask, broker: FakeBroker) -> None:
     seen_before_commit: list[int] = []
     broker.on_call = lambda: seen_before_commit.append(len(broker.sent))
-    route(1)
     email(2)
+    route(1)
     db.session.flush()
     assert broker.sent == []  # nothing leaves before the transaction commits
 
     db.session.commit()
 
-    assert broker.sent == [
+    assert broker.sent == [  # routing first, within one commit too (the nudge has a time budget)
         ("hotline.routing.tasks.route_ticket", {"ticket_id": 1}),
         ("hotline.notifications.tasks.send_email", {"notification_id": 2}),
     ]

@@ -1,4 +1,4 @@
-"""The clock sweep: warning at 80 %, overdue (escalation 1), escalation 2 — each raised once."""
+"""The clock sweep: warning at 80 %, overdue (escalation 1), escalation 2 — each raised once, in batches."""
 
 from __future__ import annotations
 
@@ -11,9 +11,11 @@ from sqlalchemy import func, select
 
 from hotline.extensions import db
 from hotline.sla import services as sla
+from hotline.sla import sweeps
+from hotline.sla import tasks as sla_tasks
 from hotline.sla.clocks import light
 from hotline.sla.models import AlertLevel, Clock, ClockAlert, ClockSchedule
-from hotline.sla.sweeps import _raise_alert, sweep_clocks
+from hotline.sla.sweeps import Alert, raise_alerts, sweep_clocks
 from hotline.sla.worktime import LOCAL_TZ
 from hotline.tickets import services as tickets
 from hotline.tickets.models import EventKind, Ticket, TicketEvent
@@ -153,9 +155,10 @@ def test_an_alert_already_raised_by_another_sweep_is_not_raised_again(app, world
     ticket = world.in_progress(T0)
     due = ticket.resolve_due_at
     assert due is not None
-    # What a racing sweep meets: the unique key refuses the second insert, inside its savepoint only.
-    assert _raise_alert(ticket, Clock.RESOLVE, AlertLevel.OVERDUE, due, T0) is True
-    assert _raise_alert(ticket, Clock.RESOLVE, AlertLevel.OVERDUE, due, T0) is False
+    # What a racing sweep meets: the unique key skips the second insert, and the statement still succeeds.
+    overdue = Alert(ticket, Clock.RESOLVE, AlertLevel.OVERDUE, due)
+    assert raise_alerts([overdue], T0) == [overdue]
+    assert raise_alerts([overdue], T0) == []
     assert ticket.state.value == "in_progress"  # the session is still usable
     result = sweep_clocks(local(2026, 3, 17, 11, 0))
     assert (result.warning, result.overdue) == (1, 0)
@@ -222,3 +225,94 @@ def test_a_recompute_that_moves_the_deadline_past_now_lets_the_levels_come_again
     later = local(2026, 3, 18, 11, 0)
     assert sweep_clocks(later).overdue == 1  # overdue again, for the deadline it has now
     db.session.commit()
+
+
+# --------------------------------------------------------------------------- the task: batch after batch
+
+
+def overdue_requests(world, count: int) -> list[int]:  # type: ignore[no-untyped-def]
+    """``count`` requests acknowledged on 10 March, so every level of their resolve clock is long due."""
+    ids = [world.in_progress(T0).id for _ in range(count)]
+    db.session.commit()
+    return ids
+
+
+def alerts_by_request() -> dict[int, int]:
+    rows = db.session.execute(select(ClockAlert.ticket_id, func.count()).group_by(ClockAlert.ticket_id))
+    return {ticket_id: n for ticket_id, n in rows}
+
+
+@pytest.fixture
+def batches_of_two(app, monkeypatch, tmp_path):  # type: ignore[no-untyped-def]
+    """The sweep task with batches of two clocks, its file lock in a private folder."""
+    monkeypatch.setattr(sweeps, "BATCH_SIZE", 2)
+    monkeypatch.setitem(app.config, "INSTANCE_DIR", str(tmp_path))
+
+
+def test_the_task_drains_a_backlog_in_batches_each_committed(app, world, year_2026, batches_of_two):
+    ids = overdue_requests(world, 5)
+
+    summary = sla_tasks.sweep_clocks.run()
+
+    assert summary is not None
+    assert (summary["batches"], summary["examined"], summary["raised"]) == (3, 5, 15)
+    assert summary["out_of_time"] is False
+    db.session.rollback()  # only what was committed is left
+    assert alerts_by_request() == {ticket_id: 3 for ticket_id in ids}
+    assert {db.session.get(Ticket, i).escalation_level for i in ids} == {2}  # type: ignore[union-attr]
+    # Idempotent across runs: the next run finds nothing due and raises nothing.
+    again = sla_tasks.sweep_clocks.run()
+    assert again is not None and (again["batches"], again["raised"]) == (1, 0)
+    assert alert_count() == 15
+
+
+def test_a_failing_batch_keeps_what_the_batches_before_it_committed(
+    app, world, year_2026, batches_of_two, monkeypatch
+):  # type: ignore[no-untyped-def]
+    ids = overdue_requests(world, 5)
+    real = sweeps.sweep_clocks
+    calls: list[int] = []
+
+    def third_batch_fails(now: datetime, limit: int = 2) -> sweeps.SweepResult:
+        calls.append(limit)
+        result = real(now, limit)
+        if len(calls) == 3:
+            raise RuntimeError("database went away")
+        return result
+
+    monkeypatch.setattr(sweeps, "sweep_clocks", third_batch_fails)
+    with pytest.raises(RuntimeError):
+        sla_tasks.sweep_clocks.run()
+    db.session.rollback()
+    assert alerts_by_request() == {ticket_id: 3 for ticket_id in ids[:4]}  # two batches of two
+
+    monkeypatch.setattr(sweeps, "sweep_clocks", real)
+    summary = sla_tasks.sweep_clocks.run()  # the next tick takes up the rest, and only the rest
+    assert summary is not None and summary["raised"] == 3
+    db.session.rollback()
+    assert alerts_by_request() == {ticket_id: 3 for ticket_id in ids}
+    assert len([e for i in ids for e in alert_events(db.session.get(Ticket, i))]) == 15  # type: ignore[arg-type]
+
+
+def test_the_task_stops_at_its_time_budget_and_the_next_run_goes_on(
+    app, world, year_2026, batches_of_two, monkeypatch
+):  # type: ignore[no-untyped-def]
+    from hotline import celery_app
+
+    overdue_requests(world, 5)
+    seconds = iter(range(0, 10_000, 150))  # every look at the clock: 150 s later
+    monkeypatch.setattr(celery_app, "monotonic", lambda: float(next(seconds)))
+    monkeypatch.setattr(sla_tasks, "SWEEP_SOFT_LIMIT", 250)  # budget 230 s: a third batch is never started
+
+    first = sla_tasks.sweep_clocks.run()
+    assert first is not None
+    assert (first["batches"], first["examined"], first["out_of_time"]) == (2, 4, True)
+    db.session.rollback()
+    assert alert_count() == 12  # what it did is kept
+
+    second = sla_tasks.sweep_clocks.run()
+    assert second is not None and (second["examined"], second["raised"], second["out_of_time"]) == (
+        1,
+        3,
+        False,
+    )

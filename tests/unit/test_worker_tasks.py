@@ -24,11 +24,13 @@ from hotline.extensions import db
 from hotline.locks import job_lock
 from hotline.notifications.tasks import send_email
 from hotline.outbox import services as outbox
+from hotline.outbox import tasks as outbox_tasks
 from hotline.outbox.models import OutboxMessage
-from hotline.outbox.tasks import relay_outbox
+from hotline.outbox.tasks import prune_outbox, relay_outbox
 from hotline.routing import services as routing
 from hotline.routing.tasks import reconcile_unrouted, route_ticket
 from hotline.sla.tasks import check_calendar, sweep_clocks
+from hotline.tickets import tasks as ticket_tasks
 from hotline.tickets.models import Ticket, TicketState
 from hotline.tickets.tasks import close_unrated_tickets
 from tests.factories import World
@@ -223,6 +225,19 @@ def test_close_unrated_tickets_commits(world: World) -> None:
     assert reread(ticket.id).state == TicketState.CLOSED
 
 
+def test_close_unrated_tickets_closes_a_backlog_in_batches(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ids = [world.resolved(ago(days=10)).id for _ in range(5)]
+    db.session.commit()
+    monkeypatch.setattr(ticket_tasks, "CLOSE_BATCH", 2)
+    commits = count_commits(monkeypatch)
+
+    assert close_unrated_tickets.run() == 5
+    assert {reread(i).state for i in ids} == {TicketState.CLOSED}
+    assert len(commits) == 3  # 2 + 2 + 1, each batch its own transaction
+
+
 def test_sweep_clocks_calls_the_sweep_under_its_lock_and_commits(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -230,20 +245,21 @@ def test_sweep_clocks_calls_the_sweep_under_its_lock_and_commits(
 
     seen: list[datetime] = []
 
-    def sweep(now: datetime) -> str:
+    def sweep(now: datetime, limit: int) -> sweeps.SweepResult:
         seen.append(now)
         outbox.enqueue(outbox.ROUTE_TICKET, {"ticket_id": 1}, now)
-        return "swept"
+        return sweeps.SweepResult(examined=1, overdue=1)  # not a full batch: the run ends here
 
     monkeypatch.setattr(sweeps, "sweep_clocks", sweep)
 
-    sweep_clocks.run()
+    summary = sweep_clocks.run()
     db.session.rollback()
+    assert summary is not None and (summary["batches"], summary["raised"]) == (1, 1)
     assert len(seen) == 1 and abs(seen[0] - utcnow()) < timedelta(minutes=1)
     assert len(db.session.scalars(select(OutboxMessage)).all()) == 1
 
     with job_lock("sweep-clocks", 60):
-        sweep_clocks.run()
+        assert sweep_clocks.run() is None
     assert len(seen) == 1
 
 
@@ -256,6 +272,121 @@ def test_check_calendar_syncs_then_checks(world: World, monkeypatch: pytest.Monk
 
     check_calendar.run()
     assert calls == ["sync", "check"]
+
+
+# --------------------------------------------------------------------------- batched periodic jobs
+
+
+def count_commits(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Record every commit of the session (the batches' transactions)."""
+    commits: list[int] = []
+    real = db.session.commit
+
+    def commit() -> None:
+        commits.append(1)
+        real()
+
+    monkeypatch.setattr(db.session, "commit", commit)
+    return commits
+
+
+def test_a_batched_job_commits_each_batch_and_stops_when_a_batch_is_not_full(world: World) -> None:
+    sizes = iter([3, 3, 1, 3])
+    done: list[int] = []
+
+    def batch() -> int:
+        size = next(sizes)
+        outbox.enqueue(outbox.ROUTE_TICKET, {"ticket_id": size}, utcnow())
+        done.append(size)
+        return size
+
+    run = tasks_setup.periodic_batches("test-batches", 60, batch, more=lambda n: n >= 3, budget=60)
+
+    assert run is not None and run.results == [3, 3, 1] and not run.out_of_time
+    db.session.rollback()
+    assert len(db.session.scalars(select(OutboxMessage)).all()) == 3  # every batch committed
+
+
+def test_a_batched_job_stops_at_its_budget_and_keeps_what_it_committed(world: World) -> None:
+    moments = iter([0.0, 10.0, 20.0, 31.0, 40.0])
+
+    def batch() -> int:
+        outbox.enqueue(outbox.SEND_EMAIL, {"notification_id": 1}, utcnow())
+        return 100
+
+    run = tasks_setup.periodic_batches(
+        "test-batches", 60, batch, more=lambda n: True, budget=30, clock=lambda: next(moments)
+    )
+
+    assert run is not None and (run.batches, run.out_of_time, run.seconds) == (3, True, 40.0)
+    db.session.rollback()
+    assert len(db.session.scalars(select(OutboxMessage)).all()) == 3
+
+
+def test_a_batched_job_whose_lock_is_held_does_nothing(world: World) -> None:
+    calls: list[int] = []
+    with job_lock("test-batches", 60):
+        run = tasks_setup.periodic_batches(
+            "test-batches", 60, lambda: calls.append(1) or 0, more=lambda n: False, budget=60
+        )
+    assert run is None and calls == []
+
+
+def test_the_relay_drains_a_backlog_in_batches_routing_first(
+    world: World, send: FakeSend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for i in range(4):
+        outbox.enqueue(outbox.SEND_EMAIL, {"notification_id": i}, ago(minutes=5))
+    outbox.enqueue(outbox.ROUTE_TICKET, {"ticket_id": 9}, ago(minutes=1))
+    db.session.commit()
+    monkeypatch.setattr(outbox_tasks, "RELAY_BATCH", 2)
+    commits = count_commits(monkeypatch)
+
+    assert relay_outbox.run() == 5
+
+    assert send.sent[0] == ("hotline.routing.tasks.route_ticket", {"ticket_id": 9})
+    assert [kwargs["notification_id"] for _, kwargs in send.sent[1:]] == [0, 1, 2, 3]
+    assert len(commits) == 3  # 2 + 2 + 1
+
+
+def test_prune_outbox_deletes_in_batches(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    old = utcnow() - timedelta(days=8)
+    for i in range(5):
+        db.session.add(
+            OutboxMessage(topic=outbox.SEND_EMAIL, payload={"n": i}, created_at=old, published_at=old)
+        )
+    db.session.commit()
+    monkeypatch.setattr(outbox_tasks, "PRUNE_BATCH", 2)
+    commits = count_commits(monkeypatch)
+
+    assert prune_outbox.run() == 5
+    assert len(commits) == 3
+    db.session.rollback()
+    assert db.session.scalars(select(OutboxMessage)).all() == []
+
+
+# --------------------------------------------------------------------------- queues
+
+
+def queue_of(celery: Any, task_name: str) -> str:
+    """The queue a message for ``task_name`` is published to, by this Celery app's routes."""
+    return str(celery.amqp.router.route({}, task_name)["queue"].name)
+
+
+def test_routing_has_its_own_queue_ahead_of_email(app: Flask) -> None:
+    from hotline.outbox.publisher import CeleryPublisher
+
+    celery = app.extensions["celery"]
+    nudge = CeleryPublisher(app.config["CELERY"], timeout=0.3).client  # publishes right after commit
+    for client in (celery, nudge):
+        assert queue_of(client, route_ticket.name) == "routing"
+        assert queue_of(client, reconcile_unrouted.name) == "routing"
+        assert queue_of(client, relay_outbox.name) == "routing"
+        for task in (send_email, sweep_clocks, close_unrated_tickets, prune_outbox, check_calendar):
+            assert queue_of(client, task.name) == "default", task.name
+    # A worker started without -Q consumes both queues; `-Q routing` picks the routing one alone.
+    assert set(celery.amqp.queues) == {"routing", "default"}
+    assert celery.conf.task_default_queue == "default"
 
 
 # --------------------------------------------------------------------------- settings and schedule
@@ -276,10 +407,22 @@ def test_the_beat_schedule_runs_every_job() -> None:
         "hotline.tickets.tasks.close_unrated_tickets",
         "hotline.sla.tasks.check_calendar",
         "hotline.outbox.tasks.prune_outbox",
+        "hotline.tickets.idempotency.tasks.prune_idempotency_keys",
     }
     assert {entry["task"] for entry in BEAT_SCHEDULE.values()} == registered
     for entry in BEAT_SCHEDULE.values():  # never an eta/countdown
         assert set(entry.get("options", {})) <= {"expires"}
+
+
+def test_beat_sends_the_heartbeat_task_to_each_queue() -> None:
+    from worker.schedule import heartbeat_entries
+
+    entries = heartbeat_entries(30)
+    assert {e["options"]["queue"] for e in entries.values()} == {"routing", "default"}
+    assert {e["task"] for e in entries.values()} == {"hotline.ops.tasks.heartbeat"}
+    assert all(
+        e["schedule"] == timedelta(seconds=30) and e["options"]["expires"] == 30 for e in entries.values()
+    )
 
 
 def test_production_celery_settings(tmp_path: Path) -> None:
@@ -301,10 +444,10 @@ def test_production_celery_settings(tmp_path: Path) -> None:
         assert limit < options["visibility_timeout"]
 
 
-def test_embedded_celery_settings_need_no_server(tmp_path: Path) -> None:
+def test_embedded_celery_settings_use_the_private_redis_server(tmp_path: Path) -> None:
     settings = config_module._broker_settings(None, tmp_path)
-    assert settings["broker_url"] == "filesystem://"
-    assert settings["broker_transport_options"]["data_folder_in"].startswith(str(tmp_path))
+    assert settings["broker_url"] == f"redis://127.0.0.1:{config_module.EMBEDDED_REDIS_PORT}/0"
+    assert settings["broker_transport_options"]["socket_connect_timeout"]
 
 
 def test_every_task_stops_softly_before_its_hard_limit_and_before_redelivery() -> None:
@@ -326,8 +469,6 @@ def test_every_task_stops_softly_before_its_hard_limit_and_before_redelivery() -
         assert soft < hard < visibility, task.name
 
 
-def test_the_broker_follows_an_overridden_instance_folder_or_redis_url(tmp_path: Path) -> None:
-    embedded = config_module.load({"INSTANCE_DIR": str(tmp_path)})
-    assert embedded["CELERY"]["broker_transport_options"]["data_folder_in"].startswith(str(tmp_path))
-    redis = config_module.load({"REDIS_URL": "redis://127.0.0.1:6390/0"})
-    assert redis["CELERY"]["broker_url"] == "redis://127.0.0.1:6390/0"
+def test_the_broker_follows_an_overridden_redis_url() -> None:
+    redis = config_module.load({"REDIS_URL": "redis://127.0.0.1:6391/0"})
+    assert redis["CELERY"]["broker_url"] == "redis://127.0.0.1:6391/0"
