@@ -245,10 +245,12 @@ def submit_ticket(
         raise ValidationFailed(_("Please correct the marked fields."), errors)
     assert enterprise is not None and category_row is not None
 
+    # the objects, not only their ids: what reads the new request next (its answer, the clocks) finds them
+    # loaded instead of querying each again
     ticket = Ticket(
         number=next_number(now),
-        enterprise_id=enterprise.id,
-        building_id=enterprise.building_id,
+        enterprise=enterprise,
+        building=enterprise.building,
         street_id=enterprise.building.street_id,
         category=category_row,
         title=title_text,
