@@ -9,6 +9,11 @@ password change never uses up an attempt, and a refused (429) attempt does not e
   named, so one account's password cannot be guessed from many addresses; and per client address, so one
   client cannot try many accounts.  The address limit is the higher one: people behind one office address
   share it.  Another account, logging in from another address, is never held up by someone else's failures.
+  Nor is the owner's own browser: a successful login on the page leaves a signed device cookie
+  (:func:`remember_device`, 180 days, up to 10 accounts per browser), and from that browser the account's
+  count is that browser's own and the address limit does not apply (OWASP's device cookies).  A guesser
+  locks out only browsers the account never used.  API clients carry no cookie: their token requests count
+  per account and address as before.
 - Registering an enterprise: refused registrations per client address.
 - Changing one's password: wrong current passwords per account.
 
@@ -25,14 +30,16 @@ initialised.  Tests reset its counts with ``limiter.reset()``; ``RATELIMIT_ENABL
 from __future__ import annotations
 
 import math
+import secrets
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 from flask import current_app, g, make_response, render_template, request
 from flask_babel import ngettext
 from flask_limiter import RateLimitExceeded
 from flask_login import current_user
+from itsdangerous import BadData, URLSafeSerializer
 
 from hotline.errors import HTTP_CODES, is_api_request, json_error
 from hotline.extensions import limiter
@@ -57,7 +64,7 @@ def _failed(response: Response) -> bool:
     return bool(g.get(_FAILED))
 
 
-def _account_named() -> str:
+def _named() -> str:
     """The account a login form or token request names: its username as typed, case-folded (so a case
     variant cannot dodge the account's count)."""
     if request.is_json:
@@ -65,29 +72,100 @@ def _account_named() -> str:
         name = body.get("username") if isinstance(body, dict) else None
     else:
         name = request.form.get("username")
-    account = (name if isinstance(name, str) else "").strip().casefold()[:64]
-    return "account:" + account.encode("unicode_escape").decode("ascii")  # any text makes a Redis key
+    return (name if isinstance(name, str) else "").strip().casefold()[:64]
+
+
+def _account_named() -> str:
+    """Whose count a login attempt is: the account named, or, from a browser that logged in to that account
+    before (its device cookie), that account on that device only — so someone else's failures on the
+    account never lock its owner's own browser out."""
+    account = "account:" + _named().encode("unicode_escape").decode("ascii")  # any text makes a Redis key
+    device = _known_device(_named())
+    return f"{account}:device:{device}" if device else account
+
+
+# --------------------------------------------------------------------------- device cookies
+
+DEVICE_COOKIE = "hotline_device"
+DEVICE_DAYS = 180
+DEVICE_ACCOUNTS_MAX = 10  # accounts remembered by one browser (a shared office computer)
+
+
+def _device_serializer() -> URLSafeSerializer:
+    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt="hotline.throttle.device")
+
+
+def _device() -> dict[str, Any] | None:
+    raw = request.cookies.get(DEVICE_COOKIE)
+    if not raw:
+        return None
+    try:
+        value = _device_serializer().loads(raw)
+    except BadData:
+        return None
+    if not (isinstance(value, dict) and isinstance(value.get("d"), str) and isinstance(value.get("a"), list)):
+        return None
+    return value
+
+
+def _known_device(account: str) -> str | None:
+    """The id of this browser's device cookie when the account logged in from it before, else None."""
+    device = _device()
+    if device is None or not account or account not in device["a"]:
+        return None
+    return str(device["d"])
+
+
+def _known_device_for_named() -> bool:
+    return _known_device(_named()) is not None
+
+
+def remember_device(response: Response, username: str) -> Response:
+    """After a successful login on the login page: this browser is the account's own from now on (signed,
+    HttpOnly cookie; the account's count for it is its own, and the address limit does not apply to it)."""
+    device = _device() or {"d": secrets.token_hex(12), "a": []}
+    account = username.strip().casefold()[:64]
+    others = [a for a in device["a"] if a != account][-(DEVICE_ACCOUNTS_MAX - 1) :]
+    accounts = [*others, account]
+    response.set_cookie(
+        DEVICE_COOKIE,
+        _device_serializer().dumps({"d": device["d"], "a": accounts}),
+        max_age=DEVICE_DAYS * 86400,
+        httponly=True,
+        secure=bool(current_app.config.get("SESSION_COOKIE_SECURE")),
+        samesite="Lax",
+    )
+    return response
 
 
 def _signed_in_account() -> str:
     return f"user:{current_user.id}"
 
 
-def _limit(setting: str, scope: str, key_func: Callable[[], str] | None = None) -> RouteLimit:
+def _limit(
+    setting: str,
+    scope: str,
+    key_func: Callable[[], str] | None = None,
+    exempt_when: Callable[[], bool] | None = None,
+) -> RouteLimit:
     """A limit on failed POSTs, ``setting`` naming its rate (``"10 per 15 minutes"``); ``scope`` names the
     count, shared by every view the limit decorates; ``key_func`` tells whose count it is (by default the
-    client address)."""
+    client address); ``exempt_when`` which requests it does not apply to."""
     return limiter.shared_limit(
         lambda: str(current_app.config[setting]),
         scope=scope,
         key_func=key_func,
         methods=["POST"],
         deduct_when=_failed,
+        exempt_when=exempt_when,
     )
 
 
 _LOGIN_PER_ACCOUNT = _limit("THROTTLE_LOGIN_PER_ACCOUNT", "login-account", _account_named)
-_LOGIN_PER_ADDRESS = _limit("THROTTLE_LOGIN_PER_ADDRESS", "login-address")
+# a browser that logged in to the account named before is not held up by its office address's count
+_LOGIN_PER_ADDRESS = _limit(
+    "THROTTLE_LOGIN_PER_ADDRESS", "login-address", exempt_when=_known_device_for_named
+)
 _REGISTER_PER_ADDRESS = _limit("THROTTLE_REGISTER_PER_ADDRESS", "register-address")
 _PASSWORD_CHANGE_PER_ACCOUNT = _limit(
     "THROTTLE_PASSWORD_CHANGE_PER_ACCOUNT", "password-change-account", _signed_in_account

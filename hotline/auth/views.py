@@ -50,7 +50,8 @@ def login() -> str | Response:
             perform(lambda: _start_session(user))
             if lang:
                 session["lang"] = lang
-            return redirect(safe_next(request.args.get("next")) or url_for("pages.home"))
+            home = redirect(safe_next(request.args.get("next")) or url_for("pages.home"))
+            return throttle.remember_device(home, user.username)
     return render_template("auth/login.html", form=form)
 
 

@@ -88,6 +88,58 @@ def logged_in(client: FlaskClient) -> bool:
 
 
 # --------------------------------------------------------------------------- the login page
+def _log_out(client: FlaskClient) -> None:
+    token = csrf_token(client.get("/account").get_data(as_text=True))
+    assert client.post("/logout", data={"csrf_token": token}).status_code == 302
+
+
+def test_the_owners_own_browser_is_never_locked_out_by_someone_elses_failures(
+    app: Flask, world: World
+) -> None:
+    """A browser that logged in to the account before carries a device cookie: its count is its own, so a
+    guesser elsewhere locks out only browsers the account never used (OWASP's device cookies)."""
+    per_account = allowed(app, "THROTTLE_LOGIN_PER_ACCOUNT")
+    owner = browser(app, ELSEWHERE)
+    assert try_login(owner, world.liaison.username, factories.PASSWORD).status_code == 302
+    assert owner.get_cookie("hotline_device") is not None
+    _log_out(owner)
+
+    fail_logins(browser(app, HERE), world.liaison.username, per_account)
+    assert_too_many_page(try_login(browser(app, THIRD), world.liaison.username, factories.PASSWORD))
+    assert try_login(owner, world.liaison.username, factories.PASSWORD).status_code == 302  # still gets in
+    assert logged_in(owner)
+    _log_out(owner)
+
+    # its own wrong passwords still count, for it: the device cookie is no way around the limit
+    fail_logins(owner, world.liaison.username, per_account)
+    assert_too_many_page(try_login(owner, world.liaison.username, factories.PASSWORD))
+
+
+def test_a_forged_or_foreign_device_cookie_counts_as_none(app: Flask, world: World) -> None:
+    per_account = allowed(app, "THROTTLE_LOGIN_PER_ACCOUNT")
+    fail_logins(browser(app, HERE), world.liaison.username, per_account)
+    forger = browser(app, THIRD)
+    forger.set_cookie("hotline_device", "eyJkIjoieCIsImEiOlsibGlhaXNvbiJdfQ.forged")
+    assert_too_many_page(try_login(forger, world.liaison.username, factories.PASSWORD))
+    # a cookie another account earned on this browser does not vouch for this one
+    colleague = browser(app, THIRD)
+    assert try_login(colleague, world.contact.username, factories.PASSWORD).status_code == 302
+    _log_out(colleague)
+    assert_too_many_page(try_login(colleague, world.liaison.username, factories.PASSWORD))
+
+
+def test_a_known_browser_is_not_held_up_by_its_office_addresss_failures(app: Flask, world: World) -> None:
+    """People behind one office address share it: one person's failures there do not lock out a colleague
+    on the computer they always use."""
+    per_address = allowed(app, "THROTTLE_LOGIN_PER_ADDRESS")
+    colleague = browser(app, HERE)
+    assert try_login(colleague, world.contact.username, factories.PASSWORD).status_code == 302
+    _log_out(colleague)
+    someone = browser(app, HERE)
+    for i in range(per_address):
+        assert try_login(someone, f"nobody{i}", WRONG).status_code == 200
+    assert_too_many_page(try_login(browser(app, HERE), world.manager.username, factories.PASSWORD))
+    assert try_login(colleague, world.contact.username, factories.PASSWORD).status_code == 302
 
 
 def test_an_account_is_refused_after_its_failures_even_with_the_right_password(
