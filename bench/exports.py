@@ -27,7 +27,6 @@ import argparse
 import io
 import itertools
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -39,7 +38,7 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from bench.routing import postgres_database
+from bench.routing import in_private_database
 from bench.stats import MANAGER, PASSWORD, Client, chosen_periods, gunicorn, load, vacuum
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -153,12 +152,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.tickets < 1000:
         parser.error("--tickets must be at least 1000")
-    folder = Path(tempfile.mkdtemp(prefix="hotline-bench-exports-"))
-    try:
-        with postgres_database() as url:
-            return _run(args, url, folder)
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
+    return in_private_database("hotline-bench-exports-", lambda url, folder: _run(args, url, folder))
 
 
 def _run(args: argparse.Namespace, url: str, folder: Path) -> int:

@@ -88,6 +88,17 @@ def postgres_database() -> Iterator[str]:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+def in_private_database(prefix: str, run: Callable[[str, Path], int]) -> int:
+    """``run(database_url, folder)`` on a PostgreSQL database and a temporary folder of its own, both removed
+    afterwards (whatever happens); its exit status."""
+    folder = Path(tempfile.mkdtemp(prefix=prefix))
+    try:
+        with postgres_database() as url:
+            return run(url, folder)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 @contextmanager
 def redis_server(folder: Path) -> Iterator[int]:
     import redis

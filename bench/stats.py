@@ -44,12 +44,10 @@ import http.cookiejar
 import json
 import os
 import re
-import shutil
 import signal
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -63,7 +61,7 @@ from urllib.parse import urlencode
 
 from sqlalchemy import text
 
-from bench.routing import free_port, postgres_database, wait_until
+from bench.routing import free_port, in_private_database, wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
 YEARS = 3
@@ -414,12 +412,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--runs must be at least 5 (the median of fewer is noise)")
     if args.tickets < 1000:
         parser.error("--tickets must be at least 1000")
-    folder = Path(tempfile.mkdtemp(prefix="hotline-bench-stats-"))
-    try:
-        with postgres_database() as url:
-            return _run(args, url, folder)
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
+    return in_private_database("hotline-bench-stats-", lambda url, folder: _run(args, url, folder))
 
 
 def _run(args: argparse.Namespace, url: str, folder: Path) -> int:

@@ -30,10 +30,8 @@ import argparse
 import json
 import os
 import re
-import shutil
 import statistics
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -44,7 +42,7 @@ from urllib.parse import urlencode
 
 from sqlalchemy import text
 
-from bench.routing import percentile, postgres_database
+from bench.routing import in_private_database, percentile
 from bench.stats import (
     GUNICORN_WORKERS,
     MANAGER,
@@ -216,12 +214,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.runs < 5:
         parser.error("--runs must be at least 5 (the median of fewer is noise)")
-    folder = Path(tempfile.mkdtemp(prefix="hotline-bench-web-"))
-    try:
-        with postgres_database() as url:
-            return _run(args, url, folder)
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
+    return in_private_database("hotline-bench-web-", lambda url, folder: _run(args, url, folder))
 
 
 def _prepare(args: argparse.Namespace, url: str, instance: Path, now: datetime) -> tuple[int, str]:

@@ -136,6 +136,18 @@ class BatchedRun(Generic[T]):
         return len(self.results)
 
 
+def count_in_batches(
+    name: str, timeout: int, soft_limit: int, size: int, batch: Callable[[int], int]
+) -> int | None:
+    """A periodic job whose every batch handles at most ``size`` rows and says how many (``batch(size)``):
+    batch after batch while one is full, until the task's ``soft_limit`` is near (:func:`periodic_batches`).
+    Returns the total, or ``None`` when another run holds the lock."""
+    run = periodic_batches(
+        name, timeout, lambda: batch(size), more=lambda n: n >= size, budget=soft_limit - BATCH_MARGIN
+    )
+    return None if run is None else sum(run.results)
+
+
 def periodic_batches(
     name: str,
     timeout: int,

@@ -12,7 +12,7 @@ from typing import Any
 
 from celery import Task, shared_task
 
-from hotline.celery_app import BATCH_MARGIN, RELAY_LIMIT, SHORT_JOB_LIMIT, periodic_batches
+from hotline.celery_app import RELAY_LIMIT, SHORT_JOB_LIMIT, count_in_batches
 from hotline.db import utcnow
 from hotline.outbox.relay import prune_published, relay_pending
 
@@ -32,24 +32,22 @@ def relay_outbox(self: Task) -> int | None:
     def publish(task_name: str, kwargs: dict[str, Any]) -> None:
         self.app.send_task(task_name, kwargs=kwargs, retry=False)
 
-    run = periodic_batches(
+    return count_in_batches(
         "relay-outbox",
         RELAY_LIMIT,
-        lambda: relay_pending(publish, utcnow(), limit=RELAY_BATCH, older_than=RELAY_GRACE),
-        more=lambda published: published >= RELAY_BATCH,
-        budget=RELAY_LIMIT - 10 - BATCH_MARGIN,
+        RELAY_LIMIT - 10,
+        RELAY_BATCH,
+        lambda size: relay_pending(publish, utcnow(), limit=size, older_than=RELAY_GRACE),
     )
-    return None if run is None else sum(run.results)
 
 
 @shared_task(time_limit=SHORT_JOB_LIMIT, soft_time_limit=SHORT_JOB_LIMIT - 10)
 def prune_outbox() -> int | None:
     """Delete outbox messages published more than a week ago; returns how many."""
-    run = periodic_batches(
+    return count_in_batches(
         "prune-outbox",
         SHORT_JOB_LIMIT,
-        lambda: prune_published(utcnow(), limit=PRUNE_BATCH),
-        more=lambda deleted: deleted >= PRUNE_BATCH,
-        budget=SHORT_JOB_LIMIT - 10 - BATCH_MARGIN,
+        SHORT_JOB_LIMIT - 10,
+        PRUNE_BATCH,
+        lambda size: prune_published(utcnow(), limit=size),
     )
-    return None if run is None else sum(run.results)

@@ -12,12 +12,11 @@ from celery import shared_task
 from flask import current_app
 
 from hotline.celery_app import (
-    BATCH_MARGIN,
     RETRY,
     SHORT_JOB_LIMIT,
     TRANSIENT_DB_ERRORS,
+    count_in_batches,
     in_transaction,
-    periodic_batches,
 )
 from hotline.db import utcnow
 from hotline.routing import services as routing
@@ -45,11 +44,10 @@ def reconcile_unrouted() -> int | None:
     meets the next requests.  Returns how many were queued.
     """
     after = timedelta(seconds=current_app.config["ROUTING_RECONCILE_SECONDS"])
-    run = periodic_batches(
+    return count_in_batches(
         "reconcile-unrouted",
         SHORT_JOB_LIMIT,
-        lambda: routing.reconcile_unrouted(utcnow(), older_than=after, limit=RECONCILE_BATCH),
-        more=lambda queued: queued >= RECONCILE_BATCH,
-        budget=SHORT_JOB_LIMIT - 10 - BATCH_MARGIN,
+        SHORT_JOB_LIMIT - 10,
+        RECONCILE_BATCH,
+        lambda size: routing.reconcile_unrouted(utcnow(), older_than=after, limit=size),
     )
-    return None if run is None else sum(run.results)

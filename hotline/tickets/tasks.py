@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from hotline.celery_app import BATCH_MARGIN, SWEEP_LIMIT, periodic_batches
+from hotline.celery_app import SWEEP_LIMIT, count_in_batches
 from hotline.db import utcnow
 from hotline.tickets.services import close_unrated
 
@@ -19,11 +19,10 @@ def close_unrated_tickets() -> int | None:
 
     In batches, each committed on its own, until none is left or the time budget is spent.
     """
-    run = periodic_batches(
+    return count_in_batches(
         "close-unrated",
         SWEEP_LIMIT,
-        lambda: close_unrated(utcnow(), limit=CLOSE_BATCH),
-        more=lambda closed: closed >= CLOSE_BATCH,
-        budget=SWEEP_LIMIT - 30 - BATCH_MARGIN,
+        SWEEP_LIMIT - 30,
+        CLOSE_BATCH,
+        lambda size: close_unrated(utcnow(), limit=size),
     )
-    return None if run is None else sum(run.results)
