@@ -238,7 +238,7 @@ def _prepare(args: argparse.Namespace, url: str, instance: Path, now: datetime) 
     return count, server
 
 
-def _pages(hotline_url: str, baseline_url: str, now: datetime) -> list[Page]:
+def _pages(hotline_url: str, baseline_url: str, now: datetime, count: int) -> list[Page]:
     year, month = chosen_periods(now)
     manager, liaison, contact, clerk, api = (Client(hotline_url) for _ in range(5))
     manager.log_in(MANAGER, PASSWORD)
@@ -247,6 +247,7 @@ def _pages(hotline_url: str, baseline_url: str, now: datetime) -> list[Page]:
     clerk.log_in(CLERK, PASSWORD)
     bearer = {"Authorization": f"Bearer {api.api_token(MANAGER, PASSWORD)}"}
     year_args = f"period=year&value={year}"
+    deep = max(1, min(500, count // 20))  # a deep page (500 at 1M), one that exists at a small load too
     return [
         Page("baseline: SELECT count(*) FROM tickets", Client(baseline_url), "/", b"requests"),
         Page(f"dashboard, year {year}", manager, f"/manage/dashboard?{year_args}", b'id="dashboard-data"'),
@@ -258,9 +259,9 @@ def _pages(hotline_url: str, baseline_url: str, now: datetime) -> list[Page]:
             bearer,
         ),
         Page("API tickets, manager, page 1", api, "/api/v1/tickets?page=1", b'"items"', bearer),
-        Page("API tickets, manager, page 500", api, "/api/v1/tickets?page=500", b'"items"', bearer),
+        Page(f"API tickets, manager, page {deep}", api, f"/api/v1/tickets?page={deep}", b'"items"', bearer),
         Page("all requests, page 1", manager, "/manage/tickets", b"<table"),
-        Page("all requests, page 500", manager, "/manage/tickets?page=500", b"<table"),
+        Page(f"all requests, page {deep}", manager, f"/manage/tickets?page={deep}", b"<table"),
         Page("all requests, search 'QB00012'", manager, "/manage/tickets?q=QB00012", b"QB00012"),
         Page("dispatch pool", manager, "/manage/pool", b"<main"),
         Page("overdue board", manager, "/manage/overdue", b"<main"),
@@ -303,7 +304,7 @@ def _run(args: argparse.Namespace, url: str, folder: Path) -> int:
         gunicorn("bench.baseline_app:app", env, folder, "baseline") as baseline_url,
     ):
         pages, failed = [], []
-        for page in _pages(hotline_url, baseline_url, now):  # warm both workers up
+        for page in _pages(hotline_url, baseline_url, now, count):  # warm both workers up
             try:
                 for _ in range(2 * GUNICORN_WORKERS):
                     page.fetch()
