@@ -21,6 +21,7 @@ from flask import current_app, jsonify, request, url_for
 from flask_babel import gettext as _
 from flask_smorest import Blueprint
 from flask_sqlalchemy.pagination import Pagination
+from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response
 
 from hotline import throttle
@@ -34,15 +35,15 @@ from hotline.errors import Forbidden, NotFound
 from hotline.extensions import db
 from hotline.stats import periods as stats_periods
 from hotline.stats import queries as stats
+from hotline.tickets import paging, workflow
+from hotline.tickets import queries as ticket_queries
 from hotline.tickets import services as tickets
-from hotline.tickets import workflow
 from hotline.tickets.idempotency import doc as idempotency_doc
 from hotline.tickets.idempotency import intake
 from hotline.tickets.models import Channel, Ticket, TicketState
 from hotline.tickets.queries import (
     active_categories,
     get_visible_ticket,
-    newest_first,
     timeline,
     visible_tickets,
 )
@@ -85,16 +86,14 @@ def paginate(query: Any, args: dict[str, Any]) -> Pagination:
     )
 
 
-def _ticket_relations(query: Any) -> Any:
-    from sqlalchemy.orm import selectinload
-
-    return query.options(
-        selectinload(Ticket.enterprise),
-        selectinload(Ticket.building),
-        selectinload(Ticket.category),
-        selectinload(Ticket.assignee),
-        selectinload(Ticket.department),
-    )
+# What a ticket in an answer shows besides its own columns.
+TICKET_RELATIONS = (
+    selectinload(Ticket.enterprise),
+    selectinload(Ticket.building),
+    selectinload(Ticket.category),
+    selectinload(Ticket.assignee),
+    selectinload(Ticket.department),
+)
 
 
 # --------------------------------------------------------------------------- tokens
@@ -156,11 +155,25 @@ def categories() -> list[Any]:
 def list_tickets(args: dict[str, Any]) -> dict[str, Any]:
     """The requests the caller may see, newest first, a page at a time."""
     user = api_user()
-    query = visible_tickets(user)
+    base = visible_tickets(user)
+    needle: str = args.get("q") or ""
+    if needle:
+        base = ticket_queries.search(base, needle)
+        counts = ticket_queries.state_counts(base)
+    else:
+        counts = ticket_queries.visible_state_counts(user)
     state: TicketState | None = args.get("state")
-    if state is not None:
-        query = query.where(Ticket.state == state)
-    return schemas.page_answer(paginate(_ticket_relations(newest_first(query)), args))
+    query = base if state is None else base.where(Ticket.state == state)
+    result = paging.paginate(
+        query,
+        paging.segments("newest", counts, state),
+        options=TICKET_RELATIONS,
+        page=args["page"],
+        per_page=args.get("per_page") or int(current_app.config["PER_PAGE"]),
+        max_per_page=schemas.PER_PAGE_MAX,
+        error_out=False,
+    )
+    return schemas.page_answer(result)
 
 
 def _detail(ticket: Ticket, user: Any) -> schemas.TicketWithTimeline:

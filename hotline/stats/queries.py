@@ -588,6 +588,14 @@ def tickets_behind(flt: StatsFilter, figure: FigureName, now: datetime) -> Selec
     return select(Ticket).where(*conditions).order_by(Ticket.created_at.desc(), Ticket.id.desc())
 
 
+def figure_count(figures: Figures, figure: FigureName) -> int:
+    """How many requests :func:`tickets_behind` lists for ``figure``, from the figures already computed:
+    the list and the number it explains are one definition (a test recounts every list to prove it)."""
+    if figure == "satisfied":
+        return figures.satisfied + figures.basically_satisfied
+    return int(getattr(figures, figure))
+
+
 # The API/JSON names of DESIGN §9 first, then the other counts.
 API_FIELDS: tuple[str, ...] = (
     "total",

@@ -35,9 +35,11 @@ from hotline.stats.queries import (
     Figures,
     StatsFilter,
     breakdown,
+    figure_count,
     summary,
     tickets_behind,
 )
+from hotline.tickets import paging
 from hotline.tickets.models import Category, Ticket
 from hotline.timeutil import local_date
 
@@ -320,10 +322,18 @@ def requests() -> tuple[str, int]:
     context: dict[str, Any] = {"filter": flt, "figure": figure, "figure_labels": LIST_LABELS}
     if flt.stats is None:
         return render_template("stats/requests.html", page=None, **context), 400
-    query = tickets_behind(flt.stats, figure, utcnow()).options(
-        selectinload(Ticket.category), selectinload(Ticket.enterprise), selectinload(Ticket.assignee)
+    now = utcnow()
+    # The list's size is the figure it explains, read as the dashboard reads it (rollup + live): counting
+    # the list again would cost a scan of the period at every page.
+    size = figure_count(summary(flt.stats, now), figure)
+    shown = [selectinload(Ticket.category), selectinload(Ticket.enterprise), selectinload(Ticket.assignee)]
+    page = paging.paginate(
+        tickets_behind(flt.stats, figure, now),
+        [paging.Segment(None, size, descending=True)],
+        options=shown,
+        per_page=current_app.config["PER_PAGE"],
+        max_per_page=100,
     )
-    page = db.paginate(query, per_page=current_app.config["PER_PAGE"], max_per_page=100)
     return render_template(
         "stats/requests.html",
         page=page,

@@ -39,6 +39,25 @@ class TicketState(enum.StrEnum):
 OPEN_STATES = (TicketState.SUBMITTED, TicketState.ASSIGNED, TicketState.IN_PROGRESS, TicketState.RETURNED)
 # Not final yet: open, or resolved and awaiting the rating (the predicate of ix_tickets_live_created).
 _LIVE_STATES_SQL = "state IN ('submitted', 'assigned', 'in_progress', 'returned', 'resolved')"
+# What the lists and the figures' drill-downs filter on (who may see a request, the dashboard's filter, the
+# figures' conditions): included in ix_tickets_created_cover.
+LIST_FILTER_COLUMNS = (
+    "state",
+    "enterprise_id",
+    "building_id",
+    "street_id",
+    "category_id",
+    "channel",
+    "assignee_id",
+    "department_id",
+    "acknowledged_at",
+    "acknowledge_due_at",
+    "resolved_at",
+    "resolve_due_at",
+    "rating_score",
+    "reopen_count",
+    "handling_minutes",
+)
 
 
 class Urgency(enum.StrEnum):
@@ -119,13 +138,18 @@ class Ticket(db.Model):  # type: ignore[name-defined]
     __tablename__ = "tickets"
     __table_args__ = (
         Index("ix_tickets_state_created", "state", "created_at"),
-        Index("ix_tickets_assignee_state", "assignee_id", "state"),
+        # including the building: a liaison's counts by state are index-only (queries.visible_state_counts)
+        Index("ix_tickets_assignee_state", "assignee_id", "state", postgresql_include=["building_id"]),
         Index("ix_tickets_enterprise_created", "enterprise_id", "created_at"),
         Index("ix_tickets_building_state", "building_id", "state"),
         Index("ix_tickets_department_state", "department_id", "state"),
         Index("ix_tickets_state_rating_due", "state", "rating_due_at"),
         Index("ix_tickets_state_acknowledge_due", "state", "acknowledge_due_at"),
         Index("ix_tickets_state_resolve_due", "state", "resolve_due_at"),
+        # Every list of requests pages through this one (hotline.tickets.paging): ordered as the lists are and
+        # covering on PostgreSQL every column a list or a drill-down filters on, so a page's ids are an
+        # index-only scan for any role, filter and page number (bench/web.py prints the plans).
+        Index("ix_tickets_created_cover", "created_at", "id", postgresql_include=list(LIST_FILTER_COLUMNS)),
         # The figures read requests that are not closed live (closed ones come from the monthly rollup,
         # hotline.stats.models): a partial index on the few percent not final, covering on PostgreSQL so the
         # dashboard's queries are index-only scans (bench/stats.py: 7 ms per query over a year, 20 without).

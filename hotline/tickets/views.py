@@ -6,7 +6,7 @@ redirects.  Every read starts from :func:`hotline.tickets.queries.visible_ticket
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
@@ -23,7 +23,7 @@ from hotline.auth.models import Role, User
 from hotline.db import utcnow
 from hotline.extensions import db
 from hotline.i18n import localized_name
-from hotline.tickets import forms, queries, services, workflow
+from hotline.tickets import forms, paging, queries, services, workflow
 from hotline.tickets.idempotency import intake
 from hotline.tickets.models import Ticket, TicketState
 from hotline.tickets.workflow import ACTIONS, Action
@@ -37,9 +37,13 @@ EVERYONE = tuple(Role)
 # --------------------------------------------------------------------------- lists
 
 
-def _page(query: Select[Ticket]) -> Pagination:
-    query = query.options(selectinload(Ticket.category), selectinload(Ticket.enterprise))
-    return db.paginate(query, per_page=current_app.config["PER_PAGE"], max_per_page=100)
+LIST_OPTIONS = (selectinload(Ticket.category), selectinload(Ticket.enterprise))
+
+
+def _page(query: Select[Ticket], parts: list[paging.Segment]) -> Pagination:
+    return paging.paginate(
+        query, parts, options=LIST_OPTIONS, per_page=current_app.config["PER_PAGE"], max_per_page=100
+    )
 
 
 def _state_arg() -> TicketState | None:
@@ -47,52 +51,56 @@ def _state_arg() -> TicketState | None:
     return TicketState(value) if value in TicketState.__members__.values() else None
 
 
-def _list(
-    template: str,
-    base: Select[Ticket],
-    order: Callable[[Select[Ticket]], Select[Ticket]],
-    **context: Any,
-) -> str:
-    """A paginated list of ``base``, narrowed to the ``state`` argument, with counts by state for the tabs."""
-    state = _state_arg()
-    query = order(base if state is None else base.where(Ticket.state == state))
-    return render_template(
-        template, page=_page(query), state=state, counts=queries.state_counts(base), **context
-    )
+def _search_arg() -> str:
+    return (request.args.get("q") or "").strip()[: queries.SEARCH_MAX]
+
+
+def _list(template: str, order: paging.Order, **context: Any) -> str:
+    """A page of the requests the user may see, in ``order``, narrowed to the ``state`` and ``q`` (search)
+    arguments, with counts by state for the tabs (those of the search's matches when searching)."""
+    state, q = _state_arg(), _search_arg()
+    base = queries.visible_tickets(current_user)
+    if q:
+        base = queries.search(base, q)
+        counts = queries.state_counts(base)
+    else:
+        counts = queries.visible_state_counts(current_user)
+    query = base if state is None else base.where(Ticket.state == state)
+    page = _page(query, paging.segments(order, counts, state))
+    return render_template(template, page=page, state=state, counts=counts, q=q, **context)
 
 
 @bp.route("/portal/")
 @roles_required(Role.ENTERPRISE)
 def portal() -> str:
-    return _list("tickets/portal.html", queries.visible_tickets(current_user), queries.newest_first)
+    return _list("tickets/portal.html", "newest")
 
 
 @bp.route("/workbench/")
 @roles_required(Role.LIAISON)
 def workbench() -> str:
-    return _list("tickets/workbench.html", queries.visible_tickets(current_user), queries.open_first)
+    return _list("tickets/workbench.html", "open_first")
 
 
 @bp.route("/department/")
 @roles_required(Role.DEPARTMENT)
 def department_queue() -> str:
-    return _list("tickets/department.html", queries.visible_tickets(current_user), queries.open_first)
+    return _list("tickets/department.html", "open_first")
 
 
 @bp.route("/manage/tickets")
 @roles_required(Role.MANAGER)
 def all_tickets() -> str:
-    q = (request.args.get("q") or "").strip()[: queries.SEARCH_MAX]
-    base = queries.search(queries.visible_tickets(current_user), q)
-    return _list("tickets/all.html", base, queries.newest_first, q=q)
+    return _list("tickets/all.html", "newest")
 
 
 @bp.route("/manage/pool")
 @roles_required(Role.MANAGER)
 def pool() -> str:
     waiting = (TicketState.SUBMITTED, TicketState.RETURNED)
-    query = queries.open_first(queries.visible_tickets(current_user).where(Ticket.state.in_(waiting)))
-    page = _page(query)
+    query = queries.visible_tickets(current_user).where(Ticket.state.in_(waiting))
+    counts = queries.state_counts(query)  # open work only: a few thousand rows of a partial range
+    page = _page(query, paging.segments("open_first", counts, None))
     liaisons = queries.assignable_liaisons()
     assign_forms = {
         t.number: _action_form(ACTIONS["assign"], None, id_prefix=f"assign-{t.number}", liaisons=liaisons)
