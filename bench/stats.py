@@ -297,6 +297,7 @@ class Client:
 
     def __init__(self, base: str) -> None:
         self.base = base
+        self.username: str | None = None  # who it logged in as (bench.plans reads the same pages as them)
         self.opener = urllib.request.build_opener(
             urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()), _NoRedirect()
         )
@@ -315,6 +316,7 @@ class Client:
         return status, body, (time.perf_counter() - started) * 1000
 
     def log_in(self, username: str, password: str) -> None:
+        self.username = username
         status, body, _ms = self.request("/login")
         match = CSRF_RE.search(body.decode())
         if status != 200 or match is None:
@@ -329,6 +331,7 @@ class Client:
             raise RuntimeError(f"POST /login answered {status}, not a redirect: {body[:300]!r}")
 
     def api_token(self, username: str, password: str) -> str:
+        self.username = username
         payload = json.dumps({"username": username, "password": password}).encode()
         status, body, _ms = self.request("/api/v1/tokens", payload, {"Content-Type": "application/json"})
         if status != 201:

@@ -22,6 +22,12 @@ Measured, each request a new connection, from connecting to the body's last byte
 
 Every answer is checked (status and a marker of the page's own content): a page that answers anything else
 is named at the end and left out of the timings, and the run exits 1.
+
+Then the query plans (:mod:`bench.plans`): each page fetched once more in this process, its slowest statements
+over requests, events and the rollup run again under ``EXPLAIN ANALYZE`` and summarised (scan nodes, index
+names, execution time); a sequential scan of ``tickets`` or ``ticket_events`` is flagged and fails the run.
+The deep pages timed include the middle page of each big list, the worst one (hotline.tickets.paging reads a
+page from the nearer end).
 """
 
 from __future__ import annotations
@@ -42,6 +48,7 @@ from urllib.parse import urlencode
 
 from sqlalchemy import text
 
+from bench.plans import page_plans
 from bench.routing import in_private_database, percentile
 from bench.stats import (
     GUNICORN_WORKERS,
@@ -217,7 +224,7 @@ def main(argv: list[str] | None = None) -> int:
     return in_private_database("hotline-bench-web-", lambda url, folder: _run(args, url, folder))
 
 
-def _prepare(args: argparse.Namespace, url: str, instance: Path, now: datetime) -> tuple[int, str]:
+def _prepare(args: argparse.Namespace, url: str, instance: Path, now: datetime) -> tuple[int, str, int]:
     from hotline import create_app
     from hotline.extensions import db
 
@@ -232,22 +239,30 @@ def _prepare(args: argparse.Namespace, url: str, instance: Path, now: datetime) 
         vacuum(url)
         count = int(db.session.scalar(text("SELECT count(*) FROM tickets")) or 0)
         server = str(db.session.scalar(text("SHOW server_version")))
+        street_id = int(db.session.scalar(text("SELECT min(id) FROM streets")) or 0)
         print(f"loaded {count:,} requests in {time.perf_counter() - started:.1f} s", flush=True)
         db.session.remove()
         db.engine.dispose()
-    return count, server
+    return count, server, street_id
 
 
-def _pages(hotline_url: str, baseline_url: str, now: datetime, count: int) -> list[Page]:
+def _pages(hotline_url: str, baseline_url: str, now: datetime, count: int, street_id: int) -> list[Page]:
     year, month = chosen_periods(now)
-    manager, liaison, contact, clerk, api = (Client(hotline_url) for _ in range(5))
+    manager, liaison, contact, clerk, api, api_liaison, api_contact = (Client(hotline_url) for _ in range(7))
     manager.log_in(MANAGER, PASSWORD)
     liaison.log_in(LIAISON, PASSWORD)
     contact.log_in(CONTACT, PASSWORD)
     clerk.log_in(CLERK, PASSWORD)
     bearer = {"Authorization": f"Bearer {api.api_token(MANAGER, PASSWORD)}"}
+    bearer_liaison = {"Authorization": f"Bearer {api_liaison.api_token(LIAISON, PASSWORD)}"}
+    bearer_contact = {"Authorization": f"Bearer {api_contact.api_token(CONTACT, PASSWORD)}"}
     year_args = f"period=year&value={year}"
     deep = max(1, min(500, count // 20))  # a deep page (500 at 1M), one that exists at a small load too
+    # The worst page of a list read by hotline.tickets.paging is the middle one (either end is near).
+    middle = max(1, count // 20 // 2)
+    liaison_middle = max(1, count * 3 // 14 // 20 // 2)  # liaison1 covers 3 of the 14 buildings
+    filtered = f"{year_args}&street={street_id}&channel=phone"
+    filtered_deep = max(1, count // 20 // 60)  # the filter keeps about a fortieth of the table
     return [
         Page("baseline: SELECT count(*) FROM tickets", Client(baseline_url), "/", b"requests"),
         Page(f"dashboard, year {year}", manager, f"/manage/dashboard?{year_args}", b'id="dashboard-data"'),
@@ -260,8 +275,23 @@ def _pages(hotline_url: str, baseline_url: str, now: datetime, count: int) -> li
         ),
         Page("API tickets, manager, page 1", api, "/api/v1/tickets?page=1", b'"items"', bearer),
         Page(f"API tickets, manager, page {deep}", api, f"/api/v1/tickets?page={deep}", b'"items"', bearer),
+        Page(
+            f"API tickets, manager, page {middle}", api, f"/api/v1/tickets?page={middle}", b'"items"', bearer
+        ),
+        Page("API tickets, liaison, page 1", api_liaison, "/api/v1/tickets", b'"items"', bearer_liaison),
+        Page(
+            f"API tickets, liaison, page {liaison_middle}",
+            api_liaison,
+            f"/api/v1/tickets?page={liaison_middle}",
+            b'"items"',
+            bearer_liaison,
+        ),
+        Page("API tickets, enterprise, page 1", api_contact, "/api/v1/tickets", b'"items"', bearer_contact),
+        Page("API tickets, manager, q=000000123", api, "/api/v1/tickets?q=000000123", b"QB000000123", bearer),
         Page("all requests, page 1", manager, "/manage/tickets", b"<table"),
         Page(f"all requests, page {deep}", manager, f"/manage/tickets?page={deep}", b"<table"),
+        Page(f"all requests, page {middle}", manager, f"/manage/tickets?page={middle}", b"<table"),
+        Page("all requests, state closed", manager, "/manage/tickets?state=closed", b"<table"),
         Page("all requests, search 'QB00012'", manager, "/manage/tickets?q=QB00012", b"QB00012"),
         Page("dispatch pool", manager, "/manage/pool", b"<main"),
         Page("overdue board", manager, "/manage/overdue", b"<main"),
@@ -277,9 +307,29 @@ def _pages(hotline_url: str, baseline_url: str, now: datetime, count: int) -> li
             f"/manage/exports/requests.csv?period=month&value={month:%Y-%m}",
             b"QB",
         ),
+        Page(
+            "drill-down: total, a street and a channel",
+            manager,
+            f"/manage/dashboard/requests?figure=total&{filtered}&page={filtered_deep}",
+            b"requests-total",
+        ),
+        Page(
+            "dashboard, a street and a channel",
+            manager,
+            f"/manage/dashboard?{filtered}",
+            b'id="dashboard-data"',
+        ),
         Page("liaison workbench", liaison, "/workbench/", b"<main"),
+        Page(
+            f"liaison workbench, page {liaison_middle}",
+            liaison,
+            f"/workbench/?page={liaison_middle}",
+            b"<main",
+        ),
+        Page("liaison workbench, search 'QB0000'", liaison, "/workbench/?q=QB0000", b"<main"),
         Page("department queue", clerk, "/department/", b"<main"),
         Page("enterprise portal", contact, "/portal/", b"<main"),
+        Page("enterprise portal, search 'QB0000'", contact, "/portal/?q=QB0000", b"<main"),
     ]
 
 
@@ -288,7 +338,7 @@ def _run(args: argparse.Namespace, url: str, folder: Path) -> int:
 
     now = utcnow().replace(microsecond=0)
     instance = folder / "instance"
-    count, server = _prepare(args, url, instance, now)
+    count, server, street_id = _prepare(args, url, instance, now)
     env = {
         **os.environ,
         "DATABASE_URL": url,
@@ -304,7 +354,7 @@ def _run(args: argparse.Namespace, url: str, folder: Path) -> int:
         gunicorn("bench.baseline_app:app", env, folder, "baseline") as baseline_url,
     ):
         pages, failed = [], []
-        for page in _pages(hotline_url, baseline_url, now, count):  # warm both workers up
+        for page in _pages(hotline_url, baseline_url, now, count, street_id):  # warm both workers up
             try:
                 for _ in range(2 * GUNICORN_WORKERS):
                     page.fetch()
@@ -323,6 +373,7 @@ def _run(args: argparse.Namespace, url: str, folder: Path) -> int:
             loaded[page.label], _rate = concurrently([_timer(p) for p in clients], 3)
         print("reads at 4 clients done", file=sys.stderr, flush=True)
         intake = _intake_table(args, hotline_url, baseline_url)
+    plans, unbounded = page_plans(url, instance, pages)
 
     baseline = statistics.median(times[pages[0].label])
     print(
@@ -343,10 +394,15 @@ def _run(args: argparse.Namespace, url: str, folder: Path) -> int:
     print(f"pages over 300 ms at 1 client: {slow}")
     for error in failed:
         print(f"FAILED {error}")
+    print("\nquery plans: the slowest statements of each page over tickets, events and the rollup, run again")
+    print("under EXPLAIN ANALYZE (bench/plans.py)")
+    for line in plans:
+        print(line)
+    print(f"plans scanning a whole table of requests or events: {unbounded}")
     print(f"\n{'intake':<42}{'clients':>8}{'req/s':>9}{'p50 ms':>9}{'p95 ms':>9}{'× insert':>10}")
     for line in intake:
         print(line)
-    return 1 if failed else 0
+    return 1 if failed or unbounded else 0
 
 
 def _timer(page: Page) -> Callable[[], float]:
