@@ -233,14 +233,24 @@ def _prepare(args: argparse.Namespace, url: str, instance: Path, now: datetime) 
         db.create_all()
         started = time.perf_counter()
         load(args.tickets, now)
+        loaded = time.perf_counter() - started
         add_people(now)
         rebuild_rollup()
         db.session.remove()
         vacuum(url)
         count = int(db.session.scalar(text("SELECT count(*) FROM tickets")) or 0)
+        events = int(db.session.scalar(text("SELECT count(*) FROM ticket_events")) or 0)
+        print(
+            f"inserted {count:,} requests and {events:,} events in {loaded:.1f} s "
+            f"({(count + events) / loaded:,.0f} rows/s, {count / loaded:,.0f} requests/s)",
+            flush=True,
+        )
         server = str(db.session.scalar(text("SHOW server_version")))
         street_id = int(db.session.scalar(text("SELECT min(id) FROM streets")) or 0)
-        print(f"loaded {count:,} requests in {time.perf_counter() - started:.1f} s", flush=True)
+        print(
+            f"ready in {time.perf_counter() - started:.1f} s (with the rollup, indexes and VACUUM)",
+            flush=True,
+        )
         db.session.remove()
         db.engine.dispose()
     return count, server, street_id
