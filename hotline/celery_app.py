@@ -10,9 +10,10 @@ periodic jobs also hold a lock (:func:`periodic`, :mod:`hotline.locks`) so two b
 periodic job that may meet many rows works in batches, each its own short transaction, under that one lock
 (:func:`periodic_batches`), so it never holds row locks for long and a backlog of any size drains.
 
-Two queues (:data:`QUEUE_SETTINGS`): ``routing`` (routing a request, the job that re-queues unrouted ones, the
-outbox relay) and ``default`` (e-mails, digests, sweeps, pruning …).  A worker started without ``-Q`` consumes
-both; in production dedicated workers run ``-Q routing``, so routing never waits behind a burst of e-mails.
+Two queues (:data:`QUEUE_SETTINGS`): ``routing`` (routing a request or a batch of them, the job that re-queues
+unrouted ones, the outbox relay) and ``default`` (e-mails, digests, sweeps, pruning …).  A worker started
+without ``-Q`` consumes both; in production dedicated workers run ``-Q routing``, so routing never waits
+behind a burst of e-mails.
 """
 
 from __future__ import annotations
@@ -59,6 +60,7 @@ DEFAULT_QUEUE = "default"
 # behind thousands of e-mails in the default queue; each of its batches publishes routing messages first.
 ROUTING_TASKS = (
     "hotline.routing.tasks.route_ticket",
+    "hotline.routing.tasks.route_tickets",
     "hotline.routing.tasks.reconcile_unrouted",
     "hotline.outbox.tasks.relay_outbox",
 )

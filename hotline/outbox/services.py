@@ -7,6 +7,7 @@ Relaying the rows to the broker is :mod:`hotline.outbox.relay` (beat) and :mod:`
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -21,9 +22,33 @@ SEND_EMAIL = "send_email"  # payload {"notification_id"}: hotline.notifications
 TASKS: dict[str, str] = {}
 
 
-def register_topic(topic: str, task_name: str) -> None:
-    """Deliver the outbox messages of ``topic`` to the task called ``task_name``."""
+@dataclass(frozen=True)
+class Batching:
+    """How the relay delivers several pending messages of one topic as one task.
+
+    Up to ``size`` messages in a row go to the task ``task_name`` as one list argument, ``argument``, of
+    their payloads' ``field`` (routing: ``{"ticket_id": 7}``, … → ``route_tickets(ticket_ids=[7, …])``).
+    A single message still goes to the topic's own task.
+    """
+
+    task_name: str
+    argument: str
+    field: str
+    size: int
+
+
+# topic → its batching, for the topics whose task has a batch form
+BATCHES: dict[str, Batching] = {}
+
+
+def register_topic(topic: str, task_name: str, batch: Batching | None = None) -> None:
+    """Deliver the outbox messages of ``topic`` to the task called ``task_name`` (several at once by
+    ``batch``, when given)."""
     TASKS[topic] = task_name
+    if batch is not None:
+        BATCHES[topic] = batch
+    else:
+        BATCHES.pop(topic, None)
 
 
 def enqueue(

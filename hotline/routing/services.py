@@ -15,6 +15,8 @@ its assignee until a manager reassigns it.
 
 Routing is idempotent: the request row is locked (``SELECT … FOR UPDATE``) and a request that is no longer
 waiting (assigned, pooled, withdrawn …) is left alone, so duplicate deliveries and racing workers assign once.
+A worker routes a backlog several requests to a transaction (:func:`route_tickets`), each decided exactly as
+if routed alone, one after the other.
 
 Each decision is written on the ASSIGNED / POOLED event as facts, not prose: the rule and a reason code with
 the params its sentence needs; :mod:`hotline.routing.labels` lists the codes and renders them per language.
@@ -22,12 +24,14 @@ the params its sentence needs; :mod:`hotline.routing.labels` lists the codes and
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, Literal
 
 from sqlalchemy import ColumnElement, ScalarSelect, Select, exists, func, or_, select
+from sqlalchemy.orm import joinedload
 
 from hotline.auth.models import Role, User
 from hotline.enterprises.models import Building, Coverage, CoverageRole
@@ -35,8 +39,9 @@ from hotline.extensions import db
 from hotline.outbox import services as outbox
 from hotline.outbox.models import OutboxMessage
 from hotline.routing.labels import PassedOver, ReasonCode
+from hotline.tickets import events
 from hotline.tickets import services as tickets
-from hotline.tickets.models import EventKind, Ticket, TicketState
+from hotline.tickets.models import Category, EventKind, Ticket, TicketState
 
 Rule = Literal["primary", "deputy", "street", "pool", "skipped"]
 
@@ -87,12 +92,80 @@ def route_ticket(ticket_id: int, now: datetime) -> RoutingDecision:
     The decision's rule and reason (a code and its params) go on the ASSIGNED / POOLED event.
     Flushes, does not commit.  Raises nothing for policy outcomes; database errors propagate.
     """
-    ticket = db.session.scalars(
-        select(Ticket)
-        .where(Ticket.id == ticket_id)
-        .with_for_update(of=Ticket)
-        .execution_options(populate_existing=True)
-    ).first()
+    return route_tickets([ticket_id], now)[0]
+
+
+def route_tickets(ticket_ids: Sequence[int], now: datetime) -> list[RoutingDecision]:
+    """Route several requests in one transaction, each exactly as :func:`route_ticket` would one after the
+    other in id order; returns the decisions in that order (one per distinct id).
+
+    The rows are locked together (``SELECT … FOR UPDATE``, in id order, so two batches that share requests
+    wait for each other rather than deadlock) and re-read under the lock.  What the requests need (their
+    buildings and categories) is read once for the batch, the candidates once per building or
+    street, and the writes of every request are flushed together at the end (one flush, so the hooks that
+    run per flush run once): a request routed earlier in the batch counts in the load of its liaison just
+    as it would once flushed.  Flushes, does not commit; database errors propagate (the caller rolls back
+    the batch and may route the requests one by one).
+    """
+    ids = sorted(set(ticket_ids))
+    if not ids:
+        return []
+    locked = {
+        ticket.id: ticket
+        for ticket in db.session.scalars(
+            select(Ticket)
+            .where(Ticket.id.in_(ids))
+            .order_by(Ticket.id)
+            .with_for_update(of=Ticket)
+            .execution_options(populate_existing=True)
+        )
+    }
+    waiting = [t for t in locked.values() if t.state == TicketState.SUBMITTED and t.pooled_at is None]
+    if waiting:
+        _load_for_routing(waiting)
+    batch = _Batch()
+    decisions: list[RoutingDecision] = []
+    # No autoflush: the requests' writes go out together at the end; the batch's own load counts stand in
+    # for what a flush would have shown the load queries.
+    with db.session.no_autoflush, events.batch():
+        for ticket_id in ids:
+            decisions.append(_route_locked(ticket_id, locked.get(ticket_id), now, batch))
+    db.session.flush()
+    return decisions
+
+
+@dataclass
+class _Batch:
+    """What routing keeps while it routes a batch: the candidates it read (by what selects them) and the
+    requests it gave each liaison in this batch, not flushed yet."""
+
+    candidates: dict[tuple[Any, ...], list[tuple[User, int]]] = field(default_factory=dict)
+    assigned: dict[int, int] = field(default_factory=dict)
+
+    def pick(self, key: tuple[Any, ...], query: Callable[[], Select[User, int]]) -> tuple[User, int] | None:
+        """The candidate with the fewest open requests (counting this batch's), then the lowest id."""
+        found = self.candidates.get(key)
+        if found is None:
+            found = [(row[0], int(row[1])) for row in db.session.execute(query())]
+            self.candidates[key] = found
+        if not found:
+            return None
+        user, open_count = min(found, key=lambda c: (c[1] + self.assigned.get(c[0].id, 0), c[0].id))
+        return user, open_count + self.assigned.get(user.id, 0)
+
+
+def _load_for_routing(tickets_: list[Ticket]) -> None:
+    """Read what routing and its subscribers need of these requests in a few statements (the identity map
+    keeps them for the lazy loads that follow): buildings with their streets, categories."""
+    building_ids = {t.building_id for t in tickets_}
+    db.session.scalars(
+        select(Building).where(Building.id.in_(building_ids)).options(joinedload(Building.street))
+    ).all()
+    db.session.scalars(select(Category).where(Category.id.in_({t.category_id for t in tickets_}))).all()
+
+
+def _route_locked(ticket_id: int, ticket: Ticket | None, now: datetime, batch: _Batch) -> RoutingDecision:
+    """Route one request already locked and re-read (None: it does not exist)."""
     if ticket is None:
         return RoutingDecision("skipped", None, Reason(SkipCode.MISSING, {"ticket_id": ticket_id}))
     if ticket.state != TicketState.SUBMITTED:
@@ -106,29 +179,36 @@ def route_ticket(ticket_id: int, now: datetime) -> RoutingDecision:
     excluded = ticket.last_returned_by_id
     left_out = {"returned_by": _username(excluded)} if excluded is not None else {}
 
-    primary = _pick(_building_candidates(ticket, CoverageRole.PRIMARY))
+    def building_key(role: CoverageRole) -> tuple[Any, ...]:
+        return ("building", ticket.building_id, role, excluded)
+
+    primary = batch.pick(
+        building_key(CoverageRole.PRIMARY), lambda: _building_candidates(ticket, CoverageRole.PRIMARY)
+    )
     if primary is not None:
         liaison, _open = primary
         reason = Reason(ReasonCode.PRIMARY_LIAISON, {"building": building.name, **left_out})
-        return _assign(ticket, liaison, now, "primary", reason)
+        return _assign(ticket, liaison, now, "primary", reason, batch)
 
-    deputy = _pick(_building_candidates(ticket, CoverageRole.DEPUTY))
+    deputy = batch.pick(
+        building_key(CoverageRole.DEPUTY), lambda: _building_candidates(ticket, CoverageRole.DEPUTY)
+    )
     if deputy is not None:
         liaison, open_count = deputy
         reason = Reason(
             ReasonCode.DEPUTY_OF_BUILDING,
             {"building": building.name, "open_count": open_count, **_passed_over(ticket), **left_out},
         )
-        return _assign(ticket, liaison, now, "deputy", reason)
+        return _assign(ticket, liaison, now, "deputy", reason, batch)
 
-    street = _pick(_street_candidates(ticket))
+    street = batch.pick(("street", building.street_id, excluded), lambda: _street_candidates(ticket))
     if street is not None:
         liaison, open_count = street
         reason = Reason(
             ReasonCode.STREET_FEWEST_OPEN,
             {"building": building.name, "street": building.street.name, "open_count": open_count, **left_out},
         )
-        return _assign(ticket, liaison, now, "street", reason)
+        return _assign(ticket, liaison, now, "street", reason, batch)
 
     reason = Reason(
         ReasonCode.NOBODY_AVAILABLE, {"building": building.name, "street": building.street.name, **left_out}
@@ -145,8 +225,11 @@ def route_ticket(ticket_id: int, now: datetime) -> RoutingDecision:
     return RoutingDecision("pool", None, reason)
 
 
-def _assign(ticket: Ticket, liaison: User, now: datetime, rule: Rule, reason: Reason) -> RoutingDecision:
+def _assign(
+    ticket: Ticket, liaison: User, now: datetime, rule: Rule, reason: Reason, batch: _Batch
+) -> RoutingDecision:
     tickets.assign_by_routing(ticket, liaison, now, payload={"rule": rule, "reason": reason.as_payload()})
+    batch.assigned[liaison.id] = batch.assigned.get(liaison.id, 0) + 1
     return RoutingDecision(rule, liaison.id, reason)
 
 
@@ -193,13 +276,6 @@ def _street_candidates(ticket: Ticket) -> Select[User, int]:
         .distinct()
         .order_by(load, User.id)
     )
-
-
-def _pick(query: Select[User, int]) -> tuple[User, int] | None:
-    row = db.session.execute(query.limit(1)).first()
-    if row is None:
-        return None
-    return row[0], int(row[1])
 
 
 def _passed_over(ticket: Ticket) -> dict[str, str]:

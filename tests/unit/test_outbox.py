@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -63,6 +64,21 @@ def email(notification_id: int, now: datetime = T0) -> OutboxMessage:
     return outbox.enqueue(outbox.SEND_EMAIL, {"notification_id": notification_id}, now)
 
 
+ROUTE_ONE = "hotline.routing.tasks.route_ticket"
+ROUTE_MANY = "hotline.routing.tasks.route_tickets"
+
+
+def routed(sent: list[tuple[str, dict[str, Any]]]) -> list[int]:
+    """The request ids of the routing tasks in ``sent``, in order, whether sent alone or in a batch."""
+    ids: list[int] = []
+    for name, kwargs in sent:
+        if name == ROUTE_ONE:
+            ids.append(kwargs["ticket_id"])
+        elif name == ROUTE_MANY:
+            ids.extend(kwargs["ticket_ids"])
+    return ids
+
+
 # --------------------------------------------------------------------------- the relay
 
 
@@ -75,13 +91,62 @@ def test_the_relay_publishes_pending_messages_routing_first_and_marks_them(app: 
 
     assert relay_pending(broker, T1) == 4
 
-    assert broker.sent == [
-        ("hotline.routing.tasks.route_ticket", {"ticket_id": 1}),
-        ("hotline.routing.tasks.route_ticket", {"ticket_id": 2}),
+    assert broker.sent == [  # the routing messages in one task, the e-mails one by one
+        (ROUTE_MANY, {"ticket_ids": [1, 2]}),
         ("hotline.notifications.tasks.send_email", {"notification_id": 7}),
         ("hotline.notifications.tasks.send_email", {"notification_id": 8}),
     ]
     assert [(m.published_at, m.attempts, m.last_error) for m in messages()] == [(T1, 1, None)] * 4
+
+
+def test_a_backlog_of_routing_messages_goes_out_in_batches_and_a_lone_one_alone(
+    app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    batching = outbox.BATCHES[outbox.ROUTE_TICKET]
+    monkeypatch.setitem(outbox.BATCHES, outbox.ROUTE_TICKET, replace(batching, size=3))
+    for i in range(1, 8):
+        route(i)
+    broker = FakeBroker()
+
+    assert relay_pending(broker, T1) == 7
+
+    assert broker.sent == [
+        (ROUTE_MANY, {"ticket_ids": [1, 2, 3]}),
+        (ROUTE_MANY, {"ticket_ids": [4, 5, 6]}),
+        (ROUTE_ONE, {"ticket_id": 7}),
+    ]
+    assert all(m.published_at == T1 and m.attempts == 1 for m in messages())
+
+
+def test_a_batch_the_broker_refuses_stays_pending_with_its_error(app: Flask) -> None:
+    route(1)
+    route(2)
+    email(3)
+    broker = FakeBroker(fail_at=(0,))
+
+    assert relay_pending(broker, T1) == 0
+
+    assert broker.calls == 1  # the broker is down: the e-mail is not tried
+    first, second, mail = messages()
+    for message in (first, second):
+        assert (message.published_at, message.attempts) == (None, 1)
+        assert message.last_error is not None and "Connection refused" in message.last_error
+    assert (mail.published_at, mail.attempts) == (None, 0)
+
+
+def test_a_batch_that_cannot_be_encoded_is_sent_one_by_one_and_only_the_bad_message_fails(
+    app: Flask,
+) -> None:
+    route(1)
+    route(2)
+    broker = FakeBroker(fail_at=(0, 1), error=EncodeError("not JSON"))  # the batch, then message 1 alone
+
+    assert relay_pending(broker, T1) == 1
+
+    bad, good = messages()
+    assert (bad.published_at, bad.last_error) == (None, "EncodeError: not JSON")
+    assert good.published_at == T1 and good.last_error is None
+    assert broker.sent == [(ROUTE_ONE, {"ticket_id": 2})]
 
 
 def test_thousands_of_older_emails_never_delay_a_routing_message(app: Flask) -> None:
@@ -92,14 +157,14 @@ def test_thousands_of_older_emails_never_delay_a_routing_message(app: Flask) -> 
 
     assert relay_pending(broker, T1, limit=5) == 5
 
-    assert broker.sent[0] == ("hotline.routing.tasks.route_ticket", {"ticket_id": 1})
+    assert broker.sent[0] == (ROUTE_ONE, {"ticket_id": 1})
     assert [kwargs["notification_id"] for _, kwargs in broker.sent[1:]] == [0, 1, 2, 3]  # then oldest first
     # a batch holding only routing messages publishes no e-mail at all
     route(2)
     route(3)
     only_routing = FakeBroker()
     assert relay_pending(only_routing, T1, limit=2) == 2
-    assert [name for name, _ in only_routing.sent] == ["hotline.routing.tasks.route_ticket"] * 2
+    assert only_routing.sent == [(ROUTE_MANY, {"ticket_ids": [2, 3]})]
 
 
 def test_the_relay_publishes_nothing_twice(app: Flask) -> None:
@@ -113,9 +178,9 @@ def test_the_relay_publishes_nothing_twice(app: Flask) -> None:
 
 
 def test_the_relay_stops_at_the_first_broker_failure_and_records_it(app: Flask) -> None:
-    route(1)
-    route(2)
-    route(3)
+    email(1)
+    email(2)
+    email(3)
     broker = FakeBroker(fail_at=(1,))
 
     assert relay_pending(broker, T1) == 1
@@ -132,8 +197,8 @@ def test_the_relay_stops_at_the_first_broker_failure_and_records_it(app: Flask) 
     later = FakeBroker()
     assert relay_pending(later, T1 + timedelta(seconds=10)) == 2
     assert later.sent == [
-        ("hotline.routing.tasks.route_ticket", {"ticket_id": 2}),
-        ("hotline.routing.tasks.route_ticket", {"ticket_id": 3}),
+        ("hotline.notifications.tasks.send_email", {"notification_id": 2}),
+        ("hotline.notifications.tasks.send_email", {"notification_id": 3}),
     ]
     assert (second.attempts, second.last_error) == (2, None)
 
@@ -149,8 +214,8 @@ def test_any_unexpected_error_counts_as_the_broker_failing(app: Flask) -> None:
 
 
 def test_a_message_that_cannot_be_encoded_does_not_hold_back_the_others(app: Flask) -> None:
-    route(1)
-    route(2)
+    email(1)
+    email(2)
     broker = FakeBroker(fail_at=(0,), error=EncodeError("not JSON"))
 
     assert relay_pending(broker, T1) == 1
@@ -291,7 +356,7 @@ def test_a_broker_failure_leaves_the_message_to_the_relay_and_opens_the_breaker(
     # and the relay publishes everything the nudge skipped, in order
     relay = FakeBroker()
     assert relay_pending(relay, T1 + timedelta(minutes=1)) == 11
-    assert [kwargs["ticket_id"] for _, kwargs in relay.sent] == list(range(1, 12))
+    assert routed(relay.sent) == list(range(1, 12))
 
 
 def test_the_nudge_stops_at_its_time_budget(app: Flask, broker: FakeBroker, clock: FakeClock) -> None:
@@ -300,10 +365,10 @@ def test_the_nudge_stops_at_its_time_budget(app: Flask, broker: FakeBroker, cloc
 
     broker.on_call = slow
     for i in range(1, 5):
-        route(i)
+        email(i)
     db.session.commit()
 
-    assert [kwargs["ticket_id"] for _, kwargs in broker.sent] == [1, 2]
+    assert [kwargs["notification_id"] for _, kwargs in broker.sent] == [1, 2]
     assert [m.published_at is not None for m in messages()] == [True, True, False, False]
 
 

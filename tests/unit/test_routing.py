@@ -19,7 +19,15 @@ from hotline.notifications.services import render_notification
 from hotline.outbox import services as outbox
 from hotline.outbox.models import OutboxMessage
 from hotline.routing.labels import PassedOver, ReasonCode, describe, rule_label
-from hotline.routing.services import Reason, RoutingDecision, reconcile_unrouted, route_ticket
+from hotline.routing.services import (
+    Reason,
+    RoutingDecision,
+    reconcile_unrouted,
+    route_ticket,
+    route_tickets,
+)
+from hotline.sla import services as sla
+from hotline.sla.models import ClockSchedule
 from hotline.tickets import services as tickets
 from hotline.tickets.models import EventKind, Ticket, TicketEvent, TicketState
 from tests import factories
@@ -352,6 +360,78 @@ def test_a_request_handled_in_between_is_left_alone(world: World) -> None:
 
 def test_a_missing_request_is_skipped(world: World) -> None:
     assert route_ticket(999_999, T1).rule == "skipped"
+
+
+# --------------------------------------------------------------------------- a batch (a backlog)
+
+
+def test_a_batch_balances_the_load_as_one_request_after_the_other_would(world: World) -> None:
+    a = factories.liaison([world.building], role=CoverageRole.DEPUTY)
+    b = factories.liaison([world.building], role=CoverageRole.DEPUTY)
+    give_open_requests(a, 1, world.manager)
+    world.liaison.available = False  # the primary is on leave: the deputies share the backlog
+    sla.enter_year(2026, world.manager, T0)  # so that the acknowledge clocks start
+    waiting = [world.submit(T0) for _ in range(5)]
+
+    decisions = route_tickets([t.id for t in reversed(waiting)], T1)  # any order: routed in id order
+
+    # b (0 open) takes the first, then they alternate as their loads stay level: b, a, b, a, b
+    assert [d.liaison_id for d in decisions] == [b.id, a.id, b.id, a.id, b.id]
+    assert [d.reason.params["open_count"] for d in decisions] == [0, 1, 1, 2, 2]
+    assert [t.assignee_id for t in waiting] == [b.id, a.id, b.id, a.id, b.id]
+    for ticket in waiting:  # each with its event, its clock and the assignee's notification
+        assert ticket.state == TicketState.ASSIGNED and ticket.acknowledge_due_at is not None
+        assert len(events(ticket, EventKind.ASSIGNED)) == 1
+        assert db.session.get(ClockSchedule, ticket.id) is not None
+        notified = db.session.scalars(
+            select(Notification.user_id).where(
+                Notification.ticket_id == ticket.id, Notification.kind == NotificationKind.ASSIGNED
+            )
+        ).all()
+        assert notified == [ticket.assignee_id]
+    # as the load query counts them once written
+    assert route_ticket(world.submit(T0).id, T1).reason.params["open_count"] == 3
+
+
+def test_a_batch_skips_what_is_routed_missing_or_repeated_and_assigns_each_once(world: World) -> None:
+    routed = world.submit(T0)
+    route_ticket(routed.id, T1)
+    fresh = world.submit(T0)
+    pooled_before = world.submit(T0)
+    pooled_before.pooled_at = T0
+    db.session.flush()
+
+    decisions = route_tickets([fresh.id, routed.id, 999_999, fresh.id, pooled_before.id], T1)
+
+    assert [(d.rule, d.reason.code.value) for d in decisions] == [
+        ("skipped", "not_waiting"),  # in id order: routed, fresh, pooled, the missing one
+        ("primary", "primary_liaison"),
+        ("skipped", "already_pooled"),
+        ("skipped", "missing"),
+    ]
+    assert len(events(routed, EventKind.ASSIGNED)) == 1
+    assert len(events(fresh, EventKind.ASSIGNED)) == 1
+    assert route_tickets([fresh.id], T1 + timedelta(seconds=5))[0].rule == "skipped"
+    assert route_tickets([], T1) == []
+
+
+def test_a_batch_pools_what_nobody_can_take_and_tells_the_managers(world: World) -> None:
+    world.liaison.available = False
+    world.other_liaison.available = False
+    first, second = world.submit(T0), world.submit(T0)
+
+    decisions = route_tickets([first.id, second.id], T1)
+
+    assert [d.rule for d in decisions] == ["pool", "pool"]
+    assert [t.pooled_at for t in (first, second)] == [T1, T1]
+    for ticket in (first, second):
+        assert len(events(ticket, EventKind.POOLED)) == 1
+        alerted = db.session.scalars(
+            select(Notification.user_id).where(
+                Notification.ticket_id == ticket.id, Notification.kind == NotificationKind.POOLED
+            )
+        ).all()
+        assert world.manager.id in alerted
 
 
 def test_routing_rereads_the_request_under_the_lock(world: World) -> None:

@@ -28,7 +28,7 @@ from hotline.outbox import tasks as outbox_tasks
 from hotline.outbox.models import OutboxMessage
 from hotline.outbox.tasks import prune_outbox, relay_outbox
 from hotline.routing import services as routing
-from hotline.routing.tasks import reconcile_unrouted, route_ticket
+from hotline.routing.tasks import reconcile_unrouted, route_ticket, route_tickets
 from hotline.sla.tasks import check_calendar, sweep_clocks
 from hotline.tickets import tasks as ticket_tasks
 from hotline.tickets.models import Ticket, TicketState
@@ -93,6 +93,47 @@ def test_route_ticket_rolls_back_on_error(world: World, monkeypatch: pytest.Monk
 
     again = reread(ticket.id)
     assert (again.state, again.assignee_id) == (TicketState.SUBMITTED, None)
+
+
+def test_route_tickets_routes_a_batch_in_one_commit(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    ids = [world.submit(ago(seconds=5)).id for _ in range(3)]
+    db.session.commit()
+    commits = count_commits(monkeypatch)
+
+    assert route_tickets.run(ids) == {"primary": 3}
+
+    assert len(commits) == 1
+    assert {reread(i).assignee_id for i in ids} == {world.liaison.id}
+    # a duplicate delivery changes nothing
+    assert route_tickets.run(ids) == {"skipped": 3}
+
+
+def test_one_request_that_cannot_be_routed_loses_none_of_the_others(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ids = [world.submit(ago(seconds=5)).id for _ in range(3)]
+    db.session.commit()
+    bad = ids[1]
+    real_route = routing.route_tickets
+
+    def route_or_fail(ticket_ids: list[int], now: datetime) -> list[routing.RoutingDecision]:
+        decisions = real_route(ticket_ids, now)  # writes, flushed, then the failure: all rolled back
+        if bad in ticket_ids:
+            raise RuntimeError("worker bug on one request")
+        return decisions
+
+    monkeypatch.setattr(routing, "route_tickets", route_or_fail)
+
+    with pytest.raises(RuntimeError, match="one request"):
+        route_tickets.run(ids)  # the task fails (and is logged) for the one that failed
+
+    states = {i: reread(i).state for i in ids}
+    assert states == {ids[0]: TicketState.ASSIGNED, bad: TicketState.SUBMITTED, ids[2]: TicketState.ASSIGNED}
+
+
+def test_route_tickets_retries_transient_database_errors_with_backoff() -> None:
+    assert OperationalError in route_tickets.autoretry_for
+    assert route_tickets.retry_backoff and route_tickets.max_retries
 
 
 def test_route_ticket_retries_transient_database_errors_with_backoff() -> None:
