@@ -267,6 +267,13 @@ def test_a_killed_worker_is_back_within_10_s_and_nothing_filed_meanwhile_is_lost
         message=lambda: f"worker-routing did not come back\n{embedded.tails()}",
     )
     ready_seconds = (embedded.ready_times("worker-routing")[-1] - killed_at).total_seconds()
+    # supervisord says STARTING until the program has lived `startsecs`, which a quick worker can outrun
+    wait_until(
+        lambda: embedded.status()["worker-routing"][0] == "RUNNING",
+        10,
+        interval=0.1,
+        message=lambda: f"worker-routing is not RUNNING: {embedded.status()}",
+    )
     state, new_pid = embedded.status()["worker-routing"]
     assert state == "RUNNING" and new_pid not in (None, old_pid)
     # what the operator reads in supervisord.log: the crash, the restart, the new process up

@@ -115,7 +115,6 @@ def test_a_published_task_carries_the_request_id_and_the_worker_takes_it_back() 
 
 
 def test_the_relay_publishes_a_message_under_the_request_id_that_wrote_it(app: Flask) -> None:
-    outbox.register_topic("route_ticket", "hotline.routing.tasks.route_ticket")
     with requestid.acting_as("req-long-ago"):
         message = outbox.enqueue("route_ticket", {"ticket_id": 1}, utcnow())
     seen: list[str | None] = []
