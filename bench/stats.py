@@ -69,6 +69,78 @@ MANAGER, PASSWORD = "manager", "bench-pass-2026"
 GUNICORN_WORKERS = 2
 CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 
+# Varied texts for the requests, so that a search benchmark means something (issue 9, point 4): a title is a
+# topic and what is asked, a description two topics, a floor and a sentence, a phone 11 digits; each a SQL
+# expression drawing its own random numbers per row.
+TOPICS = (
+    "停车位",
+    "社保缴纳",
+    "税务登记",
+    "水电费",
+    "消防验收",
+    "电梯故障",
+    "网络宽带",
+    "用工招聘",
+    "租金减免",
+    "噪音扰民",
+    "垃圾清运",
+    "营业执照",
+    "融资贷款",
+    "知识产权",
+    "人才公寓",
+    "空调供暖",
+    "物业服务",
+    "出口退税",
+    "高新认定",
+    "充电桩",
+    "食堂卫生",
+    "外卖配送",
+    "门禁系统",
+    "快递收发",
+    "会议场地",
+    "装修审批",
+    "环评手续",
+    "专利申报",
+    "落户政策",
+    "子女入学",
+)
+ASKS = (
+    "咨询",
+    "办理进度",
+    "问题反映",
+    "申请协助",
+    "故障报修",
+    "政策解读",
+    "费用异议",
+    "流程太慢",
+    "材料补正",
+)
+CLOSINGS = (
+    "请尽快协调处理。",
+    "希望街道帮助对接相关部门。",
+    "已多次反映，盼回复。",
+    "影响企业正常经营。",
+    "员工意见较大。",
+    "请告知办理时限。",
+)
+
+
+def _pick(words: tuple[str, ...]) -> str:
+    """SQL: one of ``words`` at random."""
+    quoted = ", ".join(f"'{word}'" for word in words)
+    return f"(ARRAY[{quoted}])[1 + floor(random() * {len(words)})::int]"
+
+
+TITLE_SQL = f"{_pick(TOPICS)} || {_pick(ASKS)}"
+DESCRIPTION_SQL = (
+    f"'我司位于' || (1 + floor(random() * 30))::int || '层，' || {_pick(TOPICS)} || '方面' || {_pick(ASKS)}"
+    f" || '，另有' || {_pick(TOPICS)} || '的问题，' || {_pick(CLOSINGS)}"
+)
+PHONE_SQL = (
+    "'1' || (ARRAY['38', '39', '35', '36', '86', '58', '77'])[1 + floor(random() * 7)::int]"
+    " || lpad(floor(random() * 100000000)::bigint::text, 8, '0')"
+)
+
 
 def load(n: int, now: datetime) -> dict[str, Any]:
     """Reference data through the ORM, then requests, events and ratings in SQL; returns ids to filter by."""
@@ -127,11 +199,11 @@ def load(n: int, now: datetime) -> dict[str, Any]:
         SELECT
             'QB' || lpad(g::text, 9, '0'), e.id, e.building_id, b.street_id,
             :first_cat + least(8, floor(power(r_cat, 1.6) * 9))::int,
-            '诉求标题', '诉求描述', CASE WHEN r_urg < 0.05 THEN 'urgent' ELSE 'normal' END,
+            {TITLE_SQL}, {DESCRIPTION_SQL}, CASE WHEN r_urg < 0.05 THEN 'urgent' ELSE 'normal' END,
             CASE WHEN r_chan < 0.45 THEN 'web' WHEN r_chan < 0.70 THEN 'phone'
                  WHEN r_chan < 0.80 THEN 'tea_meeting' WHEN r_chan < 0.88 THEN 'roundtable'
                  WHEN r_chan < 0.95 THEN 'visit' ELSE 'api' END,
-            '13800138000', state,
+            {PHONE_SQL}, state,
             CASE WHEN state = 'submitted' THEN NULL ELSE ({liaison_of})[b.id - {first_building} + 1] END,
             :manager, created, created,
             CASE WHEN state = 'submitted' THEN NULL ELSE created + interval '5 minutes' END,

@@ -32,6 +32,7 @@ from hotline.text import NOT_ALLOWED_CHARACTERS, has_control_characters
 from hotline.tickets.labels import state_label
 from hotline.tickets.models import Channel, EventKind, RatingScore, Ticket, TicketEvent, TicketState, Urgency
 from hotline.tickets.queries import event_payload
+from hotline.tickets.search import SEARCH_LIMIT, SEARCH_MAX
 from hotline.tickets.workflow import EXTENSION_TEXT_MAX, TEXT_MAX, TITLE_MAX, Action, Field
 from hotline.timeutil import iso
 
@@ -406,11 +407,26 @@ class TicketWithTimeline:
         return getattr(self.ticket, name)
 
 
-TicketPage = page_of(TicketSchema, "TicketPage")
+TicketPage = page_of(
+    TicketSchema,
+    "TicketPage",
+    more_matches=fields.Boolean(
+        metadata={"description": "With q: more requests match than the newest listed (narrow the search)"}
+    ),
+)
 
 
 class TicketListArgs(PageArgs):
     state = choice(TicketState, description="Only requests in this state")
+    q = clean_text(
+        max_length=SEARCH_MAX,
+        check_length=True,
+        description=(
+            "Search: words (at least 2 characters each, up to 5) that a request must all hold, in its "
+            "number, title, description, contact phone or enterprise name; case aside, wildcards literal. "
+            f"The newest {SEARCH_LIMIT} matches at most are listed; more_matches says whether there are more."
+        ),
+    )
 
 
 class TicketCreate(Base):

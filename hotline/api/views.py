@@ -153,12 +153,17 @@ def categories() -> list[Any]:
 @bp.response(200, schemas.TicketPage)
 @bp.doc(security=BEARER)
 def list_tickets(args: dict[str, Any]) -> dict[str, Any]:
-    """The requests the caller may see, newest first, a page at a time."""
+    """The requests the caller may see, newest first, a page at a time.
+
+    With ``q``, only those holding every word of it in their number, title, description, contact phone or
+    enterprise name, the newest 1,000 at most (``more_matches`` is then true when more match).
+    """
     user = api_user()
     base = visible_tickets(user)
     needle: str = args.get("q") or ""
-    if needle:
-        base = ticket_queries.search(base, needle)
+    found = ticket_queries.search(base, needle) if needle else None  # 400 on ``q`` for a search it refuses
+    if found is not None and found.terms:
+        base = found.query  # the newest SEARCH_LIMIT matches at most
         counts = ticket_queries.state_counts(base)
     else:
         counts = ticket_queries.visible_state_counts(user)
@@ -173,7 +178,7 @@ def list_tickets(args: dict[str, Any]) -> dict[str, Any]:
         max_per_page=schemas.PER_PAGE_MAX,
         error_out=False,
     )
-    return schemas.page_answer(result)
+    return {**schemas.page_answer(result), "more_matches": bool(found and found.more)}
 
 
 def _detail(ticket: Ticket, user: Any) -> schemas.TicketWithTimeline:

@@ -102,3 +102,12 @@ class Enterprise(db.Model):  # type: ignore[name-defined]
     @property
     def verified(self) -> bool:
         return self.verified_at is not None
+
+
+# Search finds requests by their enterprise's name, Chinese substrings included (issue 9, point 4): trigram
+# and bigram GIN indexes on PostgreSQL, an FTS5 table kept by triggers on SQLite
+# (hotline/tickets/search_index.py).
+from hotline.tickets import search_index  # noqa: E402  (after the models: it needs their columns)
+
+search_index.postgresql_indexes(Enterprise.__table__.c.name, "ix_enterprises_name")
+search_index.install(Enterprise.__table__, search_index.ENTERPRISE_FIELDS)

@@ -291,3 +291,11 @@ from hotline.tickets import append_only  # noqa: E402  (after the models, which 
 
 append_only.install(TicketEvent.__table__)
 append_only.install(Rating.__table__)
+
+# Search over number, title, description and contact phone, Chinese substrings included (issue 9, point 4):
+# GIN indexes over one document expression on PostgreSQL, an FTS5 table kept by triggers on SQLite
+# (hotline/tickets/search_index.py; migration 0008 otherwise).
+from hotline.tickets import search_index  # noqa: E402  (after the models, which it does not need)
+
+search_index.postgresql_indexes(search_index.ticket_document(Ticket.__table__.c), "ix_tickets_search")
+search_index.install(Ticket.__table__, search_index.TICKET_FIELDS)

@@ -20,6 +20,8 @@ from hotline.errors import NotFound
 from hotline.extensions import db
 from hotline.text import has_control_characters
 from hotline.tickets.models import OPEN_STATES, Category, Ticket, TicketEvent, TicketState
+from hotline.tickets.search import SEARCH_MAX, Search  # noqa: F401  (the pages read SEARCH_MAX here)
+from hotline.tickets.search import search as search_requests
 
 
 def visible_tickets(user: User) -> Select[Ticket]:
@@ -73,7 +75,6 @@ def _not_found_message() -> str:
 
 # --------------------------------------------------------------------------- helpers for the pages
 
-SEARCH_MAX = 50
 TIMELINE_MAX = 500
 
 
@@ -136,14 +137,12 @@ def newest_first(query: Select[Ticket]) -> Select[Ticket]:
     return query.order_by(Ticket.created_at.desc(), Ticket.id.desc())
 
 
-def search(query: Select[Ticket], text: str | None) -> Select[Ticket]:
-    """Requests whose number or title contains ``text`` (case-insensitive, wildcards taken literally)."""
-    needle = (text or "").strip()[:SEARCH_MAX]
-    if not needle:
-        return query
-    return query.where(
-        or_(Ticket.number.icontains(needle, autoescape=True), Ticket.title.icontains(needle, autoescape=True))
-    )
+def search(query: Select[Ticket], text: str | None) -> Search:
+    """The requests of ``query`` that hold every word of ``text`` in their number, title, description,
+    contact phone or enterprise name, the newest first, at most ``search.SEARCH_LIMIT`` of them
+    (:func:`hotline.tickets.search.search`, which says how it is indexed).  Raises ``ValidationFailed`` (on
+    field ``q``) for a search it cannot serve: too long, a word of one character, too many words."""
+    return search_requests(query, text)
 
 
 # What of an event's payload an enterprise may see; the rest (routing reasons, clock bookkeeping, notes) is

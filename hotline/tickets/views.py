@@ -21,6 +21,7 @@ from werkzeug.wrappers import Response
 from hotline.auth.access import roles_required
 from hotline.auth.models import Role, User
 from hotline.db import utcnow
+from hotline.errors import ValidationFailed
 from hotline.extensions import db
 from hotline.i18n import localized_name
 from hotline.tickets import forms, paging, queries, services, workflow
@@ -60,14 +61,29 @@ def _list(template: str, order: paging.Order, **context: Any) -> str:
     arguments, with counts by state for the tabs (those of the search's matches when searching)."""
     state, q = _state_arg(), _search_arg()
     base = queries.visible_tickets(current_user)
+    found, search_error = None, None
     if q:
-        base = queries.search(base, q)
+        try:
+            found = queries.search(base, q)
+        except ValidationFailed as error:  # shown next to the search box; the list stays unsearched
+            search_error = error.message
+    if found is not None and found.terms:
+        base = found.query  # the newest SEARCH_LIMIT matches at most: counted by state in one cheap query
         counts = queries.state_counts(base)
     else:
         counts = queries.visible_state_counts(current_user)
     query = base if state is None else base.where(Ticket.state == state)
     page = _page(query, paging.segments(order, counts, state))
-    return render_template(template, page=page, state=state, counts=counts, q=q, **context)
+    return render_template(
+        template,
+        page=page,
+        state=state,
+        counts=counts,
+        q=q,
+        search=found,
+        search_error=search_error,
+        **context,
+    )
 
 
 @bp.route("/portal/")

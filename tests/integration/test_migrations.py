@@ -8,6 +8,7 @@ after an upgrade and a downgrade, and by comparing the definitions a migrated da
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,10 +21,12 @@ from sqlalchemy import inspect, select, text
 from sqlalchemy.exc import DBAPIError, IntegrityError, ProgrammingError
 
 from hotline import create_app
+from hotline.auth.models import Role, User
 from hotline.db import utcnow
 from hotline.extensions import db
+from hotline.tickets import queries, search_index
 from hotline.tickets import services as tickets
-from hotline.tickets.models import Rating, TicketEvent
+from hotline.tickets.models import Rating, Ticket, TicketEvent
 from tests import factories
 from tests.helpers import test_config as make_config
 from tests.integration.conftest import new_postgres_database
@@ -61,13 +64,24 @@ def _fresh_app(database_url: str) -> Flask:
 
 
 def _schema_differences() -> list[object]:
-    with db.engine.connect() as connection:
-        context = MigrationContext.configure(connection, opts={"compare_type": True})
+    with db.engine.connect() as connection, warnings.catch_warnings():
+        # The search indexes are PostgreSQL's (Index.ddl_if): SQLite reflects no expression index, and
+        # Alembic says it skips them there.
+        warnings.filterwarnings("ignore", "autogenerate skipping metadata-specified expression-based index")
+        opts = {
+            "compare_type": True,
+            "include_name": search_index.autogenerate_include_name,
+            "include_object": search_index.autogenerate_include_object,
+        }
+        context = MigrationContext.configure(connection, opts=opts)
         return list(compare_metadata(context, db.metadata))
 
 
 def _table_names() -> set[str]:
-    return set(inspect(db.engine).get_table_names())
+    """The tables, SQLite's search tables aside (checked by ``_search_objects``)."""
+    return {
+        name for name in inspect(db.engine).get_table_names() if not search_index.is_sqlite_search_table(name)
+    }
 
 
 # --------------------------------------------------------------------------- append-only (revision 0004)
@@ -79,6 +93,12 @@ APPEND_ONLY_TRIGGERS = {
 
 
 def _append_only_objects() -> set[tuple[str, str, str]]:
+    """The append-only triggers of the database and, on PostgreSQL, their function: (name, table,
+    definition)."""
+    return {(name, table, sql) for name, table, sql in _own_objects() if "refuse" in name}
+
+
+def _own_objects() -> set[tuple[str, str, str]]:
     """The triggers of the database and, on PostgreSQL, its own functions: (name, table, definition)."""
     with db.engine.connect() as connection:
         if connection.dialect.name == "sqlite":
@@ -100,6 +120,46 @@ def _append_only_objects() -> set[tuple[str, str, str]]:
             )
         ).all()
         return {(str(a), str(b), str(c)) for a, b, c in (*triggers, *functions)}
+
+
+# --------------------------------------------------------------------------- search (revision 0008)
+
+SEARCH_INDEXES = {"ix_tickets_search_trgm", "ix_tickets_search_bigrams", "ix_enterprises_name_trgm"}
+SEARCH_INDEXES |= {"ix_enterprises_name_bigrams"}
+assert SEARCH_INDEXES == search_index.SEARCH_INDEXES
+
+
+def _search_objects() -> set[tuple[str, str, str]]:
+    """What search adds to the database: (kind, name, definition).  SQLite: the FTS5 tables and the
+    triggers that keep them; PostgreSQL: the GIN indexes and the bigram function (pg_trgm, an extension,
+    stays after a downgrade)."""
+    with db.engine.connect() as connection:
+        if connection.dialect.name == "sqlite":
+            rows = connection.execute(
+                text(
+                    "SELECT type, name, sql FROM sqlite_master WHERE name LIKE '%search%' AND sql IS NOT NULL"
+                )
+            ).all()
+            return {(kind, name, " ".join(sql.split())) for kind, name, sql in rows}
+        indexes = connection.execute(
+            text("SELECT 'index', indexname, indexdef FROM pg_indexes WHERE indexname = ANY(:names)"),
+            {"names": sorted(SEARCH_INDEXES)},
+        ).all()
+        functions = {("function", a, c) for a, _, c in _own_objects() if a == "hotline_bigrams"}
+        return {(str(a), str(b), str(c)) for a, b, c in indexes} | functions
+
+
+def _assert_found_by_search() -> None:
+    """The seeded request is found by a Chinese word of its title (3 and 2 characters), a part of its
+    number and of its enterprise's name: the rows there before the migration are indexed too."""
+    ticket = db.session.scalars(select(Ticket).order_by(Ticket.id).limit(1)).one()
+    manager = db.session.scalars(select(User).where(User.role == Role.MANAGER).limit(1)).one()
+    assert "停车位" in ticket.title
+    for words in ("停车位", "停车", ticket.number[-7:], ticket.enterprise.name[-3:]):
+        found = queries.search(queries.visible_tickets(manager), words)
+        assert [t.number for t in db.session.scalars(found.query)] == [ticket.number], words
+    assert not list(db.session.scalars(queries.search(queries.visible_tickets(manager), "停水").query))
+    db.session.remove()
 
 
 def _seed_rated_request() -> None:
@@ -200,13 +260,27 @@ def _upgrade_compare_downgrade(app: Flask) -> None:
             assert {(name, table) for name, table, _ in migrated if table} == APPEND_ONLY_TRIGGERS
             if db.engine.dialect.name == "postgresql":
                 assert {name for name, table, _ in migrated if not table} == {"hotline_refuse_change"}
+            # Search (0008): its objects, found again after a downgrade and an upgrade over existing rows.
+            searched = _search_objects()
+            if db.engine.dialect.name == "postgresql":
+                assert {name for _, name, _ in searched} == SEARCH_INDEXES | {"hotline_bigrams"}
+            else:
+                assert {name for kind, name, _ in searched if kind == "trigger"} == {
+                    f"trg_{table}_search_{op}"
+                    for table in ("tickets", "enterprises")
+                    for op in ("insert", "delete", "update")
+                }
             _seed_rated_request()
+            _assert_found_by_search()
             _assert_append_only()
             flask_migrate.downgrade(revision="0003")
             assert _append_only_objects() == set()
+            assert _search_objects() == set()
             _assert_changeable()
             flask_migrate.upgrade()
             assert _append_only_objects() == migrated
+            assert _search_objects() == searched
+            _assert_found_by_search()
             _assert_append_only()
 
             flask_migrate.downgrade(revision="base")
@@ -216,15 +290,19 @@ def _upgrade_compare_downgrade(app: Flask) -> None:
             assert _schema_differences() == []
             flask_migrate.downgrade(revision="base")
             assert _append_only_objects() == set()
+            assert _search_objects() == set()
 
             # create_all (the tests, a first start) makes the very triggers and function the migrations make.
             db.create_all()
             assert _append_only_objects() == migrated
+            assert _search_objects() == searched
             db.drop_all()
             if db.engine.dialect.name == "postgresql":
                 with db.engine.begin() as connection:  # drop_all drops tables, not functions
                     connection.execute(text("DROP FUNCTION hotline_refuse_change()"))
+                    connection.execute(text("DROP FUNCTION hotline_bigrams(text)"))
             assert _append_only_objects() == set()
+            assert _search_objects() == set()
             assert _table_names() <= {"alembic_version"}
         finally:
             db.session.remove()

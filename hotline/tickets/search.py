@@ -1,0 +1,185 @@
+"""Search for everyone (issue 9, point 4): requests by a part of their number, title, description, contact
+phone or enterprise name, Chinese included, within what the caller may see, served by indexes only.
+
+A search is a few words (terms) separated by spaces; a request matches when it holds every term, in any of
+those fields, case aside.  Wildcards (``%``, ``_``) are ordinary characters.  Each term needs at least
+:data:`TERM_MIN` characters, and the whole search at most :data:`SEARCH_MAX` characters; control characters
+are taken for spaces.
+
+The indexes are described in :mod:`hotline.tickets.search_index`.  The query for one term is
+``<the document matches> OR enterprise_id IN (<ids of the enterprises whose name matches>)``, the ids read
+first (at most :data:`ENTERPRISE_MATCHES_MAX`), so that PostgreSQL can combine the GIN index and the btree on
+``enterprise_id`` in a BitmapOr.
+
+A search lists the newest :data:`SEARCH_LIMIT` matches at most (a term such as ``2026`` matches every
+request): counting or sorting every match of a common word would grow with the table.  The caller is told
+when there may be more (:attr:`Search.more`), so the page can ask for another word.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from flask_babel import gettext as _
+from sqlalchemy import (
+    ARRAY,
+    ColumnElement,
+    Integer,
+    Select,
+    Text,
+    bindparam,
+    cast,
+    false,
+    func,
+    literal_column,
+    or_,
+    select,
+    text,
+)
+from sqlalchemy.dialects.postgresql import array
+
+from hotline.enterprises.models import Enterprise
+from hotline.errors import ValidationFailed
+from hotline.extensions import db
+from hotline.tickets import search_index
+from hotline.tickets.models import Ticket
+
+SEARCH_MAX = 50  # characters of a whole search
+TERM_MIN = 2  # characters of each of its words
+TERMS_MAX = 5
+SEARCH_LIMIT = 1000  # matches listed, the newest first
+ENTERPRISE_MATCHES_MAX = 200  # enterprises whose name matches a term, looked at
+VOCABULARY_MAX = 2000  # trigrams beginning with a two-character term, looked at (SQLite)
+
+# Control characters (and lone surrogates, which cannot be encoded) are read as spaces.
+_NOT_TEXT = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+# pg_trgm extracts trigrams from runs of letters and digits: a term with a run of three serves it well.
+_WORDLIKE = re.compile(r"[^\W_]{3}")
+
+
+@dataclass(frozen=True)
+class Search:
+    """The outcome of a search: ``query`` selects the matches listed (``limit`` at most, the newest);
+    ``more`` is true when more requests may match than those."""
+
+    terms: tuple[str, ...]
+    query: Select[Ticket]
+    more: bool
+    limit: int
+
+
+def parse(text_: str | None) -> tuple[str, ...]:
+    """The terms of a search: its words, each once.
+
+    Raises :class:`ValidationFailed` (on field ``q``) for a search longer than :data:`SEARCH_MAX`, a word
+    shorter than :data:`TERM_MIN` or more than :data:`TERMS_MAX` words.
+    """
+    cleaned = _NOT_TEXT.sub(" ", text_ or "").strip()
+    if len(cleaned) > SEARCH_MAX:
+        _refuse(_("A search has at most %(n)d characters.", n=SEARCH_MAX))
+    terms = tuple(dict.fromkeys(cleaned.split()))
+    if any(len(term) < TERM_MIN for term in terms):
+        _refuse(_("Each word of a search needs at least %(n)d characters.", n=TERM_MIN))
+    if len(terms) > TERMS_MAX:
+        _refuse(_("A search has at most %(n)d words.", n=TERMS_MAX))
+    return terms
+
+
+def _refuse(message: str) -> None:
+    raise ValidationFailed(message, {"q": message})
+
+
+def search(query: Select[Ticket], text_: str | None) -> Search:
+    """The requests of ``query`` (a :func:`~hotline.tickets.queries.visible_tickets` SELECT) that hold every
+    term of ``text_``, the newest :data:`SEARCH_LIMIT` of them.  Raises :class:`ValidationFailed` as
+    :func:`parse`."""
+    terms = parse(text_)
+    if not terms:
+        return Search((), query, False, SEARCH_LIMIT)
+    postgresql = db.session.get_bind().dialect.name == "postgresql"
+    more = False
+    conditions = []
+    for term in terms:
+        enterprise_ids, too_many = _enterprise_ids(term, postgresql)
+        more = more or too_many
+        matches = _ticket_condition(term, postgresql)
+        if enterprise_ids:
+            matches = or_(matches, Ticket.enterprise_id.in_(enterprise_ids))
+        conditions.append(matches)
+    ids_query = (
+        query.with_only_columns(Ticket.id)
+        .where(*conditions)
+        .order_by(None)
+        .order_by(Ticket.created_at.desc(), Ticket.id.desc())
+        .limit(SEARCH_LIMIT + 1)
+    )
+    ids = list(db.session.scalars(ids_query))
+    more = more or len(ids) > SEARCH_LIMIT
+    listed = query.where(Ticket.id.in_(ids[:SEARCH_LIMIT])) if ids else query.where(false())
+    return Search(terms, listed, more, SEARCH_LIMIT)
+
+
+# --------------------------------------------------------------------------- one term
+
+
+def _ticket_condition(term: str, postgresql: bool) -> ColumnElement[bool]:
+    if postgresql:
+        return _postgresql_matches(search_index.ticket_document(Ticket.__table__.c), term)
+    return Ticket.id.in_(_sqlite_rowids("tickets", term))
+
+
+def _enterprise_ids(term: str, postgresql: bool) -> tuple[list[int], bool]:
+    """The ids of the enterprises whose name holds ``term`` (:data:`ENTERPRISE_MATCHES_MAX` at most), and
+    whether there were more."""
+    if postgresql:
+        found = select(Enterprise.id).where(_postgresql_matches(Enterprise.__table__.c.name, term))
+    else:
+        found = _sqlite_rowids("enterprises", term)
+    ids = list(db.session.scalars(found.limit(ENTERPRISE_MATCHES_MAX + 1)))
+    return ids[:ENTERPRISE_MATCHES_MAX], len(ids) > ENTERPRISE_MATCHES_MAX
+
+
+def _postgresql_matches(document: ColumnElement[str], term: str) -> ColumnElement[bool]:
+    """``document`` holds ``term``, case aside, by one of its GIN indexes.
+
+    A term with a run of three letters or digits is an ``ILIKE`` served by the trigram index.  Any other
+    (two characters, or ``a-b``, ``、、、``, from which pg_trgm would extract no trigram and scan its whole
+    index) is looked up by all its bigrams in the bigram index and checked with ``strpos``.
+    """
+    lowered = term.lower()
+    if _WORDLIKE.search(term):
+        escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        return document.ilike(f"%{escaped}%")  # PostgreSQL's default escape character is the backslash
+    # The exact test is cheap: where the planner walks the rows in date order (a common term), it runs
+    # before the costly hotline_bigrams() (a row's tests run cheapest first), which then sees matches only.
+    pairs = sorted({lowered[i : i + 2] for i in range(len(lowered) - 1)})
+    return _has_bigrams(document, pairs) & (func.strpos(func.lower(document), lowered) > 0)
+
+
+def _has_bigrams(document: ColumnElement[str], pairs: list[str]) -> ColumnElement[bool]:
+    wanted = cast(array(pairs), ARRAY(Text))
+    return search_index.bigrams(document).op("@>", is_comparison=True)(wanted)
+
+
+def _sqlite_rowids(table: str, term: str) -> Select[int]:
+    """The rowids (ids) of the rows of ``table`` whose FTS5 document holds ``term``."""
+    fts = search_index.fts_table(table)
+    phrases = [term] if len(term) > TERM_MIN else _trigrams_beginning(table, term.lower())
+    rows = select(literal_column("rowid", Integer)).select_from(text(fts))
+    if not phrases:
+        return rows.where(false())
+    expression = " OR ".join('"' + phrase.replace('"', '""') + '"' for phrase in phrases)
+    # unique: each term of a search is a MATCH of its own in one statement
+    matched = text(f"{fts} MATCH :expression").bindparams(bindparam("expression", expression, unique=True))
+    return rows.where(matched)
+
+
+def _trigrams_beginning(table: str, pair: str) -> list[str]:
+    """The indexed trigrams that begin with ``pair``, from the FTS5 vocabulary (a range of its terms)."""
+    vocabulary = search_index.vocab_table(table)
+    found = db.session.scalars(
+        text(f"SELECT term FROM {vocabulary} WHERE term >= :low AND term < :high LIMIT :n"),
+        {"low": pair, "high": pair + "\U0010ffff", "n": VOCABULARY_MAX},
+    )
+    return list(found)
