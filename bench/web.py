@@ -7,7 +7,8 @@ three years of a large district, see that module), adds a liaison, an enterprise
 clerk who can log in, starts two gunicorn servers on free ports of 127.0.0.1 and removes all of it at the end.
 
 Servers (2 sync workers each, the same settings): ``gunicorn hotline.wsgi:app`` (the production entry point,
-``HOTLINE_ENV=development`` for the reason given in :mod:`bench.stats`, outbox nudge off: no broker runs here)
+``HOTLINE_ENV=development`` for the reason given in :mod:`bench.stats`, outbox nudge off unless
+``--nudge-redis``: no broker runs here)
 and ``gunicorn bench.baseline_app:app``, the baselines measured in the same run: ``GET /`` runs ``SELECT
 count(*) FROM tickets``, ``GET /hello`` answers a constant, ``POST /insert`` inserts one row through the ORM.
 
@@ -16,9 +17,11 @@ Measured, each request a new connection, from connecting to the body's last byte
 - reads, one client: every list and page of every role (the table below names them), the median of
   ``--runs`` runs and its ratio to the ``count(*)`` page;
 - reads, four clients at once: the same pages, each client its own login; median and 95th percentile;
-- intake: the web form (``POST /portal/new``; its form fetched untimed first, as a browser does) and
-  ``POST /api/v1/tickets``, one client and four, next to ``POST /insert`` and ``GET /hello``: requests a
-  second and the ratio to the bare insert.
+- intake: the web form (``POST /portal/new``: see :func:`form_intake`) and ``POST /api/v1/tickets``, without
+  and with an ``Idempotency-Key``, one client and four, next to ``POST /insert`` and ``GET /hello``: requests
+  a second and the ratio to the bare insert.  ``--only intake`` times these alone (no pages, no plans: a
+  small load is enough, ``--tickets 20000``); ``--nudge-redis URL`` serves with the outbox nudge on,
+  publishing to that Redis (production does; without it no broker runs and the nudge is off).
 
 Every answer is checked (status and a marker of the page's own content): a page that answers anything else
 is named at the end and left out of the timings, and the run exits 1.
@@ -33,18 +36,22 @@ page from the nearer end).
 from __future__ import annotations
 
 import argparse
+import html
 import json
 import os
 import re
+import secrets
 import statistics
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from urllib.parse import urlencode
+from urllib.request import HTTPCookieProcessor
 
 from sqlalchemy import text
 
@@ -64,7 +71,8 @@ from bench.stats import (
 )
 
 LIAISON, CONTACT, CLERK = "liaison1", "contact1", "clerk1"
-HIDDEN_RE = re.compile(r'<input[^>]*type="hidden"[^>]*name="([^"]+)"[^>]*value="([^"]*)"')
+HIDDEN_RE = re.compile(r'<input[^>]*type="hidden"[^>]*>')  # attributes in any order (WTForms: id first)
+NAME_RE, VALUE_RE = re.compile(r'name="([^"]+)"'), re.compile(r'value="([^"]*)"')
 CATEGORY_RE = re.compile(r'<option[^>]*value="(c\d+)"')
 CONCURRENCY = 4
 
@@ -119,34 +127,61 @@ class Intake:
     send: Callable[[], float]
 
 
+def hidden_fields(page: str) -> dict[str, str]:
+    """The hidden fields of a page's forms, by name (the CSRF token, a filing form's one-time token)."""
+    fields = {}
+    for tag in HIDDEN_RE.findall(page):
+        name, value = NAME_RE.search(tag), VALUE_RE.search(tag)
+        if name is not None:
+            fields[name.group(1)] = html.unescape(value.group(1)) if value else ""
+    return fields
+
+
 def form_intake(client: Client) -> Callable[[], float]:
+    """Filing through the portal's form: the form is fetched once, untimed (its CSRF token and a category);
+    each timed ``POST /portal/new`` then carries a fresh one-time token, made as the server makes them (the
+    server takes any token of that shape: the POST does the same work as after a GET of the form, and the
+    rate is that of filing, not of filing plus a page view)."""
+    status, body, _ms = client.request("/portal/new")
+    page = body.decode()
+    if status != 200:
+        raise RuntimeError(f"GET /portal/new answered {status}")
+    form = hidden_fields(page)
+    category = CATEGORY_RE.search(page)
+    if "csrf_token" not in form or "submission_token" not in form or category is None:
+        raise RuntimeError("the filing form has no CSRF token, no one-time token or no category")
+    form.update(
+        category=category.group(1),
+        title="楼宇停车位不足",
+        description="地下车库车位紧张，希望协调增加临时车位。",
+        urgency="normal",
+        contact_phone="13800138000",
+    )
+
+    jar = next(h for h in client.opener.handlers if isinstance(h, HTTPCookieProcessor)).cookiejar
+    session = list(jar)
+
     def send() -> float:
-        status, body, _ms = client.request("/portal/new")
-        page = body.decode()
-        if status != 200:
-            raise RuntimeError(f"GET /portal/new answered {status}")
-        form = dict(HIDDEN_RE.findall(page))
-        category = CATEGORY_RE.search(page)
-        if "csrf_token" not in form or category is None:
-            raise RuntimeError("the filing form has no CSRF token or no category")
-        form.update(
-            category=category.group(1),
-            title="楼宇停车位不足",
-            description="地下车库车位紧张，希望协调增加临时车位。",
-            urgency="normal",
-            contact_phone="13800138000",
-        )
+        filled = {**form, "submission_token": secrets.token_urlsafe(32)}
         status, body, ms = client.request(
-            "/portal/new", urlencode(form).encode(), {"Content-Type": "application/x-www-form-urlencoded"}
+            "/portal/new", urlencode(filled).encode(), {"Content-Type": "application/x-www-form-urlencoded"}
         )
         if status != 302:
             raise RuntimeError(f"POST /portal/new answered {status}: {body[:300]!r}")
+        # The answer's session holds the flash "request … filed", which a browser shows on the page it is
+        # redirected to, and so drops: back to the session before it, or the cookie would grow with every
+        # filing (hundreds of flashes, read and signed again on each request).
+        jar.clear()
+        for cookie in session:
+            jar.set_cookie(cookie)
         return ms
 
     return send
 
 
-def api_intake(client: Client, token: str) -> Callable[[], float]:
+def api_intake(client: Client, token: str, *, keyed: bool = False) -> Callable[[], float]:
+    """``POST /api/v1/tickets``; ``keyed``: each call with an ``Idempotency-Key`` of its own, as a client that
+    retries safely sends it."""
     body = json.dumps(
         {
             "category": "c1",
@@ -159,7 +194,8 @@ def api_intake(client: Client, token: str) -> Callable[[], float]:
     headers = {"Content-Type": "application/json", "Authorization": f"Bearer {token}"}
 
     def send() -> float:
-        status, answer, ms = client.request("/api/v1/tickets", body, headers)
+        sent = {**headers, "Idempotency-Key": str(uuid.uuid4())} if keyed else headers
+        status, answer, ms = client.request("/api/v1/tickets", body, sent)
         if status != 201:
             raise RuntimeError(f"POST /api/v1/tickets answered {status}: {answer[:300]!r}")
         return ms
@@ -217,6 +253,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument(
         "--seconds", type=float, default=10, help="duration of each timed intake and load phase"
+    )
+    parser.add_argument(
+        "--only",
+        choices=["intake"],
+        help="time only this part (intake: the filing rows, next to the baselines; no pages, no plans)",
+    )
+    parser.add_argument(
+        "--nudge-redis",
+        metavar="URL",
+        help="serve with the outbox nudge on, publishing to the Redis at URL (as production does; the "
+        "default is the nudge off: no broker runs here); e.g. redis://127.0.0.1:6379/7",
     )
     args = parser.parse_args(argv)
     if args.runs < 5:
@@ -359,6 +406,16 @@ def _run(args: argparse.Namespace, url: str, folder: Path) -> int:
         "PYTHONUNBUFFERED": "1",
     }
     env.pop("REDIS_URL", None)
+    if args.nudge_redis:
+        env.update(OUTBOX_NUDGE="1", REDIS_URL=args.nudge_redis)
+    if args.only == "intake":
+        with (
+            gunicorn("hotline.wsgi:app", env, folder, "hotline") as hotline_url,
+            gunicorn("bench.baseline_app:app", env, folder, "baseline") as baseline_url,
+        ):
+            intake = _intake_table(args, hotline_url, baseline_url)
+        _print_intake(intake, count, server, bool(args.nudge_redis))
+        return 0
     with (
         gunicorn("hotline.wsgi:app", env, folder, "hotline") as hotline_url,
         gunicorn("bench.baseline_app:app", env, folder, "baseline") as baseline_url,
@@ -409,10 +466,17 @@ def _run(args: argparse.Namespace, url: str, folder: Path) -> int:
     for line in plans:
         print(line)
     print(f"plans scanning a whole table of requests or events: {unbounded}")
-    print(f"\n{'intake':<42}{'clients':>8}{'req/s':>9}{'p50 ms':>9}{'p95 ms':>9}{'× insert':>10}")
-    for line in intake:
-        print(line)
+    _print_intake(intake, count, server, bool(args.nudge_redis), header=False)
     return 1 if failed or unbounded else 0
+
+
+def _print_intake(lines: list[str], count: int, server: str, nudge: bool, *, header: bool = True) -> None:
+    if header:
+        print(f"\n{count:,} requests; PostgreSQL {server}; gunicorn {GUNICORN_WORKERS} sync workers")
+    print(f"outbox nudge: {'on (Redis broker)' if nudge else 'off'}")
+    print(f"\n{'intake':<42}{'clients':>8}{'req/s':>9}{'p50 ms':>9}{'p95 ms':>9}{'× insert':>10}")
+    for line in lines:
+        print(line)
 
 
 def _timer(page: Page) -> Callable[[], float]:
@@ -441,6 +505,10 @@ def _intake_table(args: argparse.Namespace, hotline_url: str, baseline_url: str)
         client = Client(hotline_url)
         return api_intake(client, client.api_token(CONTACT, PASSWORD))
 
+    def contact_api_keyed() -> Callable[[], float]:
+        client = Client(hotline_url)
+        return api_intake(client, client.api_token(CONTACT, PASSWORD), keyed=True)
+
     def insert() -> Callable[[], float]:
         return plain(Client(baseline_url), "/insert", b"{}", 201)
 
@@ -452,6 +520,7 @@ def _intake_table(args: argparse.Namespace, hotline_url: str, baseline_url: str)
         ("baseline: Flask hello (GET /hello)", hello),
         ("file a request: web form", contact_form),
         ("file a request: POST /api/v1/tickets", contact_api),
+        ("  the same with an Idempotency-Key", contact_api_keyed),
     ]
     results: dict[tuple[str, int], tuple[list[float], float]] = {}
     for label, make in kinds:

@@ -214,8 +214,9 @@ def create_ticket(body: dict[str, Any]) -> Response:
 
     With an ``Idempotency-Key`` header the request is filed once however often the call is sent: the same
     key and body within 24 hours answers the first 201 again (``Idempotent-Replayed: true``); the key with
-    another body is 409 ``idempotency_key_reused``; the key while its first call is still running is 409
-    ``idempotency_key_in_flight`` with ``Retry-After``.  Retry a call whose answer was lost with its key."""
+    another body is 409 ``idempotency_key_reused``; the key while its first call is still running waits up to
+    a second for it (then its answer), else 409 ``idempotency_key_in_flight`` with ``Retry-After``.  Retry a
+    call whose answer was lost with its key."""
     user = api_user()
     key = intake.api_key()  # 400 for a malformed key, before anything is filed
     if user.role == Role.ENTERPRISE:

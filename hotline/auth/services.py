@@ -14,6 +14,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from email_validator import EmailNotValidError, validate_email
 from flask_babel import gettext as _
 from sqlalchemy import delete, select, update
+from sqlalchemy.orm import joinedload
 
 from hotline.auth.models import ApiToken, LoginSession, Role, User
 from hotline.config import LANGUAGES
@@ -205,7 +206,9 @@ def open_login_session(user: User, now: datetime, lifetime: timedelta, user_agen
 
 def load_login_session(key: str, now: datetime) -> User | None:
     """The user behind a session key, if that session is still open and the user active."""
-    row = db.session.scalars(select(LoginSession).where(LoginSession.key == key)).first()
+    # the user in the same statement: every page asks for both
+    query = select(LoginSession).where(LoginSession.key == key).options(joinedload(LoginSession.user))
+    row = db.session.scalars(query).first()
     if row is None or row.expires_at <= now or not row.user.active:
         return None
     row.user.session_key = key
@@ -376,7 +379,8 @@ def issue_token(user: User, now: datetime, hours: int) -> tuple[str, ApiToken]:
 
 
 def user_for_token(token: str, now: datetime) -> User | None:
-    row = db.session.scalars(select(ApiToken).where(ApiToken.digest == _digest(token))).first()
+    query = select(ApiToken).where(ApiToken.digest == _digest(token)).options(joinedload(ApiToken.user))
+    row = db.session.scalars(query).first()  # the user in the same statement: every call asks for both
     if row is None or row.revoked_at is not None or row.expires_at <= now or not row.user.active:
         return None
     return row.user

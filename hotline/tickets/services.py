@@ -15,8 +15,9 @@ from datetime import datetime
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
 
 from hotline.auth.models import Role, User
 from hotline.enterprises import uscc as uscc_codes
@@ -147,20 +148,32 @@ def _move(
 def next_number(now: datetime) -> str:
     """Issue the next request number of the day, e.g. ``QH20260103-0001`` (day in Asia/Shanghai).
 
-    The counter row is incremented with ``UPDATE … RETURNING``, which row-locks it on PostgreSQL, so two
-    concurrent submissions never get the same number.
+    The counter row is incremented with ``UPDATE … RETURNING``, which row-locks it on PostgreSQL until the
+    transaction ends, so two concurrent submissions never get the same number (a filing rolled back gives
+    its number back).
     """
+    return _next_number_and_id(now, with_id=False)[0]
+
+
+def _next_number_and_id(now: datetime, *, with_id: bool) -> tuple[str, int | None]:
+    """:func:`next_number`, and on PostgreSQL when ``with_id`` the new request's id from its sequence in the
+    same statement: the request, its event and its outbox message are then written in one flush rather than
+    two (no flush just for the id).  Elsewhere the id is None: the request's insert assigns it."""
     day = local_date(now)
     bump = update(TicketCounter).where(TicketCounter.day == day).values(last=TicketCounter.last + 1)
-    last = db.session.execute(bump.returning(TicketCounter.last)).scalar()
-    if last is None:
+    new_id: Any = None
+    if with_id and db.session.get_bind().dialect.name == "postgresql":
+        new_id = func.nextval(func.pg_get_serial_sequence(Ticket.__tablename__, Ticket.id.key))
+    columns = (TicketCounter.last,) if new_id is None else (TicketCounter.last, new_id)
+    row: Any = db.session.execute(bump.returning(*columns)).first()
+    if row is None:
         try:
             with db.session.begin_nested():
                 db.session.add(TicketCounter(day=day, last=1))
-            last = 1
+            row = (1,) if new_id is None else (1, db.session.scalar(select(new_id)))
         except IntegrityError:  # another transaction created the row first: take the next value from it
-            last = db.session.execute(bump.returning(TicketCounter.last)).scalar_one()
-    return f"QH{day:%Y%m%d}-{last:04d}"
+            row = db.session.execute(bump.returning(*columns)).one()
+    return f"QH{day:%Y%m%d}-{row[0]:04d}", (int(row[1]) if new_id is not None else None)
 
 
 # --------------------------------------------------------------------------- submission
@@ -219,12 +232,15 @@ def submit_ticket(
     if actor.role == Role.ENTERPRISE:
         if actor.enterprise_id is None:
             raise Forbidden(_("You may not file requests."))
-        enterprise = db.session.get(Enterprise, actor.enterprise_id)
+        building = joinedload(Enterprise.building)  # read next (the request's building and street)
+        enterprise = db.session.get(Enterprise, actor.enterprise_id, options=[building])
         if channel in (Channel.API, "api"):
             channel_value = Channel.API
     elif actor.role in (Role.LIAISON, Role.MANAGER, Role.ADMIN):
         enterprise = db.session.scalars(
-            select(Enterprise).where(Enterprise.uscc == uscc_codes.normalise(enterprise_uscc or ""))
+            select(Enterprise)
+            .where(Enterprise.uscc == uscc_codes.normalise(enterprise_uscc or ""))
+            .options(joinedload(Enterprise.building))
         ).first()
         if enterprise is None:
             errors["enterprise_uscc"] = _("No enterprise with this unified social credit code is registered.")
@@ -247,8 +263,10 @@ def submit_ticket(
 
     # the objects, not only their ids: what reads the new request next (its answer, the clocks) finds them
     # loaded instead of querying each again
+    number, ticket_id = _next_number_and_id(now, with_id=True)
     ticket = Ticket(
-        number=next_number(now),
+        id=ticket_id,
+        number=number,
         enterprise=enterprise,
         building=enterprise.building,
         street_id=enterprise.building.street_id,
@@ -264,7 +282,8 @@ def submit_ticket(
         updated_at=now,
     )
     db.session.add(ticket)
-    db.session.flush()
+    if ticket_id is None:
+        db.session.flush()  # for its id; known already, the request is written first by the flush below
     _event(
         ticket,
         actor,

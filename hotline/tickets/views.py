@@ -133,8 +133,9 @@ def _category_choices(form: forms.TicketForm) -> None:
     form.category.choices = forms.choices((c.code, localized_name(c)) for c in queries.active_categories())
 
 
-def _submit(form: forms.RecordForm | forms.TicketForm, **extra: Any) -> Ticket | None:
-    """Call the submission service with the form's values; ``None`` (and field errors) if it refuses."""
+def _submit(form: forms.RecordForm | forms.TicketForm, **extra: Any) -> str | None:
+    """Call the submission service with the form's values; the new request's number, or ``None`` (and
+    field errors) if it refuses."""
 
     def work() -> Ticket:
         return services.submit_ticket(
@@ -149,14 +150,14 @@ def _submit(form: forms.RecordForm | forms.TicketForm, **extra: Any) -> Ticket |
         )
 
     # once per form token: a form sent again (double click, back and resubmit) gets the request it filed
-    ticket, filed_before = intake.file_form_once(current_user, form.submission_token.data, work, form=form)
-    if ticket is None:
+    number, filed_before = intake.file_form_once(current_user, form.submission_token.data, work, form=form)
+    if number is None:
         return None
     if filed_before:
-        flash(_("This form was already submitted: here is request %(number)s.", number=ticket.number), "info")
+        flash(_("This form was already submitted: here is request %(number)s.", number=number), "info")
     else:
-        flash(_("Request %(number)s has been filed.", number=ticket.number), "success")
-    return ticket
+        flash(_("Request %(number)s has been filed.", number=number), "success")
+    return number
 
 
 @bp.route("/portal/new", methods=["GET", "POST"])
@@ -166,8 +167,8 @@ def new_ticket() -> tuple[str, int] | Response:
     _category_choices(form)
     if request.method == "GET":
         form.contact_phone.data = current_user.phone
-    if form.validate_on_submit() and (ticket := _submit(form)) is not None:
-        return redirect(url_for(".detail", number=ticket.number))
+    if form.validate_on_submit() and (number := _submit(form)) is not None:
+        return redirect(url_for(".detail", number=number))
     intake.issue_form_token(form.submission_token)
     return render_template("tickets/new.html", form=form), 400 if request.method == "POST" else 200
 
@@ -182,9 +183,9 @@ def record() -> tuple[str, int] | Response:
     )
     if form.validate_on_submit():
         uscc, channel = form.enterprise_uscc.data or "", form.channel.data or ""
-        ticket = _submit(form, enterprise_uscc=uscc, channel=channel)
-        if ticket is not None:
-            return redirect(url_for(".detail", number=ticket.number))
+        number = _submit(form, enterprise_uscc=uscc, channel=channel)
+        if number is not None:
+            return redirect(url_for(".detail", number=number))
     intake.issue_form_token(form.submission_token)
     return render_template("tickets/record.html", form=form), 400 if request.method == "POST" else 200
 

@@ -11,21 +11,25 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 import time_machine
 from flask.testing import FlaskClient
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 from werkzeug.test import TestResponse
 
 from hotline.auth.models import User
 from hotline.extensions import db
+from hotline.outbox.models import OutboxMessage
+from hotline.outbox.services import ROUTE_TICKET
 from hotline.tickets.idempotency.models import IdempotencyKey, IdempotencyScope
 from hotline.tickets.idempotency.services import prune_expired
 from hotline.tickets.idempotency.tasks import prune_idempotency_keys
-from hotline.tickets.models import Ticket
+from hotline.tickets.models import EventKind, Ticket, TicketEvent
 from tests import factories
 from tests.factories import World
 from tests.helpers import csrf_token, login
@@ -386,3 +390,79 @@ def test_the_form_token_and_the_api_key_are_different_keys(client, world):  # ty
     response = file(client, token, body(world), hidden["submission_token"])
     assert response.status_code == 201 and "Idempotent-Replayed" not in response.headers
     assert count_tickets() == 2
+
+
+# --------------------------------------------------------------------------- one transaction per filing
+
+
+@contextmanager
+def commits_counted() -> Iterator[list[int]]:
+    """How many times the request's session commits while the block runs (one item per commit)."""
+    seen: list[int] = []
+
+    def count(session: Any) -> None:
+        if not session.in_nested_transaction():  # a savepoint released is not a commit
+            seen.append(1)
+
+    event.listen(db.session, "after_commit", count)
+    try:
+        yield seen
+    finally:
+        event.remove(db.session, "after_commit", count)
+
+
+def assert_filed_together(ticket: Ticket, scope: IdempotencyScope) -> None:
+    """The request, its submission event, its routing message and its key's answer are all there."""
+    kinds = set(db.session.scalars(select(TicketEvent.kind).where(TicketEvent.ticket_id == ticket.id)))
+    assert kinds == {EventKind.SUBMITTED}
+    topics = list(db.session.scalars(select(OutboxMessage.topic).where(OutboxMessage.ticket_id == ticket.id)))
+    assert topics == [ROUTE_TICKET]
+    key = db.session.scalars(select(IdempotencyKey)).one()
+    assert (key.scope, key.ticket_id, key.answered) == (scope, ticket.id, True)
+
+
+def test_a_form_filing_is_one_transaction_with_its_outbox_row_and_its_token(client, world):  # type: ignore[no-untyped-def]
+    """DESIGN §8: the outbox row in the same transaction as the request (and the token's answer): one
+    commit, so the routing message cannot exist without its request, nor the request without it."""
+    login(client, world.contact.username)
+    hidden = form_fields(client.get("/portal/new").get_data(as_text=True))
+    with commits_counted() as commits:
+        response = client.post("/portal/new", data={**portal_form(world), **hidden})
+    assert response.status_code == 302
+    assert len(commits) == 1
+    assert_filed_together(db.session.scalars(select(Ticket)).one(), IdempotencyScope.FORM)
+
+
+def test_an_api_filing_with_a_key_is_one_transaction(client, world):  # type: ignore[no-untyped-def]
+    token = token_for(client, world.contact)
+    with commits_counted() as commits:
+        response = file(client, token, body(world), "one-commit")
+    assert response.status_code == 201, response.get_json()
+    assert len(commits) == 1
+    assert_filed_together(db.session.scalars(select(Ticket)).one(), IdempotencyScope.API)
+    with commits_counted() as commits:  # the replay changes nothing, so it commits nothing
+        assert file(client, token, body(world), "one-commit").headers["Idempotent-Replayed"] == "true"
+    assert commits == []
+
+
+@pytest.mark.fresh_db  # the nudge marks the row in a transaction of its own, outside the test's rollback
+def test_a_filing_is_published_to_the_workers_once_its_answer_has_been_sent(client, app, world):  # type: ignore[no-untyped-def]
+    """The outbox nudge runs after the answer (the WSGI response's close), so the client never waits for the
+    broker; it still publishes the request's routing message, and marks it published."""
+    from hotline.outbox import publisher
+
+    sent: list[tuple[str, dict[str, Any]]] = []
+    publisher.init_app(app, publish=lambda name, kwargs: sent.append((name, kwargs)))
+    try:
+        token = token_for(client, world.contact)
+        headers = {"Authorization": f"Bearer {token}"}
+        response = client.post(f"{API}/tickets", json=body(world), headers=headers, buffered=False)
+        assert response.status_code == 201
+        assert sent == []  # the answer is out; nothing published yet
+        response.close()
+    finally:
+        app.extensions.pop(publisher.EXTENSION, None)
+    [message] = db.session.scalars(select(OutboxMessage).where(OutboxMessage.topic == ROUTE_TICKET)).all()
+    assert [kwargs for _name, kwargs in sent] == [message.payload]
+    db.session.refresh(message)
+    assert message.published_at is not None

@@ -4,7 +4,7 @@ A client that times out, loses its connection or sees the server die cannot tell
 filed; if it sends it again, it must not file it twice.  ``POST /api/v1/tickets`` honours an
 ``Idempotency-Key`` header (the IETF httpapi draft's semantics, as Stripe does), and the two filing forms
 carry a one-time token.  Both live in one table, ``idempotency_keys``, scoped to the user, and the outcome
-of the first call is stored in the same transaction as the request it filed, so the two are committed
-together or not at all.  :mod:`.services` holds the rules, :mod:`.intake` the two-transaction protocol the
-views run, :mod:`.tasks` the prune job.
+of the first call is stored in the same transaction as the request it filed (the key is claimed in that
+transaction too), so the two are committed together or not at all.  :mod:`.services` holds the rules,
+:mod:`.intake` what the views run, :mod:`.tasks` the prune job.
 """

@@ -16,8 +16,9 @@ KEY_PARAMETER: dict[str, Any] = {
         "quoted Structured Fields string), unique per request you mean to file.  Send the same call again "
         "with the same key after a timeout, a lost connection or a 5xx: within 24 hours it files nothing "
         "new and answers the first answer again.  The same key with another body is 409 "
-        "`idempotency_key_reused`; while the first call is still running, 409 `idempotency_key_in_flight` "
-        "with `Retry-After`.  Keys are your own: another user's key of the same value is another key."
+        "`idempotency_key_reused`; sent while the first call is still running, it waits up to a second for "
+        "it and answers its answer, or else 409 `idempotency_key_in_flight` with `Retry-After`.  Keys are "
+        "your own: another user's key of the same value is another key."
     ),
     "schema": {"type": "string", "minLength": 1, "maxLength": KEY_MAX, "pattern": "^[\\x20-\\x7e]+$"},
 }

@@ -1,10 +1,11 @@
-"""A filing call with a key, as the views run it: register the key and commit, then lock it, then file the
-request and store the answer in one more transaction (:mod:`hotline.tickets.idempotency.services`).
+"""A filing call with a key, as the views run it: claim the key, file the request and store the answer, all
+in the one transaction of the call (:mod:`hotline.tickets.idempotency.services`).
 
 ``POST /api/v1/tickets`` with an ``Idempotency-Key`` header goes through :func:`file_api_request_once`:
 the first call files the request and answers 201; the same call again within 24 hours gets the same 201 and
-body with ``Idempotent-Replayed: true``; the key with another body is 409 ``idempotency_key_reused``; the
-key while its first call is still running is 409 ``idempotency_key_in_flight`` with ``Retry-After``.
+body with ``Idempotent-Replayed: true`` (sent while the first is still running, it waits for it up to
+:data:`API_LOCK_WAIT_SECONDS`); the key with another body is 409 ``idempotency_key_reused``; the key while
+its first call is still running after that wait is 409 ``idempotency_key_in_flight`` with ``Retry-After``.
 
 The filing forms carry a one-time token (a hidden field, :func:`issue_form_token`);
 :func:`file_form_once` files the request once per token and user, and hands the request already filed to
@@ -17,8 +18,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from flask import jsonify, request, url_for
+from flask import flash, jsonify, request, url_for
 from flask_babel import get_locale
+from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 from wtforms import Field
 
@@ -34,6 +36,10 @@ from hotline.web import perform, refused
 # How soon a client should try again when its key's first call is still running (a filing takes well
 # under a second; gunicorn kills a stuck one after 30 s, which releases the key).
 IN_FLIGHT_RETRY_AFTER_SECONDS = 1
+# How long a call waits for another call with its key to finish before it is told "being processed" (the
+# API) or asked to wait a moment (a form: a double click waits for its first click's request).
+API_LOCK_WAIT_SECONDS = 1.0
+FORM_LOCK_WAIT_SECONDS = 5.0
 
 
 # --------------------------------------------------------------------------- the API
@@ -66,25 +72,28 @@ def file_api_request_once(
     now = utcnow()
     user_id = user.id
     print_ = services.fingerprint(request.method, request.path, request.get_data(cache=True))
-    row_id = perform(lambda: services.register(user_id, IdempotencyScope.API, key, print_, now))
     try:
-        row = services.take(row_id, print_, now, wait=False)
+        claim = services.claim(
+            user_id, IdempotencyScope.API, key, print_, now, lock_wait=API_LOCK_WAIT_SECONDS
+        )
     except services.IdempotencyKeyInFlight as error:
         db.session.rollback()
         response, status = json_error(error.code, error.message, {}, error.status)
         response.status_code = status
         response.headers["Retry-After"] = str(IN_FLIGHT_RETRY_AFTER_SECONDS)
         return response
-    if row.answered:
-        number = _number(row.ticket_id)
-        status, body = int(row.response_status or 201), row.response_body
+    except services.IdempotencyKeyReused:
+        db.session.rollback()
+        raise
+    if claim.answered:
+        number = _number(claim.ticket_id)
         db.session.rollback()  # nothing to change: let the row go
-        return _answer(status, body, number, replayed=True)
+        return _answer(int(claim.status or 201), claim.body, number, replayed=True)
 
     def filed() -> tuple[Any, str]:
         ticket = work()
-        body = dump(ticket)
-        services.record_answer(row, status=201, body=body, ticket_id=ticket.id, now=now)
+        body = dump(ticket)  # read before the commit, while the request is loaded
+        services.record_answer(claim, status=201, body=body, ticket_id=ticket.id, now=now)
         return body, ticket.number
 
     body, number = perform(filed)
@@ -94,9 +103,9 @@ def file_api_request_once(
 def _settle_language() -> None:
     """Decide the answer's language now, while the user's row is loaded.
 
-    The first commit of the call expires the user; if the database then goes away, the rollback leaves it
-    expired and the 503 would read the user's language from the database it cannot reach (a 500 instead).
-    Flask-Babel keeps the locale once asked for the request.
+    A refusal rolls the transaction back, which expires the user; if the database has gone away meanwhile,
+    the answer would read the user's language from the database it cannot reach (a 500 instead of the
+    503).  Flask-Babel keeps the locale once asked for the request.
     """
     get_locale()
 
@@ -118,31 +127,38 @@ def issue_form_token(field: Field) -> None:
 
 def file_form_once(
     user: User, token: str | None, work: Callable[[], Ticket], *, form: Any
-) -> tuple[Ticket | None, bool]:
-    """File the request ``work`` files, once per user and form token; ``(ticket, filed_before)``.
+) -> tuple[str | None, bool]:
+    """File the request ``work`` files, once per user and form token; ``(its number, filed_before)``.
 
     ``(None, False)`` when the filing was refused (the errors are on ``form``, as with
-    :func:`hotline.web.perform`).  A second submission with the token waits for the first to finish and
-    gets the request it filed, ``filed_before`` true.  Without a usable token, ``work`` simply runs.
+    :func:`hotline.web.perform`).  A second submission with the token waits for the first to finish (up to
+    :data:`FORM_LOCK_WAIT_SECONDS`, else it is refused with a message to wait) and gets the request it
+    filed, ``filed_before`` true.  Without a usable token, ``work`` simply runs.  The number is read before
+    the commit: after it, the request's attributes would be read from the database again.
     """
     key = services.form_token(token)
     if key is None:
-        result = perform(work, form=form)
+        result = perform(lambda: work().number, form=form)
         return (None if refused(result) else result), False
     _settle_language()
     now = utcnow()
-    user_id = user.id
-    row_id = perform(lambda: services.register(user_id, IdempotencyScope.FORM, key, "", now))
-    row = services.take(row_id, "", now, wait=True)
-    if row.answered:
-        earlier = db.session.get(Ticket, row.ticket_id) if row.ticket_id is not None else None
-        if earlier is not None:
-            return earlier, True
+    try:
+        claim = services.claim(user.id, IdempotencyScope.FORM, key, "", now, lock_wait=FORM_LOCK_WAIT_SECONDS)
+    except services.IdempotencyKeyInFlight:
+        db.session.rollback()
+        flash(_("This form is still being submitted. Wait a moment, then submit it again."), "warning")
+        return None, False
+    if claim.answered:
+        number = _number(claim.ticket_id)
+        if number is not None:
+            db.session.rollback()  # nothing to change: let the row go
+            return number, True
+        claim = services.Claim(claim.row_id)  # its request is gone: file anew under the row this call holds
 
-    def filed() -> Ticket:
+    def filed() -> str:
         ticket = work()
-        services.record_answer(row, status=302, body=None, ticket_id=ticket.id, now=now)
-        return ticket
+        services.record_answer(claim, status=302, body=None, ticket_id=ticket.id, now=now)
+        return ticket.number
 
     result = perform(filed, form=form)
     return (None if refused(result) else result), False

@@ -26,9 +26,10 @@ class IdempotencyKey(db.Model):  # type: ignore[name-defined]
     """One key of one user: the fingerprint of the call that claimed it, and once that call has filed its
     request (in the same transaction), the answer it gave.
 
-    A row without ``response_status`` was claimed by a call that has not finished, or that failed and was
-    rolled back: a live call holds the row locked (``SELECT … FOR UPDATE``) until it commits, so an unlocked
-    row without an answer filed nothing and may be taken over by the next call with its key.
+    A call inserts its key's row, files its request and stores the answer in one transaction, so a committed
+    row has its answer; until the call commits, another call's insert of the same key waits for it.  A
+    committed row without ``response_status`` (left by the two-transaction protocol of before) filed
+    nothing and is taken over by the next call with its key.
     """
 
     __tablename__ = "idempotency_keys"

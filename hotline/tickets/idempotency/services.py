@@ -1,20 +1,24 @@
 """The rules of idempotency keys: what a key may be, a body's fingerprint, claiming a key, keeping the answer,
 forgetting keys after 24 hours.
 
-A call with a key runs in two transactions (:mod:`hotline.tickets.idempotency.intake` drives them):
+A call with a key runs in one transaction, the one that files its request
+(:mod:`hotline.tickets.idempotency.intake` drives it):
 
-1. :func:`register` inserts the key's row unless it exists (``INSERT … ON CONFLICT DO NOTHING``: the unique
-   constraint on (user, scope, key) decides a race) and the caller commits, so a second call with the same
-   key sees the row at once;
-2. :func:`take` locks the row for the rest of the call's transaction, and either hands back the stored
-   answer (a repeat) or resets the row for this call, which then files its request and :func:`record_answer`
-   stores the answer, both committed together.
+1. :func:`claim` inserts the key's row (``INSERT … ON CONFLICT DO NOTHING RETURNING id``: the unique
+   constraint on (user, scope, key) decides a race).  Inserted: the call owns the key until it commits or
+   rolls back, since a second call's insert of the same key waits for that.  Not inserted: the row was
+   committed by an earlier call, and :func:`claim` locks it (``SELECT … FOR UPDATE``) and either hands back
+   its stored answer (a repeat) or resets it for this call (answered more than 24 hours ago, or left
+   unanswered by an old two-transaction call);
+2. the call files its request and :func:`record_answer` stores the answer, committed together.
 
 So a request and its key's answer are committed together or not at all: whatever a client sees or misses
-(a reset connection, a timeout, a killed server), sending the same call again files nothing twice.  On
-PostgreSQL the lock is a row lock, and a second call with the key while the first is still running is told
-so (409) instead of waiting; SQLite has one writer at a time, so there the second call waits for the first
-and then gets its answer.
+(a reset connection, a timeout, a killed server), sending the same call again files nothing twice, and a
+refused or failed call leaves no row behind.  On PostgreSQL a second call with the key while the first is
+still running waits for it at most ``lock_wait`` seconds (``lock_timeout``, set for the claim only), then
+gets its answer; a first call still running after that is reported (:class:`IdempotencyKeyInFlight`).
+SQLite has one writer at a time: there the second call waits for the first (the busy timeout) and then gets
+its answer.
 
 Services take the user's id and ``now``; they flush and never commit.
 """
@@ -24,11 +28,12 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import OperationalError
 
@@ -40,7 +45,7 @@ from hotline.tickets.idempotency.models import KEY_MAX, IdempotencyKey, Idempote
 REPLAY_WINDOW = timedelta(hours=24)
 HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
-_LOCK_NOT_AVAILABLE = "55P03"  # PostgreSQL's SQLSTATE for FOR UPDATE NOWAIT on a locked row
+_LOCK_NOT_AVAILABLE = "55P03"  # PostgreSQL's SQLSTATE for a lock not had within lock_timeout
 
 
 class InvalidIdempotencyKey(DomainError):
@@ -142,68 +147,91 @@ def _dialect() -> str:
     return str(db.session.get_bind().dialect.name)
 
 
-def register(user_id: int, scope: IdempotencyScope, key: str, fingerprint: str, now: datetime) -> int:
-    """Make sure the user's key has its row (inserted unless it exists) and return the row's id.
+@dataclass(frozen=True)
+class Claim:
+    """The key's row as this call holds it: ``answered`` when the call is a repeat (give ``status``,
+    ``body`` and the request ``ticket_id`` again), otherwise the call's own to file and
+    :func:`record_answer`."""
 
-    The caller commits before :func:`take`, so that a second call with the key finds the row.  On
-    PostgreSQL an insert racing another call's uncommitted insert waits for it, then does nothing.
+    row_id: int
+    answered: bool = False
+    status: int | None = None
+    body: Any = None
+    ticket_id: int | None = None
+
+
+def _in_flight() -> IdempotencyKeyInFlight:
+    return IdempotencyKeyInFlight(
+        _("A request with this Idempotency-Key is being processed. Try again in a moment.")
+    )
+
+
+def _lock_timed_out(error: OperationalError) -> bool:
+    return getattr(error.orig, "sqlstate", None) == _LOCK_NOT_AVAILABLE
+
+
+def claim(
+    user_id: int,
+    scope: IdempotencyScope,
+    key: str,
+    fingerprint: str,
+    now: datetime,
+    *,
+    lock_wait: float,
+) -> Claim:
+    """Claim the user's key for the current transaction (see the module docstring) and return the claim.
+
+    Raises :class:`IdempotencyKeyReused` when the key was answered within :data:`REPLAY_WINDOW` for another
+    fingerprint, and :class:`IdempotencyKeyInFlight` when another call still holds the key after
+    ``lock_wait`` seconds (PostgreSQL; the transaction is then rolled back: the timed-out lock aborted it),
+    or when the key's row vanished meanwhile (pruned: the client's retry files it).
     """
-    insert: Any = postgresql.insert if _dialect() == "postgresql" else sqlite.insert
+    postgres = _dialect() == "postgresql"
+    if postgres:
+        # A bounded wait for a call racing on the same key (the insert below waits for its transaction) or
+        # holding the key's row; set back once the key is claimed, so nothing else this filing locks
+        # (the day's number) is refused for it.
+        milliseconds = max(1, round(lock_wait * 1000))
+        db.session.execute(select(func.set_config("lock_timeout", f"{milliseconds}ms", True)))
+    claimed = _claim(user_id, scope, key, fingerprint, now)  # raising, it ends the call's transaction
+    if postgres:
+        db.session.execute(text("SET LOCAL lock_timeout TO DEFAULT"))
+    return claimed
+
+
+def _claim(user_id: int, scope: IdempotencyScope, key: str, fingerprint: str, now: datetime) -> Claim:
+    postgres = _dialect() == "postgresql"
+    insert: Any = postgresql.insert if postgres else sqlite.insert
     table = IdempotencyKey.__table__
     statement = (
         insert(table)
         .values(user_id=user_id, scope=scope, key=key, fingerprint=fingerprint, created_at=now)
         .on_conflict_do_nothing(index_elements=[table.c.user_id, table.c.scope, table.c.key])
-    )
-    db.session.execute(statement)
-    row_id = db.session.scalar(
-        select(IdempotencyKey.id).where(
-            IdempotencyKey.user_id == user_id, IdempotencyKey.scope == scope, IdempotencyKey.key == key
-        )
-    )
-    assert row_id is not None  # inserted, or there already
-    return int(row_id)
-
-
-def take(row_id: int, fingerprint: str, now: datetime, *, wait: bool) -> IdempotencyKey:
-    """Lock the key's row for the current transaction and return it: answered (the call is a repeat: give
-    its answer again) or reset for this call (file the request, then :func:`record_answer`).
-
-    A key answered more than :data:`REPLAY_WINDOW` ago, or claimed by a call that filed nothing (it failed
-    or died: its transaction was rolled back), is reset for this call.  Raises
-    :class:`IdempotencyKeyReused` when the key was answered for another fingerprint, and, unless ``wait``,
-    :class:`IdempotencyKeyInFlight` when another call holds the row (PostgreSQL; the transaction is then
-    rolled back: the failed lock aborted it).
-    """
-    if _dialect() == "sqlite":
-        # SQLite locks the database, not rows: a write takes its one writer's lock for this transaction,
-        # so a second call with the key waits here until this one has committed, then sees its answer.
-        db.session.execute(update(IdempotencyKey).where(IdempotencyKey.id == row_id).values(id=row_id))
-    query = (
-        select(IdempotencyKey)
-        .where(IdempotencyKey.id == row_id)
-        .with_for_update(nowait=not wait)
-        .execution_options(populate_existing=True)
+        .returning(table.c.id)
     )
     try:
-        row = db.session.scalars(query).one_or_none()
+        row_id = db.session.execute(statement).scalar()
+        if row_id is not None:  # a new key: this call's own
+            return Claim(int(row_id))
+        mine = (IdempotencyKey.user_id == user_id, IdempotencyKey.scope == scope, IdempotencyKey.key == key)
+        row = db.session.scalars(
+            select(IdempotencyKey).where(*mine).with_for_update().execution_options(populate_existing=True)
+        ).one_or_none()
     except OperationalError as error:
-        if getattr(error.orig, "sqlstate", None) != _LOCK_NOT_AVAILABLE:
+        if not _lock_timed_out(error):
             raise
-        # The failed statement aborted the transaction; the message below may read the database (the
-        # user's language), so end it here.
+        # The failed statement aborted the transaction; the message may read the database (the user's
+        # language), so end it first.
         db.session.rollback()
-        raise IdempotencyKeyInFlight(
-            _("A request with this Idempotency-Key is being processed. Try again in a moment.")
-        ) from None
-    if row is None:  # deleted since it was registered (pruned long expired): the client's retry files it
-        raise IdempotencyKeyInFlight(
-            _("A request with this Idempotency-Key is being processed. Try again in a moment.")
-        )
+        raise _in_flight() from None
+    if row is None:  # deleted since the insert found it (pruned long expired): the client's retry files it
+        raise _in_flight()
     if row.answered and row.created_at > now - REPLAY_WINDOW:
         if row.fingerprint != fingerprint:
             raise IdempotencyKeyReused(_("This Idempotency-Key was already used for a different request."))
-        return row
+        return Claim(row.id, True, row.response_status, row.response_body, row.ticket_id)
+    # answered long ago, or claimed by a call that committed no answer (the two-transaction protocol of
+    # before): this call's now
     row.fingerprint = fingerprint
     row.created_at = now
     row.response_status = None
@@ -211,18 +239,17 @@ def take(row_id: int, fingerprint: str, now: datetime, *, wait: bool) -> Idempot
     row.ticket_id = None
     row.completed_at = None
     db.session.flush()
-    return row
+    return Claim(row.id)
 
 
-def record_answer(
-    row: IdempotencyKey, *, status: int, body: Any, ticket_id: int | None, now: datetime
-) -> None:
+def record_answer(claim: Claim, *, status: int, body: Any, ticket_id: int | None, now: datetime) -> None:
     """Store the answer of the call that holds the key (in the transaction that filed its request)."""
-    row.response_status = status
-    row.response_body = body
-    row.ticket_id = ticket_id
-    row.completed_at = now
-    db.session.flush()
+    db.session.execute(
+        update(IdempotencyKey)
+        .where(IdempotencyKey.id == claim.row_id)
+        .values(response_status=status, response_body=body, ticket_id=ticket_id, completed_at=now)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def prune_expired(now: datetime, limit: int = 5000) -> int:
