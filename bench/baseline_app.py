@@ -4,8 +4,8 @@
 the table), ``GET /hello`` answers a constant (the floor of gunicorn + Flask), ``POST /insert`` inserts one
 row through the ORM and commits (bench/web.py: the floor of filing a request).  Served by gunicorn with the
 same settings as the hotline, on the same database, through the same driver and pool settings (SQLAlchemy,
-psycopg 3, ``pool_pre_ping``), so what every page pays is on both sides of the ratio.  ``DATABASE_URL`` names
-the database.
+psycopg 3, connections pinged when idle a while: ``hotline.db.ping_idle_connections``), so what every page
+pays is on both sides of the ratio.  ``DATABASE_URL`` names the database.
 """
 
 from __future__ import annotations
@@ -17,7 +17,10 @@ from flask import Flask
 from sqlalchemy import DateTime, String, Text, create_engine, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
-engine = create_engine(os.environ["DATABASE_URL"], pool_pre_ping=True)
+from hotline.db import ping_idle_connections  # the function only: no application is made
+
+engine = create_engine(os.environ["DATABASE_URL"], connect_args={"connect_timeout": 5})
+ping_idle_connections(engine)
 app = Flask(__name__)
 
 

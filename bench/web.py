@@ -19,7 +19,9 @@ Measured, each request a new connection, from connecting to the body's last byte
 - reads, four clients at once: the same pages, each client its own login; median and 95th percentile;
 - intake: the web form (``POST /portal/new``: see :func:`form_intake`) and ``POST /api/v1/tickets``, without
   and with an ``Idempotency-Key``, one client and four, next to ``POST /insert`` and ``GET /hello``: requests
-  a second and the ratio to the bare insert.  ``--only intake`` times these alone (no pages, no plans: a
+  a second and the ratio to the bare insert, in ``--rounds`` rounds that each time every row in turn (each
+  ratio against its own round's baseline: the machine's speed drifts; the median and the range are
+  printed).  ``--only intake`` times these alone (no pages, no plans: a
   small load is enough, ``--tickets 20000``); ``--nudge-redis URL`` serves with the outbox nudge on,
   publishing to that Redis (production does; without it no broker runs and the nudge is off).
 
@@ -252,7 +254,16 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument(
-        "--seconds", type=float, default=10, help="duration of each timed intake and load phase"
+        "--seconds",
+        type=float,
+        default=10,
+        help="duration of each timed load phase, and of each intake row (split over --rounds)",
+    )
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=5,
+        help="intake: rounds, each timing every kind for --seconds/--rounds in turn (ratios per round)",
     )
     parser.add_argument(
         "--only",
@@ -474,7 +485,9 @@ def _print_intake(lines: list[str], count: int, server: str, nudge: bool, *, hea
     if header:
         print(f"\n{count:,} requests; PostgreSQL {server}; gunicorn {GUNICORN_WORKERS} sync workers")
     print(f"outbox nudge: {'on (Redis broker)' if nudge else 'off'}")
-    print(f"\n{'intake':<42}{'clients':>8}{'req/s':>9}{'p50 ms':>9}{'p95 ms':>9}{'× insert':>10}")
+    print(
+        f"\n{'intake':<42}{'clients':>8}{'req/s':>9}{'p50 ms':>9}{'p95 ms':>9}{'× insert':>10}{'rounds':>10}"
+    )
     for line in lines:
         print(line)
 
@@ -522,21 +535,34 @@ def _intake_table(args: argparse.Namespace, hotline_url: str, baseline_url: str)
         ("file a request: POST /api/v1/tickets", contact_api),
         ("  the same with an Idempotency-Key", contact_api_keyed),
     ]
-    results: dict[tuple[str, int], tuple[list[float], float]] = {}
-    for label, make in kinds:
+    # Rounds, each timing every kind in turn: the machine's speed drifts over a minute (other tenants of
+    # the host), so each ratio is taken against the baseline of its own round, and the medians reported.
+    prepared = {(label, n): clients(make, n) for label, make in kinds for n in (1, CONCURRENCY)}
+    for work in prepared.values():
+        for send in work:  # warm up
+            send()
+    latencies: dict[tuple[str, int], list[float]] = {key: [] for key in prepared}
+    rates: dict[tuple[str, int], list[float]] = {key: [] for key in prepared}
+    ratios: dict[tuple[str, int], list[float]] = {key: [] for key in prepared}
+    for round_ in range(args.rounds):
         for n in (1, CONCURRENCY):
-            work = clients(make, n)
-            for send in work:  # warm up
-                send()
-            results[(label, n)] = concurrently(work, args.seconds)
-            print(f"intake: {label}, {n} client(s) done", file=sys.stderr, flush=True)
+            for label, _make in kinds:
+                times, rate = concurrently(prepared[(label, n)], args.seconds / args.rounds)
+                latencies[(label, n)].extend(times)
+                rates[(label, n)].append(rate)
+            base_rate = rates[(kinds[0][0], n)][-1]
+            for label, _make in kinds:
+                ratios[(label, n)].append(rates[(label, n)][-1] / base_rate)
+        print(f"intake: round {round_ + 1} of {args.rounds} done", file=sys.stderr, flush=True)
     lines = []
-    for (label, n), (latencies, rate) in results.items():
-        base_rate = results[(kinds[0][0], n)][1]
-        lines.append(
-            f"{label:<42}{n:>8}{rate:>9.1f}{statistics.median(latencies):>9.1f}"
-            f"{percentile(latencies, 0.95):>9.1f}{rate / base_rate:>10.2f}"
-        )
+    for n in (1, CONCURRENCY):
+        for label, _make in kinds:
+            key = (label, n)
+            lines.append(
+                f"{label:<42}{n:>8}{statistics.median(rates[key]):>9.1f}"
+                f"{statistics.median(latencies[key]):>9.1f}{percentile(latencies[key], 0.95):>9.1f}"
+                f"{statistics.median(ratios[key]):>10.2f}{min(ratios[key]):>7.2f}-{max(ratios[key]):.2f}"
+            )
     return lines
 
 

@@ -51,11 +51,17 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         tickets,
         urls,
     )
+    from hotline import db as hotline_db
     from hotline.celery_app import celery_init_app
     from hotline.extensions import csrf, db, migrate
 
     # the shell
     db.init_app(app)
+    with app.app_context():
+        engine = db.engine
+        pre_ping = app.config.get("SQLALCHEMY_ENGINE_OPTIONS", {}).get("pool_pre_ping")
+        if engine.dialect.name == "postgresql" and not pre_ping:
+            hotline_db.ping_idle_connections(engine)  # instead of a ping at every checkout
     migrate.init_app(app, db, directory=str(config_module.ROOT / "migrations"), render_as_batch=True)
     csrf.init_app(app)
     i18n.init_app(app)

@@ -156,13 +156,15 @@ def _mail_settings(production: bool) -> dict[str, Any]:
 
 
 def _engine_options(database_url: str) -> dict[str, Any]:
-    """Connections are checked before use (a restarted database is met with a new one) and never wait long:
-    PostgreSQL's connect attempt gives up after 5 s (a partition must not hang a page, ``/readyz`` or a
-    heartbeat); SQLite waits up to 15 s for another process's write (hotline/db.py sets its journal)."""
+    """Connections never wait long: PostgreSQL's connect attempt gives up after 5 s (a partition must not
+    hang a page, ``/readyz`` or a heartbeat); SQLite waits up to 15 s for another process's write
+    (hotline/db.py sets its journal).  PostgreSQL's pooled connections are checked before use when they
+    have been idle a while (``hotline.db.ping_idle_connections``, installed by ``create_app``), not at
+    every checkout; SQLite opens a file, there is no server to lose."""
     if database_url.startswith("sqlite"):
-        return {"pool_pre_ping": True, "connect_args": {"timeout": 15}}
+        return {"connect_args": {"timeout": 15}}
     if database_url.startswith("postgresql"):
-        return {"pool_pre_ping": True, "connect_args": {"connect_timeout": 5}}
+        return {"connect_args": {"connect_timeout": 5}}
     return {"pool_pre_ping": True}
 
 

@@ -10,12 +10,28 @@ hotline.errors).  An in-memory database (the unit tests) keeps its own journal.
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import sqlite3
+import time
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, Engine, MetaData, TypeDecorator, event
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy import (
+    DateTime,
+    Engine,
+    Integer,
+    MetaData,
+    TypeDecorator,
+    bindparam,
+    event,
+    exc,
+    insert,
+    inspect,
+    literal,
+    select,
+)
+from sqlalchemy.orm import DeclarativeBase, make_transient_to_detached, scoped_session
 
 # Stable constraint names so that migrations can drop and alter them on every backend.
 NAMING_CONVENTION = {
@@ -74,3 +90,203 @@ def _sqlite_settings(dbapi_connection: Any, _record: Any) -> None:
         cursor.execute("PRAGMA synchronous = NORMAL")
     finally:
         cursor.close()
+
+
+# ------------------------------------------------------------------ checking connections before use
+
+# A pooled connection back in use within this many seconds of its last use is not pinged first.
+IDLE_PING_SECONDS = 5.0
+_LAST_USED = "hotline_last_used"  # in a pool record's info: time.monotonic() of its last check-in
+
+
+def ping_idle_connections(engine: Engine) -> None:
+    """Check a pooled connection before use only when it has been idle a while (``pool_pre_ping`` pings
+    every checkout: a round trip on every page and call, about a tenth of filing a request).
+
+    A connection idle for more than :data:`IDLE_PING_SECONDS` is pinged at checkout; a dead one is replaced
+    (``DisconnectionError``: the pool connects anew).  One used a moment ago is taken as alive: if the
+    database restarted within those seconds, the first statement on it fails, SQLAlchemy marks the pool's
+    connections stale, and that one request is answered 503 "try again" (hotline.errors); the next get new
+    connections.
+    """
+
+    def connected(_dbapi_connection: Any, record: Any) -> None:
+        record.info[_LAST_USED] = time.monotonic()
+
+    def checked_in(_dbapi_connection: Any, record: Any) -> None:
+        if record is not None:
+            record.info[_LAST_USED] = time.monotonic()
+
+    def checked_out(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        last = record.info.get(_LAST_USED)
+        if last is not None and time.monotonic() - last < IDLE_PING_SECONDS:
+            return
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute("SELECT 1")
+        except Exception as error:  # the driver's own error, whatever its class: the connection is gone
+            raise exc.DisconnectionError(str(error)) from error
+        finally:
+            with contextlib.suppress(Exception):
+                cursor.close()
+
+    event.listen(engine, "connect", connected)
+    event.listen(engine, "checkin", checked_in)
+    event.listen(engine, "checkout", checked_out)
+
+
+# ------------------------------------------------------------------ a flush of new rows in one statement
+
+
+def flush_new_rows(session: Any) -> None:
+    """Flush ``session``; on PostgreSQL, when all it holds are new rows, in one statement.
+
+    ``Session.flush`` writes each new row with its own ``INSERT`` and waits for each (a request, its event
+    and its outbox message: three round trips and the unit of work's bookkeeping, about a third of filing a
+    request).  Here every pending row becomes one data-modifying ``WITH`` query (``WITH r1 AS (INSERT …
+    RETURNING id), r2 AS (INSERT …) SELECT …``: the foreign keys are checked at the end of the statement),
+    and the rows then join the session as if a flush had loaded them.  The session's flush events still
+    run, around the statement, as they would around a flush (the statistics rollup, the outbox nudge).
+
+    Anything else (an updated or deleted row, a row whose related row has no key yet, a primary key that
+    is not a single integer, SQLite) goes through the ordinary ``Session.flush``.
+    """
+    if isinstance(session, scoped_session):
+        session = session()
+    rows = _new_rows_at_once(session)
+    if rows is None:
+        session.flush()
+        return
+    session.dispatch.before_flush(session, None, None)
+    if session.dirty or session.deleted or set(session.new) != set(rows):  # a listener changed something
+        session.flush()
+        return
+    statement, parameters, returned = _insert_statement(rows)
+    keys = session.connection().execute(statement, parameters).one()  # a plain statement: no ORM layer
+    keys = keys if returned else ()
+    for row, key in zip(returned, keys, strict=True):
+        mapper = inspect(row).mapper
+        setattr(row, mapper.primary_key[0].key, key)
+    session.dispatch.after_flush(session, None)
+    for row in rows:
+        if row in session:  # an expunge cascading from another row may have taken it already
+            session.expunge(row)
+    for row in rows:
+        make_transient_to_detached(row)
+    for row in rows:
+        session.add(row)
+    session.dispatch.after_flush_postexec(session, None)
+
+
+def _new_rows_at_once(session: Any) -> list[Any] | None:
+    """The pending rows in the order their tables depend on each other, their foreign keys filled in from
+    the related rows and every column given (defaults applied); None when they cannot be written at once."""
+    if session.get_bind().dialect.name != "postgresql" or session.dirty or session.deleted:
+        return None
+    rows = list(session.new)
+    if not rows:
+        return None
+    order = _table_order()
+    for row in rows:
+        mapper = inspect(row).mapper
+        if mapper.local_table not in order or mapper.inherits is not None or len(mapper.primary_key) != 1:
+            return None
+    rows.sort(key=lambda r: order[inspect(r).mapper.local_table])
+    for row in rows:
+        if not _fill_columns(row):
+            return None
+    return rows
+
+
+@functools.cache
+def _table_order() -> dict[Any, int]:
+    """Each table's place in the order of their foreign keys (computed once: the models do not change)."""
+    return {table: i for i, table in enumerate(Base.metadata.sorted_tables)}
+
+
+def _fill_columns(row: Any) -> bool:
+    state = inspect(row)
+    mapper = state.mapper
+    for relationship in mapper.relationships:
+        if relationship.direction.name != "MANYTOONE" or relationship.key not in state.dict:
+            continue
+        related = state.dict[relationship.key]
+        for local, remote in relationship.local_remote_pairs:
+            value = None if related is None else getattr(related, _attribute_of(related, remote))
+            if related is not None and value is None:
+                return False  # the related row has no key yet
+            setattr(row, _attribute_of(row, local), value)
+    for attribute in mapper.column_attrs:
+        column = attribute.columns[0]
+        if attribute.key in state.dict:
+            continue
+        if column.primary_key:
+            if not isinstance(column.type, Integer) or column.server_default is not None:
+                return False
+            continue
+        default = column.default
+        if default is None:
+            if column.server_default is not None:
+                return False  # the database would fill it in: read back by a flush, not guessed here
+            setattr(row, attribute.key, None)
+        elif default.is_scalar:
+            setattr(row, attribute.key, default.arg)
+        elif default.is_callable:
+            setattr(row, attribute.key, default.arg(None))
+        else:
+            return False
+    return True
+
+
+def _attribute_of(row: Any, column: Any) -> str:
+    return str(inspect(row).mapper.get_property_by_column(column).key)
+
+
+def _insert_statement(rows: list[Any]) -> tuple[Any, dict[str, Any], list[Any]]:
+    """The one statement writing ``rows``, its parameters, and the rows whose primary key it returns (in its
+    columns' order).  Statements are kept by shape (the tables and columns written): SQLAlchemy then finds
+    their compiled form in its cache instead of building the query again for every filing."""
+    shape, parameters, returned = [], {}, []
+    for i, row in enumerate(rows):
+        state = inspect(row)
+        mapper = state.mapper
+        key = mapper.primary_key[0]
+        columns = []
+        for attribute in mapper.column_attrs:
+            column = attribute.columns[0]
+            if attribute.key not in state.dict:
+                continue
+            value = state.dict[attribute.key]
+            if column is key and value is None:
+                continue
+            columns.append(column.key)
+            parameters[f"r{i}_{column.key}"] = value
+        returns = key.key not in columns
+        if returns:
+            returned.append(row)
+        shape.append((mapper.local_table, tuple(columns), returns))
+    signature = tuple(shape)
+    statement = _STATEMENTS.get(signature)
+    if statement is None:
+        statement = _build_insert_statement(signature)
+        if len(_STATEMENTS) < 64:
+            _STATEMENTS[signature] = statement
+    return statement, parameters, returned
+
+
+_STATEMENTS: dict[tuple[Any, ...], Any] = {}
+
+
+def _build_insert_statement(shape: tuple[Any, ...]) -> Any:
+    ctes, keys = [], []
+    for i, (table, columns, returns) in enumerate(shape):
+        values = {name: bindparam(f"r{i}_{name}", type_=table.c[name].type) for name in columns}
+        statement = insert(table).values(values)
+        if returns:
+            statement = statement.returning(table.primary_key.columns[0])
+        cte = statement.cte(f"row{i}")
+        ctes.append(cte)
+        if returns:
+            keys.append(select(cte.c[0]).scalar_subquery())
+    query = select(*keys) if keys else select(literal(1))
+    return query.add_cte(*ctes)

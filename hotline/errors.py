@@ -109,14 +109,16 @@ RETRY_AFTER_SECONDS = 30
 _DATABASE_UNAVAILABLE = "hotline_database_unavailable"  # in flask.g: this request is answered 503
 
 # PostgreSQL's SQLSTATEs that mean "no usable connection" (appendix A of its manual): class 08 (connection
-# exception) and these.  The other SQLSTATEs psycopg raises as OperationalError (a statement timeout, a lock
-# not available, a deadlock, a refused password …) are not an outage: they stay a 500.
+# exception) and these.  The other SQLSTATEs psycopg raises as OperationalError (a statement timeout, a
+# deadlock, a refused password …) are not an outage: they stay a 500.
 _PG_UNAVAILABLE = {
     "53300",  # too_many_connections
     "57P01",  # admin_shutdown
     "57P02",  # crash_shutdown
     "57P03",  # cannot_connect_now (starting up, shutting down, in recovery)
     "57P05",  # idle_session_timeout
+    "55P03",  # lock_not_available: a lock held by another transaction past this one's lock_timeout (as
+    # SQLite's busy below: the filing calls bound their waits, hotline.tickets.idempotency)
 }
 # SQLite's primary result codes that mean the file cannot be used now: it cannot be opened, or another
 # connection held it locked past the busy timeout.  Its other OperationalErrors ("no such table", a syntax

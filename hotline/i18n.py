@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
+from babel import support
 from flask import Flask, current_app, g, has_request_context, request, session
 from flask_login import current_user
+from wtforms.i18n import messages_path
 
 from hotline.extensions import babel
 
@@ -39,6 +42,34 @@ def select_locale() -> str:
 def init_app(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale, default_timezone=app.config["BABEL_DEFAULT_TIMEZONE"])
     app.jinja_env.globals.update(current_locale=current_locale, localized_name=localized_name)
+    app.before_request(_share_form_messages)
+
+
+@functools.cache
+def _wtforms_messages(locale: str) -> support.Translations:
+    return support.Translations.load(messages_path(), [locale], domain="wtforms")
+
+
+class _FormMessages:
+    """WTForms' own messages ("This field is required.") in the request's language, from a catalogue read
+    once per process and language: Flask-WTF would read it from disk again in every request with a form."""
+
+    def _messages(self) -> support.Translations:
+        return _wtforms_messages(current_locale())
+
+    def ugettext(self, string: str) -> str:
+        return str(self._messages().ugettext(string))
+
+    def ungettext(self, singular: str, plural: str, n: int) -> str:
+        return str(self._messages().ungettext(singular, plural, n))
+
+
+_FORM_MESSAGES = _FormMessages()
+
+
+def _share_form_messages() -> None:
+    # Flask-WTF takes the request's attribute when it is there (flask_wtf.i18n._get_translations)
+    request.wtforms_translations = _FORM_MESSAGES  # type: ignore[attr-defined]
 
 
 def current_locale() -> str:

@@ -15,8 +15,11 @@ WAITING_FOR_ROUTING = (EventKind.SUBMITTED, EventKind.RETURN_ACCEPTED)
 
 
 def _queue_routing(change: TicketChanged) -> None:
+    # not flushed here: the action's own flush, or its commit, writes it with the request's other rows
     ticket_id = change.ticket.id
-    outbox.enqueue(outbox.ROUTE_TICKET, {"ticket_id": ticket_id}, change.now, ticket_id=ticket_id)
+    outbox.enqueue(
+        outbox.ROUTE_TICKET, {"ticket_id": ticket_id}, change.now, ticket_id=ticket_id, flush=False
+    )
 
 
 def subscribe() -> None:

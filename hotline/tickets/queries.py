@@ -10,8 +10,8 @@ from collections.abc import Callable
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import Select, case, false, func, or_, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy import Select, case, event, false, func, or_, select
+from sqlalchemy.orm import Session, SessionTransaction, selectinload
 
 from hotline.auth.models import Role, User
 from hotline.enterprises.models import Department, Enterprise
@@ -184,12 +184,38 @@ def timeline(ticket: Ticket, *, include_internal: bool) -> list[TicketEvent]:
     return list(db.session.scalars(query))
 
 
+_ACTIVE_CATEGORIES = "hotline_active_categories"  # key in Session.info: this transaction's active categories
+
+
 def active_categories() -> list[Category]:
-    return list(
-        db.session.scalars(
-            select(Category).where(Category.active.is_(True)).order_by(Category.sort_order, Category.id)
-        )
-    )
+    """The active categories in their order, read once per transaction (a filing form reads them for its
+    choices and again to check the one chosen; the cache ends with the transaction, and with a flush that
+    writes a category)."""
+    cached: list[Category] | None = db.session.info.get(_ACTIVE_CATEGORIES)
+    if cached is None:
+        query = select(Category).where(Category.active.is_(True)).order_by(Category.sort_order, Category.id)
+        cached = list(db.session.scalars(query))
+        db.session.info[_ACTIVE_CATEGORIES] = cached
+    return cached
+
+
+def active_category(code: str) -> Category | None:
+    """The active category with this code, None if there is none."""
+    return next((c for c in active_categories() if c.code == code), None)
+
+
+def _forget_categories_after_transaction(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None:  # the outermost transaction: what it read may change hereafter
+        session.info.pop(_ACTIVE_CATEGORIES, None)
+
+
+def _forget_categories_after_change(session: Session, _flush_context: Any) -> None:
+    if any(isinstance(row, Category) for row in (*session.new, *session.dirty, *session.deleted)):
+        session.info.pop(_ACTIVE_CATEGORIES, None)  # a category written in this transaction: read again
+
+
+event.listen(Session, "after_transaction_end", _forget_categories_after_transaction)
+event.listen(Session, "after_flush", _forget_categories_after_change)
 
 
 def active_departments() -> list[Department]:

@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
 from hotline.auth.models import Role, User
+from hotline.db import flush_new_rows
 from hotline.enterprises import uscc as uscc_codes
 from hotline.enterprises.models import Department, Enterprise
 from hotline.enterprises.services import liaison_covers
@@ -29,7 +30,6 @@ from hotline.text import NOT_ALLOWED_CHARACTERS, has_control_characters, refuse_
 from hotline.tickets import events
 from hotline.tickets.models import (
     RECORDED_CHANNELS,
-    Category,
     Channel,
     EventKind,
     Rating,
@@ -40,7 +40,7 @@ from hotline.tickets.models import (
     TicketState,
     Urgency,
 )
-from hotline.tickets.queries import get_visible_ticket_by_id
+from hotline.tickets.queries import active_category, get_visible_ticket_by_id
 from hotline.tickets.workflow import ACTIONS, PUBLIC_OF_KIND, TEXT_MAX, TITLE_MAX, check, refusal
 from hotline.timeutil import local_date
 
@@ -160,19 +160,21 @@ def _next_number_and_id(now: datetime, *, with_id: bool) -> tuple[str, int | Non
     same statement: the request, its event and its outbox message are then written in one flush rather than
     two (no flush just for the id).  Elsewhere the id is None: the request's insert assigns it."""
     day = local_date(now)
-    bump = update(TicketCounter).where(TicketCounter.day == day).values(last=TicketCounter.last + 1)
+    counters = TicketCounter.__table__
+    bump = update(counters).where(counters.c.day == day).values(last=counters.c.last + 1)
     new_id: Any = None
     if with_id and db.session.get_bind().dialect.name == "postgresql":
         new_id = func.nextval(func.pg_get_serial_sequence(Ticket.__tablename__, Ticket.id.key))
-    columns = (TicketCounter.last,) if new_id is None else (TicketCounter.last, new_id)
-    row: Any = db.session.execute(bump.returning(*columns)).first()
+    columns = (counters.c.last,) if new_id is None else (counters.c.last, new_id)
+    # on the session's connection: a plain statement, without the ORM's bookkeeping of an ORM update
+    row: Any = db.session.connection().execute(bump.returning(*columns)).first()
     if row is None:
         try:
             with db.session.begin_nested():
                 db.session.add(TicketCounter(day=day, last=1))
             row = (1,) if new_id is None else (1, db.session.scalar(select(new_id)))
         except IntegrityError:  # another transaction created the row first: take the next value from it
-            row = db.session.execute(bump.returning(*columns)).one()
+            row = db.session.connection().execute(bump.returning(*columns)).one()
     return f"QH{day:%Y%m%d}-{row[0]:04d}", (int(row[1]) if new_id is not None else None)
 
 
@@ -198,9 +200,7 @@ def submit_ticket(
     :data:`RECORDED_CHANNELS`.  Raises :class:`ValidationFailed` with per-field messages, :class:`Forbidden`.
     """
     errors: dict[str, str] = {}
-    category_row = db.session.scalars(
-        select(Category).where(Category.code == (category or "").strip(), Category.active.is_(True))
-    ).first()
+    category_row = active_category((category or "").strip())
     if category_row is None:
         errors["category"] = _("Choose one of the categories.")
     title_text = (title or "").strip()
@@ -292,7 +292,7 @@ def submit_ticket(
         body=description_text,
         payload={"channel": channel_value.value, "urgency": urgency_value.value},
     )
-    db.session.flush()
+    flush_new_rows(db.session)  # the request, its event and its outbox message: one statement on PostgreSQL
     return ticket
 
 

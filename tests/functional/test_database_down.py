@@ -302,7 +302,8 @@ def _sqlite_error(database: str, sql: str = "SELECT 1") -> sqlite3.Error:
         (_wrapped(psycopg.errors.CannotConnectNow("the database system is starting up")), True),
         (_wrapped(psycopg.errors.TooManyConnections("too many clients already")), True),
         (_wrapped(psycopg.errors.QueryCanceled("canceling statement due to statement timeout")), False),
-        (_wrapped(psycopg.errors.LockNotAvailable("could not obtain lock")), False),
+        # a lock held past lock_timeout: "busy, try again" (503), as SQLite's busy below
+        (_wrapped(psycopg.errors.LockNotAvailable("could not obtain lock")), True),
         (_wrapped(psycopg.errors.InvalidPassword("password authentication failed")), False),
         (_wrapped(_sqlite_error("/nonexistent-folder/hotline.sqlite3")), True),  # unable to open
         (_wrapped(_sqlite_error(":memory:", "SELECT * FROM ticket")), False),  # no such table

@@ -15,8 +15,8 @@ A call with a key runs in one transaction, the one that files its request
 So a request and its key's answer are committed together or not at all: whatever a client sees or misses
 (a reset connection, a timeout, a killed server), sending the same call again files nothing twice, and a
 refused or failed call leaves no row behind.  On PostgreSQL a second call with the key while the first is
-still running waits for it at most ``lock_wait`` seconds (``lock_timeout``, set for the claim only), then
-gets its answer; a first call still running after that is reported (:class:`IdempotencyKeyInFlight`).
+still running waits for it at most ``lock_wait`` seconds (``lock_timeout``, for the call's whole transaction),
+then gets its answer; a first call still running after that is reported (:class:`IdempotencyKeyInFlight`).
 SQLite has one writer at a time: there the second call waits for the first (the busy timeout) and then gets
 its answer.
 
@@ -33,7 +33,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import delete, func, select, text, update
+from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import OperationalError
 
@@ -186,29 +186,32 @@ def claim(
     ``lock_wait`` seconds (PostgreSQL; the transaction is then rolled back: the timed-out lock aborted it),
     or when the key's row vanished meanwhile (pruned: the client's retry files it).
     """
-    postgres = _dialect() == "postgresql"
-    if postgres:
-        # A bounded wait for a call racing on the same key (the insert below waits for its transaction) or
-        # holding the key's row; set back once the key is claimed, so nothing else this filing locks
-        # (the day's number) is refused for it.
-        milliseconds = max(1, round(lock_wait * 1000))
-        db.session.execute(select(func.set_config("lock_timeout", f"{milliseconds}ms", True)))
-    claimed = _claim(user_id, scope, key, fingerprint, now)  # raising, it ends the call's transaction
-    if postgres:
-        db.session.execute(text("SET LOCAL lock_timeout TO DEFAULT"))
-    return claimed
+    return _claim(user_id, scope, key, fingerprint, now, lock_wait)
 
 
-def _claim(user_id: int, scope: IdempotencyScope, key: str, fingerprint: str, now: datetime) -> Claim:
-    postgres = _dialect() == "postgresql"
-    insert: Any = postgresql.insert if postgres else sqlite.insert
+def _claim(
+    user_id: int, scope: IdempotencyScope, key: str, fingerprint: str, now: datetime, lock_wait: float
+) -> Claim:
     table = IdempotencyKey.__table__
-    statement = (
-        insert(table)
-        .values(user_id=user_id, scope=scope, key=key, fingerprint=fingerprint, created_at=now)
-        .on_conflict_do_nothing(index_elements=[table.c.user_id, table.c.scope, table.c.key])
-        .returning(table.c.id)
-    )
+    values = {"user_id": user_id, "scope": scope, "key": key, "fingerprint": fingerprint, "created_at": now}
+    statement: Any
+    if _dialect() == "postgresql":
+        # A bounded wait for a call racing on the same key (the insert waits for its transaction) or holding
+        # the key's row, and for every lock the rest of the filing takes (the day's number: its twin holds
+        # it): ``lock_timeout`` for the transaction, set in the same statement (the ``set_config`` in the
+        # ``FROM`` runs before the row is inserted, and so before the insert waits).  A later lock not had
+        # in time is answered 503 "try again" (hotline.errors), the transaction rolled back.
+        milliseconds = max(1, round(lock_wait * 1000))
+        bound = func.set_config("lock_timeout", f"{milliseconds}ms", True).label("bound")
+        row = [bindparam(name, value, type_=table.c[name].type) for name, value in values.items()]
+        statement = postgresql.insert(table).from_select(
+            list(values), select(*row).select_from(select(bound).subquery())
+        )
+    else:
+        statement = sqlite.insert(table).values(values)
+    statement = statement.on_conflict_do_nothing(
+        index_elements=[table.c.user_id, table.c.scope, table.c.key]
+    ).returning(table.c.id)
     try:
         row_id = db.session.execute(statement).scalar()
         if row_id is not None:  # a new key: this call's own
