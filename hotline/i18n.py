@@ -46,7 +46,7 @@ def init_app(app: Flask) -> None:
 
 
 @functools.cache
-def _wtforms_messages(locale: str) -> support.Translations:
+def _wtforms_messages(locale: str) -> support.NullTranslations:
     return support.Translations.load(messages_path(), [locale], domain="wtforms")
 
 
@@ -54,7 +54,7 @@ class _FormMessages:
     """WTForms' own messages ("This field is required.") in the request's language, from a catalogue read
     once per process and language: Flask-WTF would read it from disk again in every request with a form."""
 
-    def _messages(self) -> support.Translations:
+    def _messages(self) -> support.NullTranslations:
         return _wtforms_messages(current_locale())
 
     def ugettext(self, string: str) -> str:

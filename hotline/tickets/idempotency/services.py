@@ -186,12 +186,6 @@ def claim(
     ``lock_wait`` seconds (PostgreSQL; the transaction is then rolled back: the timed-out lock aborted it),
     or when the key's row vanished meanwhile (pruned: the client's retry files it).
     """
-    return _claim(user_id, scope, key, fingerprint, now, lock_wait)
-
-
-def _claim(
-    user_id: int, scope: IdempotencyScope, key: str, fingerprint: str, now: datetime, lock_wait: float
-) -> Claim:
     table = IdempotencyKey.__table__
     values = {"user_id": user_id, "scope": scope, "key": key, "fingerprint": fingerprint, "created_at": now}
     statement: Any
@@ -203,9 +197,9 @@ def _claim(
         # in time is answered 503 "try again" (hotline.errors), the transaction rolled back.
         milliseconds = max(1, round(lock_wait * 1000))
         bound = func.set_config("lock_timeout", f"{milliseconds}ms", True).label("bound")
-        row = [bindparam(name, value, type_=table.c[name].type) for name, value in values.items()]
+        given = [bindparam(name, value, type_=table.c[name].type) for name, value in values.items()]
         statement = postgresql.insert(table).from_select(
-            list(values), select(*row).select_from(select(bound).subquery())
+            list(values), select(*given).select_from(select(bound).subquery())
         )
     else:
         statement = sqlite.insert(table).values(values)

@@ -1,0 +1,131 @@
+"""Filing writes its rows in one statement, and pooled connections are pinged only when idle (issue 9,
+point 1), on a real PostgreSQL.
+
+``hotline.db.flush_new_rows`` turns a flush of new rows (the request, its event, its outbox message) into
+one ``WITH … INSERT`` query; the rows must come out exactly as the ordinary flush writes them (defaults,
+foreign keys from the related rows) and the objects must be usable afterwards without reading them again.
+``hotline.db.ping_idle_connections`` replaces a dead connection that has been idle, instead of pinging at
+every checkout.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import psycopg
+import pytest
+from sqlalchemy import event, select, text
+
+from hotline import db as hotline_db
+from hotline.auth.models import User
+from hotline.db import utcnow
+from hotline.extensions import db
+from hotline.outbox.models import OutboxMessage
+from hotline.tickets import services as tickets
+from hotline.tickets.models import EventKind, Ticket, TicketEvent, TicketState
+from tests.integration.conftest import Hotline
+
+pytestmark = pytest.mark.integration
+
+
+@contextmanager
+def _statements() -> Iterator[list[str]]:
+    seen: list[str] = []
+
+    def remember(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        seen.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", remember)
+    try:
+        yield seen
+    finally:
+        event.remove(db.engine, "before_cursor_execute", remember)
+
+
+def _file(hotline: Hotline, title: str) -> Ticket:
+    contact = db.session.get(User, hotline.district.contact_ids[0])
+    assert contact is not None
+    return tickets.submit_ticket(
+        contact,
+        category=hotline.district.category_codes[0],
+        title=title,
+        description="一条语句写入诉求、事件和消息。",
+        urgency="normal",
+        contact_phone="13800138000",
+        now=utcnow(),
+    )
+
+
+def test_a_filing_writes_its_request_event_and_message_in_one_statement(hotline: Hotline) -> None:
+    with hotline.app.app_context():
+        try:
+            with _statements() as seen:
+                ticket = _file(hotline, "one-statement")
+            writes = [  # the day's first filing also creates the day's number counter
+                s
+                for s in seen
+                if s.lstrip().upper().startswith(("INSERT", "WITH")) and "ticket_counters" not in s
+            ]
+            assert len(writes) == 1, writes
+            assert writes[0].lstrip().upper().startswith("WITH")
+            # the rows still referenced are in the session as loaded rows: reading them asks the database
+            # nothing (the outbox message, referenced by nothing, leaves the weak identity map as after
+            # any flush; it is read back from the database below)
+            event_row = next(e for e in db.session.identity_map.values() if isinstance(e, TicketEvent))
+            with _statements() as after:
+                assert event_row.ticket_id == ticket.id and event_row.ticket is ticket
+                assert event_row.kind == EventKind.SUBMITTED and event_row.id is not None
+                assert event_row.payload == {"channel": "web", "urgency": "normal"}
+                assert ticket.escalation_level == 0 and ticket.reopen_count == 0
+            assert after == []
+            assert not db.session.new and not db.session.dirty
+            ticket_id = ticket.id
+            db.session.commit()
+        finally:
+            db.session.remove()
+    stored = hotline.scalar(select(Ticket.state).where(Ticket.id == ticket_id))
+    assert stored == TicketState.SUBMITTED
+    kinds = [
+        row.kind for row in _rows(hotline, select(TicketEvent).where(TicketEvent.ticket_id == ticket_id))
+    ]
+    assert kinds == [EventKind.SUBMITTED]
+    messages = _rows(hotline, select(OutboxMessage).where(OutboxMessage.ticket_id == ticket_id))
+    assert [(m.topic, m.payload) for m in messages] == [("route_ticket", {"ticket_id": ticket_id})]
+    # published right after the commit: the nudge saw the message the one statement wrote (its flush
+    # events ran as around a flush)
+    assert messages[0].published_at is not None
+
+
+def _rows(hotline: Hotline, statement: Any) -> list[Any]:
+    with hotline.app.app_context():
+        try:
+            rows = list(db.session.scalars(statement))
+            db.session.expunge_all()
+            return rows
+        finally:
+            db.session.remove()
+
+
+def test_a_dead_connection_idle_for_a_while_is_replaced_at_checkout(
+    hotline: Hotline, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with hotline.app.app_context():
+        try:
+            old_pid = db.session.scalar(text("SELECT pg_backend_pid()"))
+        finally:
+            db.session.remove()  # the connection goes back to the pool
+        # another connection, outside the pool, ends the server processes of the pooled ones
+        dsn = hotline.env["DATABASE_URL"].replace("postgresql+psycopg://", "postgresql://")
+        with psycopg.connect(dsn, autocommit=True) as other:
+            other.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        monkeypatch.setattr(hotline_db, "IDLE_PING_SECONDS", 0.0)  # "idle a while": now
+        try:
+            new_pid = db.session.scalar(text("SELECT pg_backend_pid()"))
+        finally:
+            db.session.remove()
+    assert new_pid != old_pid
