@@ -11,13 +11,13 @@ request or task).
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, true, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import aliased, joinedload
 
 from hotline.auth.models import Role, User
 from hotline.db import flush_new_rows
@@ -30,6 +30,7 @@ from hotline.text import NOT_ALLOWED_CHARACTERS, has_control_characters, refuse_
 from hotline.tickets import events
 from hotline.tickets.models import (
     RECORDED_CHANNELS,
+    Category,
     Channel,
     EventKind,
     Rating,
@@ -160,22 +161,70 @@ def _next_number_and_id(now: datetime, *, with_id: bool) -> tuple[str, int | Non
     same statement: the request, its event and its outbox message are then written in one flush rather than
     two (no flush just for the id).  Elsewhere the id is None: the request's insert assigns it."""
     day = local_date(now)
-    counters = TicketCounter.__table__
-    bump = update(counters).where(counters.c.day == day).values(last=counters.c.last + 1)
-    new_id: Any = None
-    if with_id and db.session.get_bind().dialect.name == "postgresql":
-        new_id = func.nextval(func.pg_get_serial_sequence(Ticket.__tablename__, Ticket.id.key))
-    columns = (counters.c.last,) if new_id is None else (counters.c.last, new_id)
+    new_id = _new_ticket_id() if with_id and _on_postgresql() else None
+    columns = (_COUNTERS.c.last,) if new_id is None else (_COUNTERS.c.last, new_id)
     # on the session's connection: a plain statement, without the ORM's bookkeeping of an ORM update
-    row: Any = db.session.connection().execute(bump.returning(*columns)).first()
+    row: Any = db.session.connection().execute(_bump(day).returning(*columns)).first()
     if row is None:
-        try:
-            with db.session.begin_nested():
-                db.session.add(TicketCounter(day=day, last=1))
-            row = (1,) if new_id is None else (1, db.session.scalar(select(new_id)))
-        except IntegrityError:  # another transaction created the row first: take the next value from it
-            row = db.session.connection().execute(bump.returning(*columns)).one()
-    return f"QH{day:%Y%m%d}-{row[0]:04d}", (int(row[1]) if new_id is not None else None)
+        row = _first_of_the_day(day, new_id)
+    return _number(day, row[0]), (int(row[1]) if new_id is not None else None)
+
+
+def _category_number_and_id(code: str, now: datetime) -> tuple[Category | None, str, int | None]:
+    """The active category ``code`` for a new request, with its number and (PostgreSQL) its id.
+
+    On PostgreSQL one statement reads the category and bumps the day's counter only if the category is active
+    (no number is used up by a refused filing); elsewhere :func:`active_category` and then the counter.  The
+    category is None, and no number issued, if ``code`` names no active category."""
+    if not _on_postgresql():
+        category = active_category(code)
+        if category is None:
+            return None, "", None
+        number, ticket_id = _next_number_and_id(now, with_id=True)
+        return category, number, ticket_id
+    day = local_date(now)
+    chosen = select(Category).where(Category.code == code, Category.active.is_(True)).cte("chosen")
+    bump = _bump(day).where(select(chosen.c.id).exists()).returning(_COUNTERS.c.last).cte("bump")
+    new_id = _new_ticket_id()
+    category_of = aliased(Category, chosen)
+    query = select(category_of, bump.c.last, new_id).select_from(chosen).outerjoin(bump, true())
+    row: Any = db.session.execute(query).first()
+    if row is None:
+        return None, "", None
+    category, last, ticket_id = row
+    if last is None:  # the day's first request: no counter row yet
+        last, ticket_id = _first_of_the_day(day, new_id)
+    return category, _number(day, last), int(ticket_id)
+
+
+_COUNTERS = TicketCounter.__table__
+
+
+def _on_postgresql() -> bool:
+    return bool(db.session.get_bind().dialect.name == "postgresql")
+
+
+def _new_ticket_id() -> Any:
+    return func.nextval(func.pg_get_serial_sequence(Ticket.__tablename__, Ticket.id.key))
+
+
+def _bump(day: date) -> Any:
+    return update(_COUNTERS).where(_COUNTERS.c.day == day).values(last=_COUNTERS.c.last + 1)
+
+
+def _first_of_the_day(day: date, new_id: Any) -> Any:
+    """The counter row of a day that has none yet, made with the value 1 (and the new id, if asked for)."""
+    try:
+        with db.session.begin_nested():
+            db.session.add(TicketCounter(day=day, last=1))
+        return (1,) if new_id is None else (1, db.session.scalar(select(new_id)))
+    except IntegrityError:  # another transaction created the row first: take the next value from it
+        columns = (_COUNTERS.c.last,) if new_id is None else (_COUNTERS.c.last, new_id)
+        return db.session.connection().execute(_bump(day).returning(*columns)).one()
+
+
+def _number(day: date, last: int) -> str:
+    return f"QH{day:%Y%m%d}-{last:04d}"
 
 
 # --------------------------------------------------------------------------- submission
@@ -200,9 +249,7 @@ def submit_ticket(
     :data:`RECORDED_CHANNELS`.  Raises :class:`ValidationFailed` with per-field messages, :class:`Forbidden`.
     """
     errors: dict[str, str] = {}
-    category_row = active_category((category or "").strip())
-    if category_row is None:
-        errors["category"] = _("Choose one of the categories.")
+    category_code = (category or "").strip()
     title_text = (title or "").strip()
     if has_control_characters(title_text, multiline=False):
         errors["title"] = str(NOT_ALLOWED_CHARACTERS)
@@ -257,13 +304,18 @@ def submit_ticket(
     else:
         raise Forbidden(_("You may not file requests."))
 
+    no_category = {"category": _("Choose one of the categories.")}
     if errors:
+        if active_category(category_code) is None:
+            errors = {**no_category, **errors}
         raise ValidationFailed(_("Please correct the marked fields."), errors)
-    assert enterprise is not None and category_row is not None
+    assert enterprise is not None
 
     # the objects, not only their ids: what reads the new request next (its answer, the clocks) finds them
     # loaded instead of querying each again
-    number, ticket_id = _next_number_and_id(now, with_id=True)
+    category_row, number, ticket_id = _category_number_and_id(category_code, now)
+    if category_row is None:
+        raise ValidationFailed(_("Please correct the marked fields."), no_category)
     ticket = Ticket(
         id=ticket_id,
         number=number,

@@ -164,11 +164,11 @@ def _submit(form: forms.RecordForm | forms.TicketForm, **extra: Any) -> str | No
 @roles_required(Role.ENTERPRISE)
 def new_ticket() -> tuple[str, int] | Response:
     form = forms.TicketForm()
-    _category_choices(form)
     if request.method == "GET":
         form.contact_phone.data = current_user.phone
     if form.validate_on_submit() and (number := _submit(form)) is not None:
         return redirect(url_for(".detail", number=number))
+    _category_choices(form)  # for the page only: the service checks the category chosen
     intake.issue_form_token(form.submission_token)
     return render_template("tickets/new.html", form=form), 400 if request.method == "POST" else 200
 

@@ -44,11 +44,15 @@ def _statements() -> Iterator[list[str]]:
         event.remove(db.engine, "before_cursor_execute", remember)
 
 
-def _file(hotline: Hotline, title: str) -> Ticket:
+def _contact(hotline: Hotline) -> User:
     contact = db.session.get(User, hotline.district.contact_ids[0])
     assert contact is not None
+    return contact
+
+
+def _file(hotline: Hotline, title: str, contact: User | None = None) -> Ticket:
     return tickets.submit_ticket(
-        contact,
+        contact or _contact(hotline),
         category=hotline.district.category_codes[0],
         title=title,
         description="一条语句写入诉求、事件和消息。",
@@ -106,6 +110,45 @@ def _rows(hotline: Hotline, statement: Any) -> list[Any]:
             return rows
         finally:
             db.session.remove()
+
+
+@pytest.mark.fresh_db
+def test_the_category_is_checked_with_the_days_number_and_a_refused_filing_uses_no_number(
+    hotline: Hotline,
+) -> None:
+    """One statement reads the chosen category and takes the day's next number, only if the category is
+    active: a filing refused for its category is told so next to the field, and the next filing gets the
+    number it would have had."""
+    from hotline.errors import ValidationFailed
+    from hotline.tickets.models import Category
+
+    code = hotline.district.category_codes[0]
+    with hotline.app.app_context():
+        try:
+            first = _file(hotline, "before").number
+            db.session.commit()
+            db.session.execute(text("UPDATE categories SET active = false WHERE code = :c"), {"c": code})
+            db.session.commit()
+            with pytest.raises(ValidationFailed) as refused:
+                _file(hotline, "refused")
+            assert set(refused.value.fields) == {"category"}
+            db.session.rollback()
+            db.session.execute(text("UPDATE categories SET active = true WHERE code = :c"), {"c": code})
+            db.session.commit()
+            contact = _contact(hotline)
+            assert contact.enterprise is not None and contact.enterprise.building is not None  # as logged in
+            with _statements() as seen:
+                second = _file(hotline, "after", contact)
+            assert second.category.code == code and isinstance(second.category, Category)
+            second_number = second.number
+            db.session.commit()
+        finally:
+            db.session.remove()
+    # the filer is loaded: the category with the number, then the rows (nothing else asked on the way)
+    assert len(seen) == 2, seen
+    assert "categories" in seen[0] and "ticket_counters" in seen[0]
+    day, count = first.rsplit("-", 1)
+    assert second_number == f"{day}-{int(count) + 1:04d}"
 
 
 def test_a_dead_connection_idle_for_a_while_is_replaced_at_checkout(
