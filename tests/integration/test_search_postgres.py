@@ -101,3 +101,31 @@ def test_search_is_served_by_the_gin_indexes(app: Flask, words: str, index: str)
         assert numbers, words
         assert any(index in line for line in plan), "\n".join(plan)
         assert not any("Seq Scan on tickets" in line for line in plan), "\n".join(plan)
+
+
+def test_the_bigram_function_returns_every_pair_of_a_text(app: Flask) -> None:
+    """hotline_bigrams() (linear since revision 0009) gives every two-character substring, lower-cased, as
+    many times as it occurs: the same keys the index of revision 0008 was built with."""
+    texts = [
+        "",
+        "停",
+        "停车",
+        "楼宇停车位不足",
+        "楼宇停车位不足。",
+        "QH20261203-0001\n楼宇停车位\n地下车库车位紧张，希望协调。\n138-0013-8000",
+        "ABCabc 12",
+        "ÄÖÜ straße",
+        "emoji 🚗🅿️ 车位",
+        "  two  spaces  ",
+        "\\1 backslash \\\\ and % and _",
+    ]
+    with app.app_context():
+        try:
+            for value in texts:
+                got = db.session.scalar(select(text("hotline_bigrams(:t)")).params(t=value))
+                lowered = db.session.scalar(select(text("lower(:t)")).params(t=value))
+                pairs = [lowered[i : i + 2] for i in range(len(lowered) - 1)]
+                assert sorted(got) == sorted(pairs), value
+            assert db.session.scalar(text("SELECT hotline_bigrams(NULL) IS NULL")) is True
+        finally:
+            db.session.remove()
