@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import re
 import secrets
@@ -14,7 +15,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from email_validator import EmailNotValidError, validate_email
 from flask_babel import gettext as _
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.orm import joinedload
 
 from hotline.auth.models import ApiToken, LoginSession, Role, User
@@ -211,12 +212,21 @@ def _user_with_enterprise() -> Any:
     return select(User).options(joinedload(User.enterprise).joinedload(Enterprise.building))
 
 
+@functools.cache
+def _session_user_query() -> Any:
+    """Made once: every page runs it, and a statement made anew each time is built and keyed anew too."""
+    query = _user_with_enterprise().join(LoginSession, LoginSession.user_id == User.id)
+    return query.where(
+        LoginSession.key == bindparam("key"),
+        LoginSession.expires_at > bindparam("now"),
+        User.active.is_(True),
+    )
+
+
 def load_login_session(key: str, now: datetime) -> User | None:
     """The user behind a session key, if that session is still open and the user active."""
     # one statement, one row: every page asks for the session's user
-    query = _user_with_enterprise().join(LoginSession, LoginSession.user_id == User.id)
-    query = query.where(LoginSession.key == key, LoginSession.expires_at > now, User.active.is_(True))
-    user: User | None = db.session.scalars(query).first()
+    user: User | None = db.session.scalars(_session_user_query(), {"key": key, "now": now}).first()
     if user is not None:
         user.session_key = key
     return user
@@ -385,15 +395,22 @@ def issue_token(user: User, now: datetime, hours: int) -> tuple[str, ApiToken]:
     return token, row
 
 
-def user_for_token(token: str, now: datetime) -> User | None:
+@functools.cache
+def _token_user_query() -> Any:
+    """Made once, as :func:`_session_user_query`."""
     query = _user_with_enterprise().join(ApiToken, ApiToken.user_id == User.id)
-    query = query.where(
-        ApiToken.digest == _digest(token),
+    return query.where(
+        ApiToken.digest == bindparam("digest"),
         ApiToken.revoked_at.is_(None),
-        ApiToken.expires_at > now,
+        ApiToken.expires_at > bindparam("now"),
         User.active.is_(True),
     )
-    user: User | None = db.session.scalars(query).first()  # one statement: every call asks for its user
+
+
+def user_for_token(token: str, now: datetime) -> User | None:
+    # one statement: every call asks for its user
+    query, values = _token_user_query(), {"digest": _digest(token), "now": now}
+    user: User | None = db.session.scalars(query, values).first()
     return user
 
 

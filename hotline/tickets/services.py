@@ -10,12 +10,13 @@ request or task).
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import date, datetime
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import func, select, true, update
+from sqlalchemy import bindparam, func, select, true, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased, joinedload
 
@@ -183,18 +184,30 @@ def _category_number_and_id(code: str, now: datetime) -> tuple[Category | None, 
         number, ticket_id = _next_number_and_id(now, with_id=True)
         return category, number, ticket_id
     day = local_date(now)
-    chosen = select(Category).where(Category.code == code, Category.active.is_(True)).cte("chosen")
-    bump = _bump(day).where(select(chosen.c.id).exists()).returning(_COUNTERS.c.last).cte("bump")
-    new_id = _new_ticket_id()
-    category_of = aliased(Category, chosen)
-    query = select(category_of, bump.c.last, new_id).select_from(chosen).outerjoin(bump, true())
-    row: Any = db.session.execute(query).first()
+    row: Any = db.session.execute(
+        _category_and_number_query(), {"category_code": code, "counter_day": day}
+    ).first()
     if row is None:
         return None, "", None
     category, last, ticket_id = row
     if last is None:  # the day's first request: no counter row yet
-        last, ticket_id = _first_of_the_day(day, new_id)
+        last, ticket_id = _first_of_the_day(day, _new_ticket_id())
     return category, _number(day, last), int(ticket_id)
+
+
+@functools.cache
+def _category_and_number_query() -> Any:
+    """The statement of :func:`_category_number_and_id` (PostgreSQL), made once: every filing runs it."""
+    active = (Category.code == bindparam("category_code"), Category.active.is_(True))
+    chosen = select(Category).where(*active).cte("chosen")
+    bump = (
+        _bump(bindparam("counter_day"))
+        .where(select(chosen.c.id).exists())
+        .returning(_COUNTERS.c.last)
+        .cte("bump")
+    )
+    category_of = aliased(Category, chosen)
+    return select(category_of, bump.c.last, _new_ticket_id()).select_from(chosen).outerjoin(bump, true())
 
 
 _COUNTERS = TicketCounter.__table__
@@ -208,7 +221,7 @@ def _new_ticket_id() -> Any:
     return func.nextval(func.pg_get_serial_sequence(Ticket.__tablename__, Ticket.id.key))
 
 
-def _bump(day: date) -> Any:
+def _bump(day: Any) -> Any:
     return update(_COUNTERS).where(_COUNTERS.c.day == day).values(last=_COUNTERS.c.last + 1)
 
 
