@@ -9,7 +9,9 @@ are taken for spaces.
 The indexes are described in :mod:`hotline.tickets.search_index`.  The query for one term is
 ``<the document matches> OR enterprise_id IN (<ids of the enterprises whose name matches>)``, the ids read
 first (at most :data:`ENTERPRISE_MATCHES_MAX`), so that PostgreSQL can combine the GIN index and the btree on
-``enterprise_id`` in a BitmapOr.
+``enterprise_id`` in a BitmapOr.  On PostgreSQL the newest :data:`RECENT_WINDOW` requests the caller may see
+are looked through first, with exact tests only, and the indexes are asked only when those hold too few
+matches (:func:`_newest_matches`).
 
 A search lists the newest :data:`SEARCH_LIMIT` matches at most (a term such as ``2026`` matches every
 request): counting or sorting every match of a common word would grow with the table.  The caller is told
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from flask_babel import gettext as _
 from sqlalchemy import (
@@ -49,6 +52,7 @@ SEARCH_MAX = 50  # characters of a whole search
 TERM_MIN = 2  # characters of each of its words
 TERMS_MAX = 5
 SEARCH_LIMIT = 1000  # matches listed, the newest first
+RECENT_WINDOW = 20_000  # the newest requests a search looks through first (PostgreSQL: _newest_matches)
 ENTERPRISE_MATCHES_MAX = 200  # enterprises whose name matches a term, looked at
 VOCABULARY_MAX = 2000  # trigrams beginning with a two-character term, looked at (SQLite)
 
@@ -99,34 +103,79 @@ def search(query: Select[Ticket], text_: str | None) -> Search:
         return Search((), query, False, SEARCH_LIMIT)
     postgresql = db.session.get_bind().dialect.name == "postgresql"
     more = False
-    conditions = []
+    wanted: list[tuple[str, list[int]]] = []  # each term, with the enterprises whose name holds it
     for term in terms:
         enterprise_ids, too_many = _enterprise_ids(term, postgresql)
         more = more or too_many
-        matches = _ticket_condition(term, postgresql)
-        if enterprise_ids:
-            matches = or_(matches, Ticket.enterprise_id.in_(enterprise_ids))
-        conditions.append(matches)
-    ids_query = (
-        query.with_only_columns(Ticket.id)
-        .where(*conditions)
-        .order_by(None)
-        .order_by(Ticket.created_at.desc(), Ticket.id.desc())
-        .limit(SEARCH_LIMIT + 1)
-    )
-    ids = list(db.session.scalars(ids_query))
+        wanted.append((term, enterprise_ids))
+    ids = _newest_matches(query, wanted, postgresql)
     more = more or len(ids) > SEARCH_LIMIT
     listed = query.where(Ticket.id.in_(ids[:SEARCH_LIMIT])) if ids else query.where(false())
     return Search(terms, listed, more, SEARCH_LIMIT)
 
 
+def _newest_matches(
+    query: Select[Ticket], wanted: list[tuple[str, list[int]]], postgresql: bool
+) -> list[int]:
+    """The ids of the newest :data:`SEARCH_LIMIT` + 1 requests of ``query`` that hold every term (in their
+    document, or in their enterprise's name: one of the term's ``enterprise_ids``).
+
+    On PostgreSQL in two steps, so that no search walks the table.  Walking the requests newest first until
+    enough match is quick when matches are common among recent requests, and reads the whole table when
+    they are not (a term found only in old requests: the planner takes matches to be spread evenly over
+    time); reading every match through the indexes and sorting them is quick when matches are few, and slow
+    for a common term.  So: first the newest :data:`RECENT_WINDOW` requests the caller may see, newest
+    first, each checked with the exact tests alone (no index: a bitmap of a common trigram would cost more
+    than the window), stopping at enough matches: those are the newest.  Otherwise every match, from the
+    indexes (a ``MATERIALIZED`` CTE: the planner cannot turn it into the walk), sorted.
+    """
+    order = (Ticket.created_at.desc(), Ticket.id.desc())
+    base = query.order_by(None)
+    if not postgresql:
+        conditions = [_sqlite_condition(term, ids) for term, ids in wanted]
+        found = base.with_only_columns(Ticket.id).where(*conditions).order_by(*order)
+        return list(db.session.scalars(found.limit(SEARCH_LIMIT + 1)))
+    window = base.order_by(*order).limit(RECENT_WINDOW).subquery("recent")
+    in_window = [_exact_condition(window.c, term, ids) for term, ids in wanted]
+    newest_first = (window.c.created_at.desc(), window.c.id.desc())
+    found = select(window.c.id).where(*in_window).order_by(*newest_first).limit(SEARCH_LIMIT + 1)
+    ids = list(db.session.scalars(found))
+    if len(ids) > SEARCH_LIMIT:
+        return ids
+    seen = db.session.scalar(
+        select(func.count()).select_from(
+            base.with_only_columns(Ticket.id).order_by(*order).limit(RECENT_WINDOW).subquery()
+        )
+    )
+    if (seen or 0) < RECENT_WINDOW:  # the window held every request the caller may see
+        return ids
+    conditions = [_indexed_condition(term, ids) for term, ids in wanted]
+    matches = base.with_only_columns(Ticket.id, Ticket.created_at).where(*conditions)
+    every = matches.cte("matches").prefix_with("MATERIALIZED")
+    newest = select(every.c.id).order_by(every.c.created_at.desc(), every.c.id.desc())
+    return list(db.session.scalars(newest.limit(SEARCH_LIMIT + 1)))
+
+
 # --------------------------------------------------------------------------- one term
 
 
-def _ticket_condition(term: str, postgresql: bool) -> ColumnElement[bool]:
-    if postgresql:
-        return _postgresql_matches(search_index.ticket_document(Ticket.__table__.c), term)
-    return Ticket.id.in_(_sqlite_rowids("tickets", term))
+def _indexed_condition(term: str, enterprise_ids: list[int]) -> ColumnElement[bool]:
+    """PostgreSQL: the request holds ``term``, by the search indexes (or is of one of the enterprises)."""
+    matches = _postgresql_matches(search_index.ticket_document(Ticket.__table__.c), term)
+    return or_(matches, Ticket.enterprise_id.in_(enterprise_ids)) if enterprise_ids else matches
+
+
+def _exact_condition(columns: Any, term: str, enterprise_ids: list[int]) -> ColumnElement[bool]:
+    """PostgreSQL: the row of ``columns`` (a subquery's) holds ``term``, case aside, by the exact test alone
+    (``strpos`` over the lower-cased document), or is of one of the enterprises."""
+    document = search_index.ticket_document(columns)
+    matches = func.strpos(func.lower(document), term.lower()) > 0
+    return or_(matches, columns.enterprise_id.in_(enterprise_ids)) if enterprise_ids else matches
+
+
+def _sqlite_condition(term: str, enterprise_ids: list[int]) -> ColumnElement[bool]:
+    matches = Ticket.id.in_(_sqlite_rowids("tickets", term))
+    return or_(matches, Ticket.enterprise_id.in_(enterprise_ids)) if enterprise_ids else matches
 
 
 def _enterprise_ids(term: str, postgresql: bool) -> tuple[list[int], bool]:

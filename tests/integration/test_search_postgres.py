@@ -12,7 +12,7 @@ from sqlalchemy import event, select, text
 from hotline import create_app
 from hotline.auth.models import Role, User
 from hotline.extensions import db
-from hotline.tickets import queries
+from hotline.tickets import queries, search
 from tests import factories
 from tests.helpers import test_config as make_config
 from tests.integration.conftest import new_postgres_database
@@ -57,7 +57,8 @@ def app() -> Iterator[Flask]:
 
 
 def _search(words: str) -> tuple[list[str], list[str]]:
-    """The numbers found by the manager and the plan of the search's query."""
+    """The numbers found by the manager and the plan of the search's query over the indexes (its second
+    step: the window of the newest requests, its first, made small enough to hold too few matches)."""
     manager = db.session.scalars(select(User).where(User.role == Role.MANAGER)).first()
     seen: list[tuple[str, object]] = []
 
@@ -66,11 +67,13 @@ def _search(words: str) -> tuple[list[str], list[str]]:
 
     event.listen(db.engine, "before_cursor_execute", grab)
     try:
-        found = queries.search(queries.visible_tickets(manager), words)
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(search, "RECENT_WINDOW", 10)
+            found = queries.search(queries.visible_tickets(manager), words)
     finally:
         event.remove(db.engine, "before_cursor_execute", grab)
     numbers = sorted(t.number for t in db.session.scalars(found.query))
-    statement, parameters = next(s for s in seen if "ORDER BY tickets.created_at DESC" in s[0])
+    statement, parameters = next(s for s in seen if "MATERIALIZED" in s[0])
     with db.engine.connect() as connection:
         # A few thousand rows fit in a handful of pages, where a scan is cheapest: the question here is
         # whether the query's expression is the index's, so that the index can serve it (at 1M it does).
@@ -101,6 +104,37 @@ def test_search_is_served_by_the_gin_indexes(app: Flask, words: str, index: str)
         assert numbers, words
         assert any(index in line for line in plan), "\n".join(plan)
         assert not any("Seq Scan on tickets" in line for line in plan), "\n".join(plan)
+
+
+def test_a_common_word_is_answered_from_the_newest_requests_without_the_indexes(app: Flask) -> None:
+    """社保缴纳 is in every copy: the newest requests hold enough matches, which are the newest matches, and
+    no query over the whole table is made."""
+    with app.app_context():
+        try:
+            manager = db.session.scalars(select(User).where(User.role == Role.MANAGER)).first()
+            seen: list[str] = []
+
+            def grab(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+                seen.append(statement)
+
+            event.listen(db.engine, "before_cursor_execute", grab)
+            try:
+                found = queries.search(queries.visible_tickets(manager), "社保缴纳")
+                listed = list(db.session.scalars(found.query))
+            finally:
+                event.remove(db.engine, "before_cursor_execute", grab)
+            assert found.more and len(listed) == search.SEARCH_LIMIT
+            newest = db.session.scalars(
+                text(
+                    "SELECT number FROM tickets WHERE description LIKE '社保缴纳%' "
+                    "ORDER BY created_at DESC, id DESC LIMIT :n"
+                ),
+                {"n": search.SEARCH_LIMIT},
+            )
+            assert sorted(t.number for t in listed) == sorted(newest)
+            assert not any("MATERIALIZED" in statement for statement in seen)
+        finally:
+            db.session.remove()
 
 
 def test_the_bigram_function_returns_every_pair_of_a_text(app: Flask) -> None:
