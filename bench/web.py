@@ -314,6 +314,11 @@ def _prepare(args: argparse.Namespace, url: str, instance: Path, now: datetime) 
     return count, server, street_id
 
 
+def q(words: str) -> str:
+    """The query string of a search for ``words``."""
+    return urlencode({"q": words})
+
+
 def _pages(hotline_url: str, baseline_url: str, now: datetime, count: int, street_id: int) -> list[Page]:
     year, month = chosen_periods(now)
     manager, liaison, contact, clerk, api, api_liaison, api_contact = (Client(hotline_url) for _ in range(7))
@@ -356,11 +361,25 @@ def _pages(hotline_url: str, baseline_url: str, now: datetime, count: int, stree
         ),
         Page("API tickets, enterprise, page 1", api_contact, "/api/v1/tickets", b'"items"', bearer_contact),
         Page("API tickets, manager, q=000000123", api, "/api/v1/tickets?q=000000123", b"QB000000123", bearer),
+        Page(
+            "API tickets, liaison, q=停车",
+            api_liaison,
+            f"/api/v1/tickets?{q('停车')}",
+            b'"items"',
+            bearer_liaison,
+        ),
         Page("all requests, page 1", manager, "/manage/tickets", b"<table"),
         Page(f"all requests, page {deep}", manager, f"/manage/tickets?page={deep}", b"<table"),
         Page(f"all requests, page {middle}", manager, f"/manage/tickets?page={middle}", b"<table"),
         Page("all requests, state closed", manager, "/manage/tickets?state=closed", b"<table"),
         Page("all requests, search 'QB00012'", manager, "/manage/tickets?q=QB00012", b"QB00012"),
+        # Chinese words: two characters (the bigram index), a word and a two-character one (both indexes),
+        # a part of enterprise names (企业12, 企业120 … 企业129)
+        Page("all requests, search '停车'", manager, f"/manage/tickets?{q('停车')}", b"<table"),
+        Page(
+            "all requests, search '社保缴纳 电梯'", manager, f"/manage/tickets?{q('社保缴纳 电梯')}", b"<main"
+        ),
+        Page("all requests, search '企业12'", manager, f"/manage/tickets?{q('企业12')}", b"<table"),
         Page("dispatch pool", manager, "/manage/pool", b"<main"),
         Page("overdue board", manager, "/manage/overdue", b"<main"),
         Page(
@@ -395,9 +414,14 @@ def _pages(hotline_url: str, baseline_url: str, now: datetime, count: int, stree
             b"<main",
         ),
         Page("liaison workbench, search 'QB0000'", liaison, "/workbench/?q=QB0000", b"<main"),
+        Page("liaison workbench, search '停车'", liaison, f"/workbench/?{q('停车')}", b"<main"),
+        Page("liaison workbench, search '企业12'", liaison, f"/workbench/?{q('企业12')}", b"<main"),
+        Page("liaison workbench, search '社保 电梯'", liaison, f"/workbench/?{q('社保 电梯')}", b"<main"),
+        Page("department queue, search '停车'", clerk, f"/department/?{q('停车')}", b"<main"),
         Page("department queue", clerk, "/department/", b"<main"),
         Page("enterprise portal", contact, "/portal/", b"<main"),
         Page("enterprise portal, search 'QB0000'", contact, "/portal/?q=QB0000", b"<main"),
+        Page("enterprise portal, search '停车'", contact, f"/portal/?{q('停车')}", b"<main"),
     ]
 
 
