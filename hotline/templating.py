@@ -42,6 +42,7 @@ NAV = {
         NavItem("tickets.pool", _l("Dispatch pool")),
         NavItem("tickets.all_tickets", _l("All requests")),
         NavItem("enterprises.index", _l("Enterprises")),
+        NavItem("tickets.liaisons", _l("Liaisons")),
         NavItem("sla.overdue", _l("Overdue board")),
         NavItem("sla.extensions", _l("Extensions")),
         NavItem("sla.calendar", _l("Calendar")),

@@ -557,6 +557,23 @@ class AvailabilityUpdate(Base):
     available = json_boolean(required=True, description="false: on leave, routing skips you")
 
 
+class HandoverBody(Base):
+    to = clean_text(required=True, description="The username of the liaison who takes the work over")
+    reason = clean_text(required=True, max_length=TEXT_MAX, description="Written on every request's event")
+
+
+class KeptRequest(Base):
+    number = fields.String(required=True)
+    reason = fields.String(required=True, metadata={"description": "Why it was not handed over"})
+
+
+class HandoverAnswer(Base):
+    handed_over = fields.List(
+        fields.String(), required=True, metadata={"description": "The numbers of the requests handed over"}
+    )
+    kept = fields.List(fields.Nested(KeptRequest), required=True)
+
+
 # --------------------------------------------------------------------------- notifications
 
 

@@ -257,6 +257,8 @@ def set_user_active(user_id: int, active: bool, actor: User, now: datetime) -> U
     """Deactivate or reactivate an account (administrators only).
 
     Deactivation takes effect at once: the user's browser sessions are deleted and its API tokens revoked.
+    A liaison that still holds open requests is not deactivated (they would be stranded on an account that
+    cannot log in): its work is handed over first (:func:`hotline.tickets.services.hand_over_workload`).
     Raises :class:`Forbidden` unless ``actor`` is an admin, :class:`NotFound` for an unknown user and
     :class:`ValidationFailed` when an admin tries to deactivate their own account (no one could undo it).
     """
@@ -267,6 +269,19 @@ def set_user_active(user_id: int, active: bool, actor: User, now: datetime) -> U
         raise NotFound(_("No such user."))
     if not active and user.id == actor.id:
         raise ValidationFailed(_("You cannot deactivate your own account."))
+    if not active and user.role == Role.LIAISON:
+        from hotline.tickets.services import held_count  # the tickets package builds on this one
+
+        held = held_count(user.id)
+        if held:
+            raise ValidationFailed(
+                _(
+                    "%(name)s still holds %(n)d open requests: hand them over to another liaison first "
+                    "(Liaisons, Hand over work), then deactivate the account.",
+                    name=user.name,
+                    n=held,
+                )
+            )
     user.active = active
     if not active:
         _sign_out_everywhere(user.id, now)

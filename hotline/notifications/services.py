@@ -166,6 +166,12 @@ Rule = Callable[[TicketEvent, Ticket], tuple[list[User], NotificationKind, dict[
 
 
 def _on_assigned(event: TicketEvent, ticket: Ticket) -> tuple[list[User], NotificationKind, dict[str, Any]]:
+    if ticket.state == TicketState.IN_PROGRESS:  # handed over while in progress: due by its resolve deadline
+        return (
+            _assignee(ticket),
+            NotificationKind.ASSIGNED,
+            {"due_at": _iso(ticket.resolve_due_at), "in_progress": True},
+        )
     return _assignee(ticket), NotificationKind.ASSIGNED, {"due_at": _iso(ticket.acknowledge_due_at)}
 
 
@@ -374,7 +380,17 @@ def render_notification(notification: Notification) -> tuple[str, str]:
     kind = notification.kind
     subject: str
     text: str
-    if kind == NotificationKind.ASSIGNED:
+    if kind == NotificationKind.ASSIGNED and p.get("in_progress"):
+        subject = _("Request %(number)s is handed over to you", number=p["number"])
+        if due:
+            text = _(
+                "Request %(number)s “%(title)s”, in progress, is handed over to you. It is due by %(due)s.",
+                due=due,
+                **p,
+            )
+        else:
+            text = _("Request %(number)s “%(title)s”, in progress, is handed over to you.", **p)
+    elif kind == NotificationKind.ASSIGNED:
         subject = _("Request %(number)s is assigned to you", number=p["number"])
         if due:
             text = _(

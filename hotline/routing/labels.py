@@ -13,7 +13,8 @@ The vocabulary of the reason lives here (the routing services import it):
 ``street_fewest_open``  ``building``, ``street``, ``open_count``, optionally ``returned_by``
 ``nobody_available``    ``building``, ``street``, optionally ``returned_by``
 
-``returned_by`` is the username of the liaison who returned the request last, left out of this decision.
+``returned_by`` is the username of the liaison who returned the request last, left out of this decision (as is
+every liaison who returned it before).
 Names are stored as they were at the decision, so the reason reads the same whatever was renamed since.
 """
 

@@ -41,7 +41,7 @@ from hotline.outbox.models import OutboxMessage
 from hotline.routing.labels import PassedOver, ReasonCode
 from hotline.tickets import events
 from hotline.tickets import services as tickets
-from hotline.tickets.models import Category, EventKind, Ticket, TicketState
+from hotline.tickets.models import Category, EventKind, Ticket, TicketEvent, TicketState
 
 Rule = Literal["primary", "deputy", "street", "pool", "skipped"]
 
@@ -175,15 +175,18 @@ def _route_locked(ticket_id: int, ticket: Ticket | None, now: datetime, batch: _
         return RoutingDecision("skipped", None, Reason(SkipCode.ALREADY_POOLED))
 
     building = ticket.building
-    # The liaison who returned it last is never a candidate; the reason says so, by username.
-    excluded = ticket.last_returned_by_id
-    left_out = {"returned_by": _username(excluded)} if excluded is not None else {}
+    # No liaison who ever returned it is a candidate (a request does not bounce A -> B -> A); the reason
+    # names the last of them, by username.  With nobody else left, it waits in the pool for a manager.
+    excluded = returned_by(ticket)
+    last = ticket.last_returned_by_id
+    left_out = {"returned_by": _username(last)} if last is not None else {}
 
     def building_key(role: CoverageRole) -> tuple[Any, ...]:
         return ("building", ticket.building_id, role, excluded)
 
     primary = batch.pick(
-        building_key(CoverageRole.PRIMARY), lambda: _building_candidates(ticket, CoverageRole.PRIMARY)
+        building_key(CoverageRole.PRIMARY),
+        lambda: _building_candidates(ticket, CoverageRole.PRIMARY, excluded),
     )
     if primary is not None:
         liaison, _open = primary
@@ -191,17 +194,24 @@ def _route_locked(ticket_id: int, ticket: Ticket | None, now: datetime, batch: _
         return _assign(ticket, liaison, now, "primary", reason, batch)
 
     deputy = batch.pick(
-        building_key(CoverageRole.DEPUTY), lambda: _building_candidates(ticket, CoverageRole.DEPUTY)
+        building_key(CoverageRole.DEPUTY), lambda: _building_candidates(ticket, CoverageRole.DEPUTY, excluded)
     )
     if deputy is not None:
         liaison, open_count = deputy
         reason = Reason(
             ReasonCode.DEPUTY_OF_BUILDING,
-            {"building": building.name, "open_count": open_count, **_passed_over(ticket), **left_out},
+            {
+                "building": building.name,
+                "open_count": open_count,
+                **_passed_over(ticket, excluded),
+                **left_out,
+            },
         )
         return _assign(ticket, liaison, now, "deputy", reason, batch)
 
-    street = batch.pick(("street", building.street_id, excluded), lambda: _street_candidates(ticket))
+    street = batch.pick(
+        ("street", building.street_id, excluded), lambda: _street_candidates(ticket, excluded)
+    )
     if street is not None:
         liaison, open_count = street
         reason = Reason(
@@ -243,42 +253,58 @@ def _open_count() -> ScalarSelect[int]:
     )
 
 
-def _candidate_filter(ticket: Ticket) -> list[ColumnElement[bool]]:
+def returned_by(ticket: Ticket) -> frozenset[int]:
+    """The ids of the liaisons who returned ``ticket`` at some time (its RETURNED events), whatever became of
+    their returns; read only for a request returned at least once."""
+    if ticket.last_returned_by_id is None:
+        return frozenset()
+    actors = db.session.scalars(
+        select(TicketEvent.actor_id).where(
+            TicketEvent.ticket_id == ticket.id,
+            TicketEvent.kind == EventKind.RETURNED,
+            TicketEvent.actor_id.is_not(None),
+        )
+    )
+    return frozenset({ticket.last_returned_by_id, *(int(a) for a in actors if a is not None)})
+
+
+def _candidate_filter(excluded: frozenset[int]) -> list[ColumnElement[bool]]:
     conditions: list[ColumnElement[bool]] = [
         Coverage.active.is_(True),
         User.active.is_(True),
         User.role == Role.LIAISON,
         User.available.is_(True),
     ]
-    if ticket.last_returned_by_id is not None:
-        conditions.append(User.id != ticket.last_returned_by_id)
+    if excluded:
+        conditions.append(User.id.not_in(sorted(excluded)))
     return conditions
 
 
-def _building_candidates(ticket: Ticket, role: CoverageRole) -> Select[User, int]:
+def _building_candidates(ticket: Ticket, role: CoverageRole, excluded: frozenset[int]) -> Select[User, int]:
     load = _open_count().label("open_count")
     return (
         select(User, load)
         .join(Coverage, Coverage.liaison_id == User.id)
-        .where(Coverage.building_id == ticket.building_id, Coverage.role == role, *_candidate_filter(ticket))
+        .where(Coverage.building_id == ticket.building_id, Coverage.role == role)
+        .where(*_candidate_filter(excluded))
         .distinct()
         .order_by(load, User.id)
     )
 
 
-def _street_candidates(ticket: Ticket) -> Select[User, int]:
+def _street_candidates(ticket: Ticket, excluded: frozenset[int]) -> Select[User, int]:
     load = _open_count().label("open_count")
     street_buildings = select(Building.id).where(Building.street_id == ticket.building.street_id)
     return (
         select(User, load)
         .join(Coverage, Coverage.liaison_id == User.id)
-        .where(Coverage.building_id.in_(street_buildings), *_candidate_filter(ticket))
+        .where(Coverage.building_id.in_(street_buildings), *_candidate_filter(excluded))
         .distinct()
         .order_by(load, User.id)
     )
 
 
-def _passed_over(ticket: Ticket) -> dict[str, str]:
+def _passed_over(ticket: Ticket, excluded: frozenset[int]) -> dict[str, str]:
     """Why the primary liaison was passed over: ``passed_over`` (a code) and ``primary`` (its username)."""
     primaries = db.session.scalars(
         select(User)
@@ -293,7 +319,7 @@ def _passed_over(ticket: Ticket) -> dict[str, str]:
     if not primaries:
         return {"passed_over": PassedOver.NOT_SET.value}
     first = primaries[0]
-    if first.id == ticket.last_returned_by_id:
+    if first.id in excluded:
         why = PassedOver.RETURNED_IT
     elif not first.active or first.role != Role.LIAISON:
         why = PassedOver.INACTIVE

@@ -1,6 +1,7 @@
 """How the clocks follow the lifecycle: subscribers to the core's domain events (``hotline.tickets.events``).
 
-- ASSIGNED starts the acknowledge clock (``acknowledge_due_at``);
+- ASSIGNED starts the acknowledge clock (``acknowledge_due_at``), unless the request stays in progress (handed
+  over to another liaison: its resolve clock runs on);
 - ACKNOWLEDGED and REOPENED start a resolve clock (``resolve_due_at``);
 - RESOLVED opens the rating window (``rating_due_at``) and stores the working minutes the request took
   (``handling_minutes``, the average handling time of DESIGN §7).
@@ -20,7 +21,7 @@ from hotline.sla.calendar import current_calendar
 from hotline.sla.worktime import CalendarMissing
 from hotline.tickets import events
 from hotline.tickets.events import TicketChanged
-from hotline.tickets.models import EventKind
+from hotline.tickets.models import EventKind, TicketState
 
 EXTENSION = "hotline.sla"
 
@@ -38,7 +39,9 @@ def settings() -> ClockSettings:
 
 
 def _start_acknowledge(change: TicketChanged) -> None:
-    clocks.start_acknowledge_clock(change.ticket, change.now)
+    # a request handed over while in progress (ASSIGNED from and to in_progress) keeps the clock it runs on
+    if change.ticket.state == TicketState.ASSIGNED:
+        clocks.start_acknowledge_clock(change.ticket, change.now)
 
 
 def _start_resolve(change: TicketChanged) -> None:

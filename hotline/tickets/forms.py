@@ -136,3 +136,10 @@ def form_values(action: Action, form: FlaskForm) -> dict[str, Any]:
         else:
             values[spec.name] = data or ""
     return values
+
+
+class HandoverForm(FlaskForm):
+    """A liaison's open work to another liaison (``/manage/liaisons``); the service checks both fields."""
+
+    to = SelectField(_l("Hand over to"), validators=[Required()], validate_choice=False)
+    reason = _text(_l("Reason"))

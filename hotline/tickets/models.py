@@ -37,6 +37,8 @@ class TicketState(enum.StrEnum):
 
 
 OPEN_STATES = (TicketState.SUBMITTED, TicketState.ASSIGNED, TicketState.IN_PROGRESS, TicketState.RETURNED)
+# What a liaison holds: handed over with its workload; an account holding any stays active.
+HELD_STATES = (TicketState.ASSIGNED, TicketState.IN_PROGRESS, TicketState.RETURNED)
 # Not final yet: open, or resolved and awaiting the rating (the predicate of ix_tickets_live_created).
 _LIVE_STATES_SQL = "state IN ('submitted', 'assigned', 'in_progress', 'returned', 'resolved')"
 # What the lists and the figures' drill-downs filter on (who may see a request, the dashboard's filter, the

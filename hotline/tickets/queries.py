@@ -7,6 +7,7 @@ enterprise filed answers 404 rather than being merely hidden from a list.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from flask_babel import gettext as _
@@ -14,12 +15,12 @@ from sqlalchemy import Select, case, event, false, func, or_, select
 from sqlalchemy.orm import Session, SessionTransaction, selectinload
 
 from hotline.auth.models import Role, User
-from hotline.enterprises.models import Department, Enterprise
+from hotline.enterprises.models import Building, Coverage, CoverageRole, Department, Enterprise
 from hotline.enterprises.services import covered_building_ids
 from hotline.errors import NotFound
 from hotline.extensions import db
 from hotline.text import has_control_characters
-from hotline.tickets.models import OPEN_STATES, Category, Ticket, TicketEvent, TicketState
+from hotline.tickets.models import HELD_STATES, OPEN_STATES, Category, Ticket, TicketEvent, TicketState
 from hotline.tickets.search import SEARCH_MAX, Search  # noqa: F401  (the pages read SEARCH_MAX here)
 from hotline.tickets.search import search as search_requests
 
@@ -221,6 +222,44 @@ event.listen(Session, "after_flush", _forget_categories_after_change)
 def active_departments() -> list[Department]:
     query = select(Department).where(Department.active.is_(True)).order_by(Department.name)
     return list(db.session.scalars(query))
+
+
+@dataclass(frozen=True)
+class LiaisonRow:
+    """One line of the liaisons page: the liaison, the buildings it covers (names, primary first) and how many
+    open requests it holds."""
+
+    user: User
+    buildings: list[str]
+    held: int
+
+
+def liaison_overview() -> list[LiaisonRow]:
+    """Every liaison account (active ones first, then by name), in three statements whatever their number."""
+    users = list(
+        db.session.scalars(
+            select(User)
+            .where(User.role == Role.LIAISON)
+            .order_by(User.active.desc(), User.name, User.username)
+        )
+    )
+    held = dict(
+        db.session.execute(
+            select(Ticket.assignee_id, func.count())
+            .where(Ticket.state.in_(HELD_STATES), Ticket.assignee_id.in_([u.id for u in users]))
+            .group_by(Ticket.assignee_id)
+        ).all()
+    )
+    covered: dict[int, list[str]] = {}
+    coverage = (
+        select(Coverage.liaison_id, Building.name, Coverage.role)
+        .join(Building, Building.id == Coverage.building_id)
+        .where(Coverage.active.is_(True), Coverage.liaison_id.in_([u.id for u in users]))
+        .order_by(Coverage.liaison_id, Coverage.role != CoverageRole.PRIMARY, Building.name)
+    )
+    for liaison_id, name, _role in db.session.execute(coverage):
+        covered.setdefault(liaison_id, []).append(name)
+    return [LiaisonRow(u, covered.get(u.id, []), int(held.get(u.id, 0))) for u in users]
 
 
 def assignable_liaisons() -> list[User]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import re
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
@@ -25,11 +26,12 @@ from hotline.db import flush_new_rows
 from hotline.enterprises import uscc as uscc_codes
 from hotline.enterprises.models import Department, Enterprise
 from hotline.enterprises.services import liaison_covers
-from hotline.errors import Forbidden, ValidationFailed
+from hotline.errors import Forbidden, NotFound, ValidationFailed
 from hotline.extensions import db
 from hotline.text import NOT_ALLOWED_CHARACTERS, has_control_characters, refuse_control_characters
 from hotline.tickets import events
 from hotline.tickets.models import (
+    HELD_STATES,
     RECORDED_CHANNELS,
     Category,
     Channel,
@@ -365,7 +367,14 @@ def submit_ticket(
 
 
 def assign(ticket_id: int, actor: User, liaison_username: str, now: datetime, reason: str = "") -> Ticket:
-    """Dispatch by hand (manager): a request in the pool, or reassign one not yet acknowledged.
+    """Dispatch by hand (manager), or hand an open request over to another liaison.
+
+    - waiting (in the pool or not yet routed) or assigned: the liaison is to acknowledge it, on a new
+      acknowledge clock;
+    - returned: the reassignment settles the return; the new liaison acknowledges it, as above;
+    - in progress: the new liaison holds it at once, still in progress: its acknowledgement, its resolve
+      deadline (more time is an extension a manager grants), its escalation and a department handling it
+      are kept.
 
     The liaison who returned the request last cannot be given it again straight away.  Raises
     :class:`Forbidden`, :class:`InvalidTransition`, :class:`ValidationFailed` (field ``liaison``).
@@ -386,7 +395,95 @@ def assign(ticket_id: int, actor: User, liaison_username: str, now: datetime, re
     if ticket.assignee_id == liaison.id:
         message = _("The request is already assigned to %(name)s.", name=liaison.name)
         raise ValidationFailed(message, {"liaison": message})
-    return _assign_to(ticket, liaison, actor, now, reason=_optional_text(reason, "reason"), method="manual")
+    why = _optional_text(reason, "reason")
+    if ticket.state == TicketState.IN_PROGRESS:
+        return _hand_over(ticket, liaison, actor, now, why)
+    return _assign_to(ticket, liaison, actor, now, reason=why, method="manual")
+
+
+def _hand_over(ticket: Ticket, liaison: User, actor: User, now: datetime, reason: str) -> Ticket:
+    """A request in progress goes to ``liaison`` as it stands (see :func:`assign`): an ASSIGNED event from
+    and to ``in_progress``, which starts no acknowledge clock (``hotline.sla``)."""
+    previous = db.session.get(User, ticket.assignee_id) if ticket.assignee_id is not None else None
+    ticket.assignee_id = liaison.id
+    _event(
+        ticket,
+        actor,
+        EventKind.ASSIGNED,
+        now,
+        from_state=ticket.state,
+        payload={
+            "assignee": liaison.username,
+            "assignee_name": liaison.name,
+            "method": "handover",
+            **({"previous_assignee": previous.username} if previous is not None else {}),
+            **({"reason": reason} if reason else {}),
+        },
+    )
+    db.session.flush()
+    return ticket
+
+
+@dataclass(frozen=True)
+class Handover:
+    """What :func:`hand_over_workload` did: the numbers of the requests handed over, and those kept with
+    why (the new liaison returned it, say), each ``(number, message)``."""
+
+    handed_over: list[str]
+    kept: list[tuple[str, str]]
+
+
+def held_count(liaison_id: int) -> int:
+    """How many open requests the liaison holds (assigned, in progress, returned and not reviewed)."""
+    held = select(func.count(Ticket.id)).where(
+        Ticket.assignee_id == liaison_id, Ticket.state.in_(HELD_STATES)
+    )
+    return int(db.session.scalar(held) or 0)
+
+
+def hand_over_workload(username: str, actor: User, to_username: str, reason: str, now: datetime) -> Handover:
+    """A liaison's whole open workload to another liaison in one step (a manager: a liaison leaving, or away
+    for long).  Every request it holds goes over as :func:`assign` hands one over; one the new liaison may
+    not take (it returned it) stays, listed with the reason.  The reason is required and written on every
+    request's ASSIGNED event.
+
+    Raises :class:`Forbidden` (not a manager), :class:`NotFound` (no such liaison) and
+    :class:`ValidationFailed` on ``to`` (the same liaison, an unknown, inactive or absent one) or ``reason``.
+    """
+    if actor.role not in (Role.MANAGER, Role.ADMIN):
+        raise Forbidden(_("Only a manager may hand a liaison's work over."))
+    source = db.session.scalars(select(User).where(User.username == (username or "").strip())).first()
+    if source is None or source.role != Role.LIAISON:
+        raise NotFound(_("No such liaison."))
+    errors: dict[str, str] = {}
+    target = db.session.scalars(select(User).where(User.username == (to_username or "").strip())).first()
+    if target is None or target.role != Role.LIAISON or not target.active:
+        errors["to"] = _("Choose an active liaison.")
+    elif target.id == source.id:
+        errors["to"] = _("Choose another liaison than the one handing over.")
+    elif not target.available:
+        errors["to"] = _("%(name)s is on leave.", name=target.name)
+    why = ""
+    try:
+        why = _required_text(reason, "reason", _("The reason"))
+    except ValidationFailed as error:
+        errors.update(error.fields)
+    if errors:
+        raise ValidationFailed(_("Please correct the marked fields."), errors)
+    assert target is not None
+    held = select(Ticket.id, Ticket.number).where(
+        Ticket.assignee_id == source.id, Ticket.state.in_(HELD_STATES)
+    )
+    handed: list[str] = []
+    kept: list[tuple[str, str]] = []
+    for ticket_id, number in db.session.execute(held.order_by(Ticket.id)).all():
+        try:
+            assign(ticket_id, actor, target.username, now, why)
+        except ValidationFailed as refused:  # checked before anything is changed: the others go on
+            kept.append((number, refused.fields.get("liaison") or refused.message))
+        else:
+            handed.append(number)
+    return Handover(handed, kept)
 
 
 def assign_by_routing(ticket: Ticket, liaison: User, now: datetime, payload: dict[str, Any]) -> Ticket:
@@ -414,6 +511,7 @@ def _assign_to(
     ticket.acknowledged_at = None
     ticket.department_id = None
     ticket.pooled_at = None
+    ticket.returned_from_state = None  # a return not reviewed yet is settled by the reassignment
     ticket.escalation_level = 0
     _move(
         ticket,

@@ -126,6 +126,55 @@ def pool() -> str:
     return render_template("tickets/pool.html", page=page, assign_forms=assign_forms)
 
 
+# --------------------------------------------------------------------------- liaisons and handover
+
+
+def _liaisons_page(forms_by_username: dict[str, forms.HandoverForm] | None = None) -> str:
+    """Every liaison with the buildings it covers, whether it is on leave, the open requests it holds and a
+    form to hand them over to another liaison (a manager's page: a liaison leaving or away for long)."""
+    rows = queries.liaison_overview()
+    takers = forms.choices(
+        (liaison.username, f"{liaison.name} ({liaison.username})")
+        for liaison in queries.assignable_liaisons()
+    )
+    handover_forms = dict(forms_by_username or {})
+    for row in rows:
+        if row.held and row.user.username not in handover_forms:
+            handover_forms[row.user.username] = forms.HandoverForm(formdata=None)
+    for username, form in handover_forms.items():
+        form.to.choices = [c for c in takers if c.value != username]
+        form.to.id, form.reason.id = f"handover-{username}-to", f"handover-{username}-reason"  # one page
+    return render_template("tickets/liaisons.html", rows=rows, handover_forms=handover_forms)
+
+
+@bp.route("/manage/liaisons")
+@roles_required(Role.MANAGER)
+def liaisons() -> str:
+    return _liaisons_page()
+
+
+@bp.route("/manage/liaisons/<username>/handover", methods=["POST"])
+@roles_required(Role.MANAGER)
+def hand_over(username: str) -> tuple[str, int] | Response:
+    form = forms.HandoverForm()
+    if form.validate_on_submit():
+        to = form.to.data or ""
+        done = perform(
+            lambda: services.hand_over_workload(username, current_user, to, form.reason.data or "", utcnow()),
+            form=form,
+        )
+        if isinstance(done, services.Handover):
+            if done.handed_over:
+                flash(
+                    _("%(n)d open requests handed over to %(to)s.", n=len(done.handed_over), to=to),
+                    "success",
+                )
+            for number, why in done.kept:
+                flash(_("%(number)s stays: %(reason)s", number=number, reason=why), "warning")
+            return redirect(url_for(".liaisons"))
+    return _liaisons_page({username: form}), 400
+
+
 # --------------------------------------------------------------------------- filing
 
 

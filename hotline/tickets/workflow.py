@@ -152,10 +152,10 @@ _ROWS: tuple[Action, ...] = (
         "assign",
         _l("Assign to a liaison"),
         _l("The request has been assigned."),
-        states=(TicketState.SUBMITTED, TicketState.ASSIGNED),
+        states=(TicketState.SUBMITTED, TicketState.ASSIGNED, TicketState.IN_PROGRESS, TicketState.RETURNED),
         who=(Who.MANAGER,),
         events=(EventKind.ASSIGNED,),
-        leads_to=(TicketState.ASSIGNED,),
+        leads_to=(TicketState.ASSIGNED, TicketState.IN_PROGRESS),
         refused=_l("A request that is “%(state)s” cannot be dispatched."),
         forbidden=_l("Only a manager may dispatch requests."),
         fields=(
@@ -169,7 +169,11 @@ _ROWS: tuple[Action, ...] = (
             ),
             Field("reason", "text", _l("Reason"), max_length=TEXT_MAX),
         ),
-        summary=("Dispatch a waiting request to a liaison, or reassign one not yet acknowledged."),
+        summary=(
+            "Dispatch a waiting request to a liaison, or hand an open one over to another: an assigned or "
+            "returned request is acknowledged anew by the new liaison; one in progress stays in progress "
+            "with its resolve deadline."
+        ),
     ),
     Action(
         "review_return",

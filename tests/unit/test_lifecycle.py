@@ -126,6 +126,7 @@ class Action:
     to: TicketState | None  # None: the state does not change
     kind: EventKind
     public: bool
+    stays: frozenset[TicketState] = frozenset()  # allowed states it moves from and to (a handover)
 
     def __str__(self) -> str:
         return self.name
@@ -136,10 +137,11 @@ ACTIONS = [
         "assign",
         "manager",
         lambda w, t, a, now: tickets.assign(t.id, a, w.other_liaison.username, now),
-        frozenset({S.SUBMITTED, S.ASSIGNED}),
+        frozenset({S.SUBMITTED, S.ASSIGNED, S.IN_PROGRESS, S.RETURNED}),
         S.ASSIGNED,
         EventKind.ASSIGNED,
         True,
+        stays=frozenset({S.IN_PROGRESS}),  # handed over as it stands
     ),
     Action(
         "acknowledge",
@@ -260,7 +262,7 @@ def test_allowed_transition(world: World, action: Action, state: TicketState) ->
     result = action.call(world, ticket, actor, T1)
 
     assert result.id == ticket.id
-    expected = action.to or state
+    expected = state if state in action.stays else (action.to or state)
     assert ticket.state == expected
     after = snapshot(ticket)
     assert after[: len(before)] == before, "earlier events changed"
@@ -691,6 +693,106 @@ def test_never_assigned_back_to_the_liaison_who_returned_it(world: World) -> Non
     tickets.review_return(ticket.id, world.manager, True, "", T1)
     tickets.assign(ticket.id, world.manager, world.liaison.username, T1)
     assert ticket.assignee_id == world.liaison.id
+
+
+def test_a_request_in_progress_is_handed_over_as_it_stands(world: World) -> None:
+    """Reassigned in progress: the new liaison holds it at once; the acknowledgement, the resolve deadline,
+    the escalation and the department handling it stay; the event says who had it and why."""
+    ticket = transferred(world)
+    ticket.escalation_level = 1
+    acknowledged, due, assigned = ticket.acknowledged_at, ticket.resolve_due_at, ticket.assigned_at
+    acknowledge_due = ticket.acknowledge_due_at
+
+    tickets.assign(ticket.id, world.manager, world.other_liaison.username, T1, reason="原包联人离职")
+
+    assert (ticket.state, ticket.assignee_id) == (S.IN_PROGRESS, world.other_liaison.id)
+    assert (ticket.acknowledged_at, ticket.resolve_due_at, ticket.assigned_at) == (
+        acknowledged,
+        due,
+        assigned,
+    )
+    assert ticket.acknowledge_due_at == acknowledge_due  # no new acknowledge clock
+    assert ticket.escalation_level == 1 and ticket.department_id == world.department.id
+    event = events_of(ticket)[-1]
+    assert (event.kind, event.from_state, event.to_state) == (
+        EventKind.ASSIGNED,
+        S.IN_PROGRESS,
+        S.IN_PROGRESS,
+    )
+    assert event.payload == {
+        "assignee": world.other_liaison.username,
+        "assignee_name": world.other_liaison.name,
+        "method": "handover",
+        "previous_assignee": world.liaison.username,
+        "reason": "原包联人离职",
+    }
+    # the new assignee works it: the former one no longer may
+    tickets.reply(ticket.id, world.other_liaison, "我来接手。", T1)
+    with pytest.raises(Forbidden):
+        tickets.resolve(ticket.id, world.liaison, "已办结", T1)
+
+
+def test_a_returned_request_reassigned_settles_the_return(world: World) -> None:
+    ticket = in_state(world, S.RETURNED)
+    with pytest.raises(ValidationFailed) as info:
+        tickets.assign(ticket.id, world.manager, world.liaison.username, T1)  # the returner
+    assert world.liaison.name in info.value.fields["liaison"]
+
+    tickets.assign(ticket.id, world.manager, world.other_liaison.username, T1)
+
+    assert (ticket.state, ticket.assignee_id) == (S.ASSIGNED, world.other_liaison.id)
+    assert ticket.returned_from_state is None and ticket.acknowledged_at is None
+    assert ticket.assigned_at == T1
+    event = events_of(ticket)[-1]
+    assert (event.kind, event.from_state, event.to_state) == (EventKind.ASSIGNED, S.RETURNED, S.ASSIGNED)
+    tickets.acknowledge(ticket.id, world.other_liaison, T1)
+    assert ticket.state == S.IN_PROGRESS
+
+
+@pytest.mark.parametrize("state", [S.RESOLVED, S.CLOSED, S.WITHDRAWN, S.MERGED])
+def test_a_request_no_longer_open_is_not_reassigned(world: World, state: TicketState) -> None:
+    ticket = in_state(world, state)
+    before = snapshot(ticket)
+    with pytest.raises(InvalidTransition):
+        tickets.assign(ticket.id, world.manager, world.other_liaison.username, T1)
+    assert snapshot(ticket) == before
+
+
+def test_a_liaisons_open_work_is_handed_over_in_one_step(world: World) -> None:
+    assigned = in_state(world, S.ASSIGNED)
+    working = in_state(world, S.IN_PROGRESS)
+    returned = in_state(world, S.RETURNED)
+    done = in_state(world, S.RESOLVED)
+    # one the other liaison returned before: it may not have it back straight away, and it stays
+    bounced = world.in_progress(T0)
+    tickets.assign(bounced.id, world.manager, world.other_liaison.username, T0)
+    tickets.return_ticket(bounced.id, world.other_liaison, "不在本人楼宇", T0)
+    tickets.review_return(bounced.id, world.manager, True, "", T0)
+    tickets.assign(bounced.id, world.manager, world.liaison.username, T0)
+
+    with pytest.raises(ValidationFailed) as info:
+        tickets.hand_over_workload(world.liaison.username, world.manager, world.liaison.username, "", T1)
+    assert set(info.value.fields) == {"to", "reason"}
+    with pytest.raises(Forbidden):
+        tickets.hand_over_workload(
+            world.liaison.username, world.liaison, world.other_liaison.username, "x", T1
+        )
+    with pytest.raises(NotFound):
+        tickets.hand_over_workload("nobody", world.manager, world.other_liaison.username, "离职", T1)
+
+    result = tickets.hand_over_workload(
+        world.liaison.username, world.manager, world.other_liaison.username, "离职交接", T1
+    )
+
+    assert sorted(result.handed_over) == sorted([assigned.number, working.number, returned.number])
+    assert [number for number, _why in result.kept] == [bounced.number]
+    assert world.other_liaison.name in result.kept[0][1]
+    for ticket in (assigned, working, returned):
+        assert ticket.assignee_id == world.other_liaison.id
+        assert events_of(ticket)[-1].payload["reason"] == "离职交接"
+    assert (working.state, assigned.state, returned.state) == (S.IN_PROGRESS, S.ASSIGNED, S.ASSIGNED)
+    assert done.assignee_id == world.liaison.id and bounced.assignee_id == world.liaison.id
+    assert tickets.held_count(world.liaison.id) == 1
 
 
 # --------------------------------------------------------------------------- the assignee's work

@@ -333,6 +333,26 @@ def test_a_return_by_the_only_liaison_of_the_street_goes_to_the_pool(world: Worl
     assert ticket.assignee_id is None
 
 
+def test_a_request_does_not_bounce_back_to_a_liaison_who_returned_it_before(world: World) -> None:
+    """A returns it, B gets it and returns it too: routing gives it to neither of them (not back to A), but
+    to C, the other liaison of the street; once C returned it as well, it waits in the pool."""
+    b = factories.liaison([world.building], role=CoverageRole.DEPUTY)
+    c = world.other_liaison
+    ticket = world.submit(T0)
+    assert route_ticket(ticket.id, T1).liaison_id == world.liaison.id
+    _return_and_accept(world, ticket, world.liaison)
+    assert route_ticket(ticket.id, T1).liaison_id == b.id
+    _return_and_accept(world, ticket, b)
+
+    decision = route_ticket(ticket.id, T1)
+
+    assert (decision.rule, decision.liaison_id) == ("street", c.id)
+    assert decision.reason.params["returned_by"] == b.username
+    _return_and_accept(world, ticket, c)
+    assert route_ticket(ticket.id, T1).rule == "pool"
+    assert ticket.assignee_id is None
+
+
 # --------------------------------------------------------------------------- idempotence
 
 
