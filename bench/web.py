@@ -496,6 +496,10 @@ def _run(args: argparse.Namespace, url: str, folder: Path) -> int:
     print(f"pages over 300 ms at 1 client: {slow}")
     for error in failed:
         print(f"FAILED {error}")
+    if failed:  # what the server said about it
+        log = (folder / "hotline.log").read_text(errors="replace")
+        start = log.rfind("Traceback")
+        print(log[start : start + 4000] if start >= 0 else "(no traceback in the server's log)")
     print("\nquery plans: the slowest statements of each page over tickets, events and the rollup, run again")
     print("under EXPLAIN ANALYZE (bench/plans.py)")
     for line in plans:

@@ -58,8 +58,11 @@ VOCABULARY_MAX = 2000  # trigrams beginning with a two-character term, looked at
 
 # Control characters (and lone surrogates, which cannot be encoded) are read as spaces.
 _NOT_TEXT = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
-# pg_trgm extracts trigrams from runs of letters and digits: a term with a run of three serves it well.
+# pg_trgm extracts trigrams from runs of letters and digits: a term with such a run of three that holds a
+# Latin letter or a digit (a number, a phone, 企业12) is served best by them; Chinese words by their pairs
+# (_postgresql_matches).
 _WORDLIKE = re.compile(r"[^\W_]{3}")
+_LATIN = re.compile(r"[A-Za-z0-9]")
 
 
 @dataclass(frozen=True)
@@ -110,8 +113,23 @@ def search(query: Select[Ticket], text_: str | None) -> Search:
         wanted.append((term, enterprise_ids))
     ids = _newest_matches(query, wanted, postgresql)
     more = more or len(ids) > SEARCH_LIMIT
-    listed = query.where(Ticket.id.in_(ids[:SEARCH_LIMIT])) if ids else query.where(false())
+    listed = _only(query, ids[:SEARCH_LIMIT], postgresql) if ids else query.where(false())
     return Search(terms, listed, more, SEARCH_LIMIT)
+
+
+def _only(query: Select[Ticket], ids: list[int], postgresql: bool) -> Select[Ticket]:
+    """``query`` narrowed to the requests ``ids``.
+
+    On PostgreSQL as a join to the ids (``unnest`` of one array parameter), which the planner reads first
+    and looks up by primary key; with ``id IN (…)``, a page of the list (newest first, 20 rows)
+    would rather walk the date index in the hope of meeting 20 of them soon, and read the whole table when
+    the matches are old.
+    """
+    if not postgresql:
+        return query.where(Ticket.id.in_(ids))
+    given = bindparam("matched_ids", ids, type_=ARRAY(Integer))  # one parameter: the statement is cached
+    matched = func.unnest(given).table_valued("id").render_derived(name="matched")
+    return query.join(matched, matched.c.id == Ticket.id)
 
 
 def _newest_matches(
@@ -132,24 +150,22 @@ def _newest_matches(
     order = (Ticket.created_at.desc(), Ticket.id.desc())
     base = query.order_by(None)
     if not postgresql:
-        conditions = [_sqlite_condition(term, ids) for term, ids in wanted]
+        conditions = [_sqlite_condition(term, enterprises) for term, enterprises in wanted]
         found = base.with_only_columns(Ticket.id).where(*conditions).order_by(*order)
         return list(db.session.scalars(found.limit(SEARCH_LIMIT + 1)))
     window = base.order_by(*order).limit(RECENT_WINDOW).subquery("recent")
-    in_window = [_exact_condition(window.c, term, ids) for term, ids in wanted]
+    in_window = [_exact_condition(window.c, term, enterprises) for term, enterprises in wanted]
     newest_first = (window.c.created_at.desc(), window.c.id.desc())
     found = select(window.c.id).where(*in_window).order_by(*newest_first).limit(SEARCH_LIMIT + 1)
     ids = list(db.session.scalars(found))
     if len(ids) > SEARCH_LIMIT:
         return ids
-    seen = db.session.scalar(
-        select(func.count()).select_from(
-            base.with_only_columns(Ticket.id).order_by(*order).limit(RECENT_WINDOW).subquery()
-        )
+    window_rows = select(func.count()).select_from(
+        base.with_only_columns(Ticket.id).order_by(*order).limit(RECENT_WINDOW).subquery()
     )
-    if (seen or 0) < RECENT_WINDOW:  # the window held every request the caller may see
+    if (db.session.scalar(window_rows) or 0) < RECENT_WINDOW:  # the window held all the caller may see
         return ids
-    conditions = [_indexed_condition(term, ids) for term, ids in wanted]
+    conditions = [_indexed_condition(term, enterprises) for term, enterprises in wanted]
     matches = base.with_only_columns(Ticket.id, Ticket.created_at).where(*conditions)
     every = matches.cte("matches").prefix_with("MATERIALIZED")
     newest = select(every.c.id).order_by(every.c.created_at.desc(), every.c.id.desc())
@@ -192,12 +208,15 @@ def _enterprise_ids(term: str, postgresql: bool) -> tuple[list[int], bool]:
 def _postgresql_matches(document: ColumnElement[str], term: str) -> ColumnElement[bool]:
     """``document`` holds ``term``, case aside, by one of its GIN indexes.
 
-    A term with a run of three letters or digits is an ``ILIKE`` served by the trigram index.  Any other
-    (two characters, or ``a-b``, ``、、、``, from which pg_trgm would extract no trigram and scan its whole
-    index) is looked up by all its bigrams in the bigram index and checked with ``strpos``.
+    A term with a run of three letters or digits, Latin ones among them (a number, a phone, 企业12), is an
+    ``ILIKE`` served by the trigram index.  Any other (Chinese words of any length, two characters, ``a-b``,
+    ``、、、``) is looked up by all its pairs in the bigram index and checked with ``strpos``: those keys are
+    exact, so a bitmap of them needs no recheck, and a search of several Chinese words intersects the lists
+    of one index (with a trigram term among them, each candidate row would be rechecked by both
+    expressions).
     """
     lowered = term.lower()
-    if _WORDLIKE.search(term):
+    if _WORDLIKE.search(term) and _LATIN.search(term):
         escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         return document.ilike(f"%{escaped}%")  # PostgreSQL's default escape character is the backslash
     # The exact test is cheap: where the planner walks the rows in date order (a common term), it runs

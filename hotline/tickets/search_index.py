@@ -3,7 +3,8 @@
 What is searched: a request's number, title, description and contact phone (one *document*, the four joined
 by line breaks: a search term never holds a line break, so no match spans two fields), and the name of its
 enterprise.  Trigram indexes serve any substring of three characters or more; two-character terms (many
-Chinese words: 停车, 社保) need a path of their own on each database:
+Chinese words: 停车, 社保) need a path of their own on each database (which path a term takes is
+:mod:`hotline.tickets.search`'s choice: on PostgreSQL, Chinese words go by their pairs whatever their length):
 
 - PostgreSQL: ``pg_trgm`` (a trusted extension since PostgreSQL 13, so the database's owner may create it)
   with GIN ``gin_trgm_ops`` indexes over the document expression (:func:`ticket_document`) and over
