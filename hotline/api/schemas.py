@@ -506,7 +506,11 @@ def _stats_summary_schema() -> type[ma.Schema]:
             declared[f.name] = fields.Integer(required=True)
     declared["resolved_late"] = fields.Integer(required=True)
     declared["coverage"] = fields.Float(
-        allow_none=True, required=True, metadata={"description": "楼宇覆盖率, now"}
+        allow_none=True,
+        required=True,
+        metadata={
+            "description": "楼宇覆盖率, now: buildings whose primary liaison is active and not on leave"
+        },
     )
     declared["buildings"] = fields.Integer(required=True)
     declared["covered_buildings"] = fields.Integer(required=True)

@@ -144,9 +144,23 @@ class BreakdownRow:
 @dataclass
 class CoverageFigures:
     buildings: int
-    covered: int  # with an active primary liaison who is an active user
+    covered: int  # with a primary liaison who is an active user, not on leave
     rate: float | None
-    gaps: list[tuple[int, str, str]]  # (building id, building name, street name) without an active primary
+    # (building id, building name, street name, DEPUTY_ONLY or UNCOVERED) of those without one
+    gaps: list[tuple[int, str, str, str]]
+
+    @property
+    def deputy_only(self) -> int:
+        """Gaps a deputy covers meanwhile (routing gives it the building's requests)."""
+        return sum(1 for gap in self.gaps if gap[3] == DEPUTY_ONLY)
+
+    @property
+    def uncovered(self) -> int:
+        """Gaps nobody covers (their requests go to the street's liaisons, or wait in the pool)."""
+        return len(self.gaps) - self.deputy_only
+
+
+DEPUTY_ONLY, UNCOVERED = "deputy_only", "uncovered"
 
 
 # The additive counters, in the order the SQL selects them.
@@ -537,23 +551,35 @@ def _rows(flt: StatsFilter, dimension: Dimension, counts: dict[Any, Figures]) ->
 
 
 def coverage(street_id: int | None = None, building_id: int | None = None) -> CoverageFigures:
-    """楼宇覆盖率: active buildings with an active primary liaison (an active user with the liaison role and
-    an active primary coverage), and the active buildings without one, by street and name.
+    """楼宇覆盖率: active buildings whose primary liaison is there to take its requests (an active user with
+    the liaison role, not on leave, with an active primary coverage), and the active buildings without one,
+    by street and name, each with what covers it instead: an active deputy who is not on leave
+    (``deputy_only``), or nobody (``uncovered``).
 
     Optionally narrowed to one street or one building (the dashboard's filters that concern buildings).
     """
-    covered_ids = (
-        select(Coverage.building_id)
-        .join(User, User.id == Coverage.liaison_id)
-        .where(
-            Coverage.active.is_(True),
-            Coverage.role == CoverageRole.PRIMARY,
-            User.active.is_(True),
-            User.role == Role.LIAISON,
+
+    def covering(role: CoverageRole) -> Any:
+        return (
+            select(Coverage.building_id)
+            .join(User, User.id == Coverage.liaison_id)
+            .where(
+                Coverage.active.is_(True),
+                Coverage.role == role,
+                User.active.is_(True),
+                User.available.is_(True),
+                User.role == Role.LIAISON,
+            )
         )
-    )
+
     rows = db.session.execute(
-        select(Building.id, Building.name, Street.name, Building.id.in_(covered_ids))
+        select(
+            Building.id,
+            Building.name,
+            Street.name,
+            Building.id.in_(covering(CoverageRole.PRIMARY)),
+            Building.id.in_(covering(CoverageRole.DEPUTY)),
+        )
         .join(Street, Street.id == Building.street_id)
         .where(
             Building.active.is_(True),
@@ -562,7 +588,11 @@ def coverage(street_id: int | None = None, building_id: int | None = None) -> Co
         )
         .order_by(Street.name, Building.name)
     ).all()
-    gaps = [(int(bid), str(name), str(street)) for bid, name, street, covered in rows if not covered]
+    gaps = [
+        (int(bid), str(name), str(street), DEPUTY_ONLY if deputy else UNCOVERED)
+        for bid, name, street, primary, deputy in rows
+        if not primary
+    ]
     total = len(rows)
     covered = total - len(gaps)
     return CoverageFigures(buildings=total, covered=covered, rate=_rate(covered, total), gaps=gaps)

@@ -257,10 +257,16 @@ def _cards(figures: Figures, link: Callable[[str], str], covered: CoverageFigure
             _l("Building coverage"),
             format_rate(covered.rate),
             "#coverage-gaps",
-            _("buildings with an active primary liaison ÷ buildings, now (by the chosen street or building)"),
+            _(
+                "buildings whose primary liaison is active and not on leave ÷ buildings, now (by the chosen "
+                "street or building)"
+            ),
             Part(_l("covered"), covered.covered),
             Part(_l("buildings"), covered.buildings),
-            (Part(_l("Coverage gaps"), len(covered.gaps), "#coverage-gaps"),),
+            (
+                Part(_l("Covered by a deputy only"), covered.deputy_only, "#coverage-gaps"),
+                Part(_l("Covered by nobody"), covered.uncovered, "#coverage-gaps"),
+            ),
         ),
     ]
 

@@ -29,6 +29,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 from flask.testing import FlaskClient
+from sqlalchemy import select
 
 from hotline.auth.models import User
 from hotline.enterprises.models import Coverage, CoverageRole
@@ -343,8 +344,18 @@ def test_ranking_and_coverage_gaps(client: FlaskClient, cohort: Cohort) -> None:
     assert ascending.index(f'id="liaison-{w.other_liaison.id}"') < ascending.index(
         f'id="liaison-{w.liaison.id}"'
     )
-    # A deputy is not a primary: the building is a gap.
+    # A deputy is not a primary: the building is a gap, shown as covered by a deputy only.
     assert "无人包联大厦" in row(html, f"gap-{gap.id}")
+    assert 'data-kind="deputy_only"' in row(html, f"gap-{gap.id}")
+    # A primary on leave does not cover its building: it is a gap too, now covered by nobody.
+    covered_by_other = db.session.scalars(
+        select(Coverage.building_id).where(Coverage.liaison_id == w.other_liaison.id)
+    ).one()
+    assert f'id="gap-{covered_by_other}"' not in html
+    w.other_liaison.available = False
+    db.session.commit()
+    html = text(manager.get(f"/manage/dashboard?{JUNE}"))
+    assert 'data-kind="uncovered"' in row(html, f"gap-{covered_by_other}")
     assert 'href="/manage/overdue"' in html
 
 

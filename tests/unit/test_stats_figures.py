@@ -480,9 +480,35 @@ def test_coverage_counts_active_buildings_with_an_active_primary_liaison(world):
     assert figures.buildings == 7
     assert figures.covered == 2
     assert figures.rate == 2 / 7
-    assert sorted(name for _id, name, _street in figures.gaps) == sorted(
+    assert sorted(name for _id, name, _street, _kind in figures.gaps) == sorted(
         [world.other_enterprise.building.name, "副联大厦", "离职大厦", "到期大厦", "经理大厦"]
     )
+    kinds = {name: kind for _id, name, _street, kind in figures.gaps}
+    assert kinds["副联大厦"] == "deputy_only" and kinds["离职大厦"] == "uncovered"
+    assert (figures.deputy_only, figures.uncovered) == (1, 4)
+
+
+def test_a_primary_on_leave_does_not_cover_its_building_and_a_deputy_on_leave_covers_nothing(world):
+    """Coverage counts only primaries who are there to take the building's requests: on leave, the
+    building is a gap, covered by its deputy meanwhile (if the deputy is not on leave too)."""
+    before = stats.coverage()
+    deputy = factories.liaison([world.building], role=CoverageRole.DEPUTY)
+    world.liaison.available = False
+    db.session.flush()
+
+    figures = stats.coverage()
+    assert figures.covered == before.covered - 1
+    assert figures.rate == (before.covered - 1) / before.buildings
+    gap = next(g for g in figures.gaps if g[0] == world.building.id)
+    assert gap[3] == "deputy_only"
+
+    deputy.available = False
+    db.session.flush()
+    gap = next(g for g in stats.coverage().gaps if g[0] == world.building.id)
+    assert gap[3] == "uncovered"
+    world.liaison.available = True
+    db.session.flush()
+    assert stats.coverage().covered == before.covered
 
 
 # --------------------------------------------------------------------------- exact on a random cohort
