@@ -112,11 +112,16 @@ def register() -> str | Response:
     return render_template("auth/register.html", form=form)
 
 
-@bp.route("/lang/<code>")
+@bp.route("/lang/<code>", methods=["GET", "POST"])
 def set_language(code: str) -> Response:
+    """The page language, for this browser; chosen in the header (a POST, with the CSRF token) by a user who
+    is logged in, it is also saved on the account: e-mails are then sent in it (a GET, a plain link, changes
+    only the browser's)."""
     if code in current_app.config["LANGUAGES"]:
         session["lang"] = code
-    return redirect(safe_next(request.args.get("next")) or url_for("pages.home"))
+        if request.method == "POST" and current_user.is_authenticated and current_user.locale != code:
+            perform(lambda: accounts.update_profile(current_user, now=utcnow(), locale=code))
+    return redirect(safe_next(request.values.get("next")) or url_for("pages.home"))
 
 
 @bp.route("/account", methods=["GET", "POST"])

@@ -288,3 +288,27 @@ def test_only_liaisons_have_the_leave_button(client, world):
     assert "data-available" not in client.get("/account").get_data(as_text=True)
     response = post_form(client, "/account", "/account/availability", {"available": "0"})
     assert response.status_code == 403
+
+
+def test_the_language_chosen_in_the_header_is_saved_on_the_account(client, world, db):
+    """A POST from the header's switch (with the CSRF token) saves the language of a logged-in user, so
+    that e-mails reach them in it; without the token nothing is saved; a plain link changes the browser's
+    language only."""
+    from hotline.notifications.email import recipient_locale
+
+    login(client, world.liaison.username)
+    assert client.post("/lang/en", data={"next": "/account"}).status_code == 400  # no CSRF token
+    db.session.expire_all()
+    assert world.liaison.locale != "en"
+
+    client.get("/lang/en")
+    db.session.expire_all()
+    assert world.liaison.locale != "en"
+
+    response = post_form(client, "/account", "/lang/en?next=/account", {})
+    assert response.status_code == 302 and response.headers["Location"] == "/account"
+    db.session.expire_all()
+    assert world.liaison.locale == "en"
+    assert recipient_locale(world.liaison) == "en"
+    page = client.get("/account").get_data(as_text=True)
+    assert '<html lang="en">' in page
