@@ -1,4 +1,5 @@
-"""Command-line tools: ``flask users create``, ``flask seed-demo``, ``flask calendar sync``, ``backup``."""
+"""Command-line tools: ``flask users create|reset-password|deactivate``, ``flask seed-demo``, ``flask calendar
+sync``, ``backup``."""
 
 from __future__ import annotations
 
@@ -38,11 +39,47 @@ def create_user_command(
             now=utcnow(),
         )
     except DomainError as error:
-        db.session.rollback()
-        details = "; ".join(f"{k}: {v}" for k, v in error.fields.items())
-        raise click.ClickException(f"{error.message} {details}".strip()) from None
+        raise _refused(error) from None
     db.session.commit()
     click.echo(f"created {user.username} ({user.role.value})")
+
+
+def _refused(error: DomainError) -> click.ClickException:
+    db.session.rollback()
+    details = "; ".join(f"{k}: {v}" for k, v in error.fields.items())
+    return click.ClickException(f"{error.message} {details}".strip())
+
+
+@users_cli.command("reset-password")
+@click.argument("username")
+@click.option("--password", prompt="New password", hide_input=True, confirmation_prompt=True)
+def reset_password_command(username: str, password: str) -> None:
+    """Give USERNAME a new password; its sessions and API tokens end."""
+    try:
+        user = accounts.reset_password(username, password, utcnow())
+    except DomainError as error:
+        raise _refused(error) from None
+    db.session.commit()
+    click.echo(f"{user.username}: new password set; its sessions and API tokens have ended")
+
+
+@users_cli.command("deactivate")
+@click.argument("username")
+def deactivate_command(username: str) -> None:
+    """Deactivate USERNAME (logged out everywhere); refused for a liaison still holding open requests."""
+    from sqlalchemy import select
+
+    from hotline.auth.models import User
+
+    user_id = db.session.scalar(select(User.id).where(User.username == username.strip()))
+    try:
+        if user_id is None:
+            raise click.ClickException(f"no user {username!r}")
+        user = accounts.set_user_active(user_id, False, actor=None, now=utcnow())
+    except DomainError as error:
+        raise _refused(error) from None
+    db.session.commit()
+    click.echo(f"{user.username} deactivated and logged out everywhere")
 
 
 @click.command("seed-demo")

@@ -253,21 +253,22 @@ def _sign_out_everywhere(user_id: int, now: datetime, keep_session_key: str | No
 # --------------------------------------------------------------------------- account management
 
 
-def set_user_active(user_id: int, active: bool, actor: User, now: datetime) -> User:
+def set_user_active(user_id: int, active: bool, actor: User | None, now: datetime) -> User:
     """Deactivate or reactivate an account (administrators only).
 
     Deactivation takes effect at once: the user's browser sessions are deleted and its API tokens revoked.
     A liaison that still holds open requests is not deactivated (they would be stranded on an account that
     cannot log in): its work is handed over first (:func:`hotline.tickets.services.hand_over_workload`).
+    ``actor`` None is the operator at the command line (``flask users deactivate``).
     Raises :class:`Forbidden` unless ``actor`` is an admin, :class:`NotFound` for an unknown user and
     :class:`ValidationFailed` when an admin tries to deactivate their own account (no one could undo it).
     """
-    if actor.role != Role.ADMIN:
+    if actor is not None and actor.role != Role.ADMIN:
         raise Forbidden(_("Only an administrator may activate or deactivate accounts."))
     user = db.session.get(User, user_id)
     if user is None:
         raise NotFound(_("No such user."))
-    if not active and user.id == actor.id:
+    if not active and actor is not None and user.id == actor.id:
         raise ValidationFailed(_("You cannot deactivate your own account."))
     if not active and user.role == Role.LIAISON:
         from hotline.tickets.services import held_count  # the tickets package builds on this one
@@ -285,6 +286,23 @@ def set_user_active(user_id: int, active: bool, actor: User, now: datetime) -> U
     user.active = active
     if not active:
         _sign_out_everywhere(user.id, now)
+    db.session.flush()
+    return user
+
+
+def reset_password(username: str, new_password: str, now: datetime) -> User:
+    """Give an account a new password from the command line (``flask users reset-password``: the operator
+    has checked who asks); every browser session of the user ends and its API tokens are revoked.
+
+    Raises :class:`NotFound` for an unknown user and :class:`ValidationFailed` (``password``) for a
+    password the rules refuse.
+    """
+    user = db.session.scalars(select(User).where(User.username == (username or "").strip())).first()
+    if user is None:
+        raise NotFound(_("No such user."))
+    check_password_rules(new_password, username=user.username)
+    user.password_hash = hash_password(new_password)
+    _sign_out_everywhere(user.id, now)
     db.session.flush()
     return user
 

@@ -233,3 +233,39 @@ def test_cli_refuses_a_bad_username(app, db):
     assert result.exit_code != 0
     assert "username:" in result.output
     assert db.session.scalar(select(func.count()).select_from(User)) == 0
+
+
+def test_cli_resets_a_password_and_ends_the_sessions(app, client, world, db):
+    other = app.test_client()
+    login(other, world.contact.username)
+    assert other.get("/portal/").status_code == 200
+
+    weak = app.test_cli_runner().invoke(
+        args=["users", "reset-password", world.contact.username, "--password", "1"]
+    )
+    assert weak.exit_code != 0 and "password:" in weak.output
+    unknown = app.test_cli_runner().invoke(args=["users", "reset-password", "nobody", "--password", "x" * 12])
+    assert unknown.exit_code != 0
+
+    result = app.test_cli_runner().invoke(
+        args=["users", "reset-password", world.contact.username], input="brand-new-pass-9\nbrand-new-pass-9\n"
+    )
+    assert result.exit_code == 0, result.output
+    assert other.get("/portal/").status_code == 302  # logged out
+    login(client, world.contact.username, "brand-new-pass-9")
+    assert client.get("/portal/").status_code == 200
+
+
+def test_cli_deactivates_and_refuses_a_liaison_holding_work(app, world, db):
+    ticket = world.in_progress()
+    db.session.commit()
+    refused = app.test_cli_runner().invoke(args=["users", "deactivate", world.liaison.username])
+    assert refused.exit_code != 0 and world.liaison.name in refused.output and " 1 " in refused.output
+    db.session.expire_all()
+    assert world.liaison.active is True
+
+    assert app.test_cli_runner().invoke(args=["users", "deactivate", "nobody"]).exit_code != 0
+    result = app.test_cli_runner().invoke(args=["users", "deactivate", world.other_liaison.username])
+    assert result.exit_code == 0, result.output
+    db.session.expire_all()
+    assert world.other_liaison.active is False and ticket.assignee_id == world.liaison.id
