@@ -540,6 +540,16 @@ class Profile(Base):
         required=True,
         metadata={"type": ["boolean", "null"], "description": "A liaison: false when on leave; else null"},
     )
+    leave_from = fields.Function(
+        lambda u: u.leave_from.isoformat() if u.leave_from else None,
+        required=True,
+        metadata={"type": ["string", "null"], "format": "date", "description": "A leave set by a manager"},
+    )
+    leave_until = fields.Function(
+        lambda u: u.leave_until.isoformat() if u.leave_until else None,
+        required=True,
+        metadata={"type": ["string", "null"], "format": "date", "description": "Its last day, included"},
+    )
     enterprise = fields.Nested(EnterpriseRef, required=True, allow_none=True)
     department = fields.Function(
         lambda u: u.department.code if u.department is not None else None,
@@ -564,6 +574,13 @@ class AvailabilityUpdate(Base):
 class HandoverBody(Base):
     to = clean_text(required=True, description="The username of the liaison who takes the work over")
     reason = clean_text(required=True, max_length=TEXT_MAX, description="Written on every request's event")
+
+
+class LeaveBody(Base):
+    leave_from = clean_text(
+        description="YYYY-MM-DD, the first day (Asia/Shanghai); null with leave_until: none"
+    )
+    leave_until = clean_text(description="YYYY-MM-DD, the last day, included")
 
 
 class KeptRequest(Base):

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Boolean, Enum, ForeignKey, String
+from sqlalchemy import Boolean, ColumnElement, Date, Enum, ForeignKey, String, and_, or_
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from hotline.db import UTCDateTime, utcnow
@@ -46,14 +46,35 @@ class User(db.Model):  # type: ignore[name-defined]
     enterprise_id: Mapped[int | None] = mapped_column(ForeignKey("enterprises.id"), index=True)
     department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"), index=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
-    # A liaison on leave is skipped by routing (DESIGN §6).
+    # A liaison on leave is skipped by routing (DESIGN §6): on leave by its own word (``available`` false,
+    # until it says it is back), or within the dates a manager set (both days included).
     available: Mapped[bool] = mapped_column(Boolean, default=True)
+    leave_from: Mapped[date | None] = mapped_column(Date)
+    leave_until: Mapped[date | None] = mapped_column(Date)
     locale: Mapped[str] = mapped_column(String(8), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     enterprise: Mapped[Enterprise | None] = relationship(foreign_keys=[enterprise_id])
     department: Mapped[Department | None] = relationship(foreign_keys=[department_id])
+
+    def away_on(self, day: date) -> bool:
+        """On leave on ``day`` (Asia/Shanghai): by its own word, or within the dates a manager set."""
+        if not self.available:
+            return True
+        return (
+            self.leave_from is not None
+            and self.leave_until is not None
+            and (self.leave_from <= day <= self.leave_until)
+        )
+
+    @classmethod
+    def present_on(cls, day: date) -> ColumnElement[bool]:
+        """SQL: the user is not on leave on ``day`` (see :meth:`away_on`)."""
+        outside = or_(
+            cls.leave_from.is_(None), cls.leave_until.is_(None), cls.leave_from > day, cls.leave_until < day
+        )
+        return and_(cls.available.is_(True), outside)
 
     # Flask-Login protocol.  The id kept in the cookie is the key of a LoginSession row, not the user id,
     # so that logging out (deleting the row) invalidates every copy of the cookie.

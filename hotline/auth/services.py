@@ -8,7 +8,7 @@ import hashlib
 import re
 import secrets
 import unicodedata
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from argon2 import PasswordHasher
@@ -23,6 +23,7 @@ from hotline.config import LANGUAGES
 from hotline.enterprises.models import Department, Enterprise
 from hotline.errors import Forbidden, NotFound, ValidationFailed
 from hotline.extensions import db
+from hotline.text import has_control_characters
 
 _hasher = PasswordHasher()  # argon2id with the library's current defaults (RFC 9106 low-memory profile)
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_.\-]{3,64}$")
@@ -297,7 +298,7 @@ def reset_password(username: str, new_password: str, now: datetime) -> User:
     Raises :class:`NotFound` for an unknown user and :class:`ValidationFailed` (``password``) for a
     password the rules refuse.
     """
-    user = db.session.scalars(select(User).where(User.username == (username or "").strip())).first()
+    user = user_named(username)
     if user is None:
         raise NotFound(_("No such user."))
     check_password_rules(new_password, username=user.username)
@@ -342,6 +343,76 @@ def set_availability(actor: User, available: bool) -> User:
     actor.available = available
     db.session.flush()
     return actor
+
+
+def user_named(username: str | None) -> User | None:
+    """The user of this username; None for none, and for a name no username can be (a NUL byte, which
+    PostgreSQL refuses in a query, never reaches it)."""
+    name = (username or "").strip()
+    if not name or has_control_characters(name, multiline=False):
+        return None
+    return db.session.scalars(select(User).where(User.username == name)).first()
+
+
+def liaison_named(username: str | None) -> User:
+    liaison = user_named(username)
+    if liaison is None or liaison.role != Role.LIAISON:
+        raise NotFound(_("No such liaison."))
+    return liaison
+
+
+LEAVE_DAYS_MAX = 366
+_ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def _day(value: str | date | None, field: str, errors: dict[str, str]) -> date | None:
+    if value is None or isinstance(value, date):
+        return value
+    text = value.strip()
+    if not text:
+        return None
+    try:
+        if not _ISO_DAY.fullmatch(text):
+            raise ValueError(text)
+        return date.fromisoformat(text)
+    except ValueError:
+        errors[field] = _("Give a date as YYYY-MM-DD.")
+        return None
+
+
+def set_leave(
+    username: str, actor: User, start: str | date | None, end: str | date | None, now: datetime
+) -> User:
+    """A manager sets a liaison's leave (both days included; routing skips the liaison within them and its
+    buildings' deputies take over), or ends it (both empty).
+
+    Raises :class:`Forbidden` (not a manager), :class:`NotFound` (no such liaison) and
+    :class:`ValidationFailed` on ``leave_from`` / ``leave_until``: not dates, one without the other, the end
+    before the start or before today, longer than :data:`LEAVE_DAYS_MAX` days.
+    """
+    from hotline.timeutil import local_date
+
+    if actor.role not in (Role.MANAGER, Role.ADMIN):
+        raise Forbidden(_("Only a manager may set a liaison's leave."))
+    liaison = liaison_named(username)
+    errors: dict[str, str] = {}
+    first, last = _day(start, "leave_from", errors), _day(end, "leave_until", errors)
+    if not errors:
+        if (first is None) != (last is None):
+            missing = "leave_until" if last is None else "leave_from"
+            errors[missing] = _("Give both the first and the last day of the leave, or neither.")
+        elif first is not None and last is not None:
+            if last < first:
+                errors["leave_until"] = _("The last day comes before the first.")
+            elif last < local_date(now):
+                errors["leave_until"] = _("The leave must end today or later.")
+            elif (last - first).days + 1 > LEAVE_DAYS_MAX:
+                errors["leave_until"] = _("A leave is at most %(n)d days.", n=LEAVE_DAYS_MAX)
+    if errors:
+        raise ValidationFailed(_("Please correct the marked fields."), errors)
+    liaison.leave_from, liaison.leave_until = first, last
+    db.session.flush()
+    return liaison
 
 
 def update_profile(

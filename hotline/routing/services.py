@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Any, Literal
 
@@ -41,7 +41,9 @@ from hotline.outbox.models import OutboxMessage
 from hotline.routing.labels import PassedOver, ReasonCode
 from hotline.tickets import events
 from hotline.tickets import services as tickets
-from hotline.tickets.models import Category, EventKind, Ticket, TicketEvent, TicketState
+from hotline.tickets.models import Category, EventKind, Ticket, TicketState
+from hotline.tickets.queries import returned_by
+from hotline.timeutil import local_date
 
 Rule = Literal["primary", "deputy", "street", "pool", "skipped"]
 
@@ -178,6 +180,7 @@ def _route_locked(ticket_id: int, ticket: Ticket | None, now: datetime, batch: _
     # No liaison who ever returned it is a candidate (a request does not bounce A -> B -> A); the reason
     # names the last of them, by username.  With nobody else left, it waits in the pool for a manager.
     excluded = returned_by(ticket)
+    today = local_date(now)
     last = ticket.last_returned_by_id
     left_out = {"returned_by": _username(last)} if last is not None else {}
 
@@ -186,7 +189,7 @@ def _route_locked(ticket_id: int, ticket: Ticket | None, now: datetime, batch: _
 
     primary = batch.pick(
         building_key(CoverageRole.PRIMARY),
-        lambda: _building_candidates(ticket, CoverageRole.PRIMARY, excluded),
+        lambda: _building_candidates(ticket, CoverageRole.PRIMARY, excluded, today),
     )
     if primary is not None:
         liaison, _open = primary
@@ -194,7 +197,8 @@ def _route_locked(ticket_id: int, ticket: Ticket | None, now: datetime, batch: _
         return _assign(ticket, liaison, now, "primary", reason, batch)
 
     deputy = batch.pick(
-        building_key(CoverageRole.DEPUTY), lambda: _building_candidates(ticket, CoverageRole.DEPUTY, excluded)
+        building_key(CoverageRole.DEPUTY),
+        lambda: _building_candidates(ticket, CoverageRole.DEPUTY, excluded, today),
     )
     if deputy is not None:
         liaison, open_count = deputy
@@ -203,14 +207,14 @@ def _route_locked(ticket_id: int, ticket: Ticket | None, now: datetime, batch: _
             {
                 "building": building.name,
                 "open_count": open_count,
-                **_passed_over(ticket, excluded),
+                **_passed_over(ticket, excluded, today),
                 **left_out,
             },
         )
         return _assign(ticket, liaison, now, "deputy", reason, batch)
 
     street = batch.pick(
-        ("street", building.street_id, excluded), lambda: _street_candidates(ticket, excluded)
+        ("street", building.street_id, excluded), lambda: _street_candidates(ticket, excluded, today)
     )
     if street is not None:
         liaison, open_count = street
@@ -253,58 +257,45 @@ def _open_count() -> ScalarSelect[int]:
     )
 
 
-def returned_by(ticket: Ticket) -> frozenset[int]:
-    """The ids of the liaisons who returned ``ticket`` at some time (its RETURNED events), whatever became of
-    their returns; read only for a request returned at least once."""
-    if ticket.last_returned_by_id is None:
-        return frozenset()
-    actors = db.session.scalars(
-        select(TicketEvent.actor_id).where(
-            TicketEvent.ticket_id == ticket.id,
-            TicketEvent.kind == EventKind.RETURNED,
-            TicketEvent.actor_id.is_not(None),
-        )
-    )
-    return frozenset({ticket.last_returned_by_id, *(int(a) for a in actors if a is not None)})
-
-
-def _candidate_filter(excluded: frozenset[int]) -> list[ColumnElement[bool]]:
+def _candidate_filter(excluded: frozenset[int], today: date) -> list[ColumnElement[bool]]:
     conditions: list[ColumnElement[bool]] = [
         Coverage.active.is_(True),
         User.active.is_(True),
         User.role == Role.LIAISON,
-        User.available.is_(True),
+        User.present_on(today),  # not on leave, by its word or by the dates a manager set
     ]
     if excluded:
         conditions.append(User.id.not_in(sorted(excluded)))
     return conditions
 
 
-def _building_candidates(ticket: Ticket, role: CoverageRole, excluded: frozenset[int]) -> Select[User, int]:
+def _building_candidates(
+    ticket: Ticket, role: CoverageRole, excluded: frozenset[int], today: date
+) -> Select[User, int]:
     load = _open_count().label("open_count")
     return (
         select(User, load)
         .join(Coverage, Coverage.liaison_id == User.id)
         .where(Coverage.building_id == ticket.building_id, Coverage.role == role)
-        .where(*_candidate_filter(excluded))
+        .where(*_candidate_filter(excluded, today))
         .distinct()
         .order_by(load, User.id)
     )
 
 
-def _street_candidates(ticket: Ticket, excluded: frozenset[int]) -> Select[User, int]:
+def _street_candidates(ticket: Ticket, excluded: frozenset[int], today: date) -> Select[User, int]:
     load = _open_count().label("open_count")
     street_buildings = select(Building.id).where(Building.street_id == ticket.building.street_id)
     return (
         select(User, load)
         .join(Coverage, Coverage.liaison_id == User.id)
-        .where(Coverage.building_id.in_(street_buildings), *_candidate_filter(excluded))
+        .where(Coverage.building_id.in_(street_buildings), *_candidate_filter(excluded, today))
         .distinct()
         .order_by(load, User.id)
     )
 
 
-def _passed_over(ticket: Ticket, excluded: frozenset[int]) -> dict[str, str]:
+def _passed_over(ticket: Ticket, excluded: frozenset[int], today: date) -> dict[str, str]:
     """Why the primary liaison was passed over: ``passed_over`` (a code) and ``primary`` (its username)."""
     primaries = db.session.scalars(
         select(User)
@@ -323,7 +314,7 @@ def _passed_over(ticket: Ticket, excluded: frozenset[int]) -> dict[str, str]:
         why = PassedOver.RETURNED_IT
     elif not first.active or first.role != Role.LIAISON:
         why = PassedOver.INACTIVE
-    elif not first.available:
+    elif first.away_on(today):
         why = PassedOver.ON_LEAVE
     else:
         why = PassedOver.UNAVAILABLE

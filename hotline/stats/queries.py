@@ -60,12 +60,13 @@ from flask_babel import gettext as _
 from sqlalchemy import ColumnElement, Select, and_, case, func, literal, select
 
 from hotline.auth.models import Role, User
+from hotline.db import utcnow
 from hotline.enterprises.models import Building, Coverage, CoverageRole, Street
 from hotline.extensions import db
 from hotline.stats.models import StatsCell
 from hotline.tickets.labels import CHANNEL_LABELS
 from hotline.tickets.models import OPEN_STATES, Category, Channel, RatingScore, Ticket, TicketState
-from hotline.timeutil import LOCAL_TZ
+from hotline.timeutil import LOCAL_TZ, local_date
 
 Dimension = Literal["month", "category", "street", "building", "channel", "liaison"]
 DIMENSIONS: tuple[Dimension, ...] = ("month", "category", "street", "building", "channel", "liaison")
@@ -559,6 +560,8 @@ def coverage(street_id: int | None = None, building_id: int | None = None) -> Co
     Optionally narrowed to one street or one building (the dashboard's filters that concern buildings).
     """
 
+    today = local_date(utcnow())
+
     def covering(role: CoverageRole) -> Any:
         return (
             select(Coverage.building_id)
@@ -567,7 +570,7 @@ def coverage(street_id: int | None = None, building_id: int | None = None) -> Co
                 Coverage.active.is_(True),
                 Coverage.role == role,
                 User.active.is_(True),
-                User.available.is_(True),
+                User.present_on(today),  # not on leave, by its word or by the dates a manager set
                 User.role == Role.LIAISON,
             )
         )

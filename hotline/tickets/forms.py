@@ -143,3 +143,10 @@ class HandoverForm(FlaskForm):
 
     to = SelectField(_l("Hand over to"), validators=[Required()], validate_choice=False)
     reason = _text(_l("Reason"))
+
+
+class LeaveForm(FlaskForm):
+    """A liaison's leave (``/manage/liaisons``): both days, or neither to end it; the service checks them."""
+
+    leave_from = StringField(_l("First day of leave"), render_kw={"type": "date"})
+    leave_until = StringField(_l("Last day of leave"), render_kw={"type": "date"})

@@ -15,14 +15,24 @@ from sqlalchemy import Select, case, event, false, func, or_, select
 from sqlalchemy.orm import Session, SessionTransaction, selectinload
 
 from hotline.auth.models import Role, User
+from hotline.db import utcnow
 from hotline.enterprises.models import Building, Coverage, CoverageRole, Department, Enterprise
 from hotline.enterprises.services import covered_building_ids
 from hotline.errors import NotFound
 from hotline.extensions import db
 from hotline.text import has_control_characters
-from hotline.tickets.models import HELD_STATES, OPEN_STATES, Category, Ticket, TicketEvent, TicketState
+from hotline.tickets.models import (
+    HELD_STATES,
+    OPEN_STATES,
+    Category,
+    EventKind,
+    Ticket,
+    TicketEvent,
+    TicketState,
+)
 from hotline.tickets.search import SEARCH_MAX, Search  # noqa: F401  (the pages read SEARCH_MAX here)
 from hotline.tickets.search import search as search_requests
+from hotline.timeutil import local_date
 
 
 def visible_tickets(user: User) -> Select[Ticket]:
@@ -224,6 +234,21 @@ def active_departments() -> list[Department]:
     return list(db.session.scalars(query))
 
 
+def returned_by(ticket: Ticket) -> frozenset[int]:
+    """The ids of the liaisons who returned ``ticket`` at some time (its RETURNED events), whatever became of
+    their returns; read only for a request returned at least once."""
+    if ticket.last_returned_by_id is None:
+        return frozenset()
+    actors = db.session.scalars(
+        select(TicketEvent.actor_id).where(
+            TicketEvent.ticket_id == ticket.id,
+            TicketEvent.kind == EventKind.RETURNED,
+            TicketEvent.actor_id.is_not(None),
+        )
+    )
+    return frozenset({ticket.last_returned_by_id, *(int(a) for a in actors if a is not None)})
+
+
 @dataclass(frozen=True)
 class LiaisonRow:
     """One line of the liaisons page: the liaison, the buildings it covers (names, primary first) and how many
@@ -267,7 +292,7 @@ def assignable_liaisons() -> list[User]:
     return list(
         db.session.scalars(
             select(User)
-            .where(User.role == Role.LIAISON, User.active.is_(True), User.available.is_(True))
+            .where(User.role == Role.LIAISON, User.active.is_(True), User.present_on(local_date(utcnow())))
             .order_by(User.name, User.username)
         )
     )

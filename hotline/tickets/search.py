@@ -32,15 +32,14 @@ from sqlalchemy import (
     Select,
     Text,
     bindparam,
-    cast,
     false,
     func,
+    literal,
     literal_column,
     or_,
     select,
     text,
 )
-from sqlalchemy.dialects.postgresql import array
 
 from hotline.enterprises.models import Enterprise
 from hotline.errors import ValidationFailed
@@ -185,7 +184,7 @@ def _exact_condition(columns: Any, term: str, enterprise_ids: list[int]) -> Colu
     """PostgreSQL: the row of ``columns`` (a subquery's) holds ``term``, case aside, by the exact test alone
     (``strpos`` over the lower-cased document), or is of one of the enterprises."""
     document = search_index.ticket_document(columns)
-    matches = func.strpos(func.lower(document), term.lower()) > 0
+    matches = _holds(document, term)
     return or_(matches, columns.enterprise_id.in_(enterprise_ids)) if enterprise_ids else matches
 
 
@@ -215,19 +214,20 @@ def _postgresql_matches(document: ColumnElement[str], term: str) -> ColumnElemen
     of one index (with a trigram term among them, each candidate row would be rechecked by both
     expressions).
     """
-    lowered = term.lower()
     if _WORDLIKE.search(term) and _LATIN.search(term):
         escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         return document.ilike(f"%{escaped}%")  # PostgreSQL's default escape character is the backslash
     # The exact test is cheap: where the planner walks the rows in date order (a common term), it runs
     # before the costly hotline_bigrams() (a row's tests run cheapest first), which then sees matches only.
-    pairs = sorted({lowered[i : i + 2] for i in range(len(lowered) - 1)})
-    return _has_bigrams(document, pairs) & (func.strpos(func.lower(document), lowered) > 0)
+    # The term's pairs come from the same function, so that they are lower-cased as the document's are.
+    wanted = search_index.bigrams(literal(term, Text))
+    return search_index.bigrams(document).op("@>", is_comparison=True)(wanted) & _holds(document, term)
 
 
-def _has_bigrams(document: ColumnElement[str], pairs: list[str]) -> ColumnElement[bool]:
-    wanted = cast(array(pairs), ARRAY(Text))
-    return search_index.bigrams(document).op("@>", is_comparison=True)(wanted)
+def _holds(document: ColumnElement[str], term: str) -> ColumnElement[bool]:
+    """The exact test: ``document`` holds ``term``, both lower-cased by PostgreSQL (as ``ILIKE`` and the
+    bigram index fold them: Python's ``str.lower`` differs for a few letters, İ and a final Σ among them)."""
+    return func.strpos(func.lower(document), func.lower(literal(term, Text))) > 0
 
 
 def _sqlite_rowids(table: str, term: str) -> Select[int]:

@@ -22,11 +22,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased, joinedload
 
 from hotline.auth.models import Role, User
+from hotline.auth.services import liaison_named, user_named
 from hotline.db import flush_new_rows
 from hotline.enterprises import uscc as uscc_codes
 from hotline.enterprises.models import Department, Enterprise
 from hotline.enterprises.services import liaison_covers
-from hotline.errors import Forbidden, NotFound, ValidationFailed
+from hotline.errors import Forbidden, ValidationFailed
 from hotline.extensions import db
 from hotline.text import NOT_ALLOWED_CHARACTERS, has_control_characters, refuse_control_characters
 from hotline.tickets import events
@@ -44,7 +45,7 @@ from hotline.tickets.models import (
     TicketState,
     Urgency,
 )
-from hotline.tickets.queries import active_category, get_visible_ticket_by_id
+from hotline.tickets.queries import active_category, get_visible_ticket_by_id, returned_by
 from hotline.tickets.workflow import ACTIONS, PUBLIC_OF_KIND, TEXT_MAX, TITLE_MAX, check, refusal
 from hotline.timeutil import local_date
 
@@ -192,8 +193,8 @@ def _category_number_and_id(code: str, now: datetime) -> tuple[Category | None, 
     if row is None:
         return None, "", None
     category, last, ticket_id = row
-    if last is None:  # the day's first request: no counter row yet
-        last, ticket_id = _first_of_the_day(day, _new_ticket_id())
+    if last is None:  # the day's first request: no counter row yet (the id is taken already)
+        last = _first_of_the_day(day, None)[0]
     return category, _number(day, last), int(ticket_id)
 
 
@@ -386,7 +387,7 @@ def assign(ticket_id: int, actor: User, liaison_username: str, now: datetime, re
     if liaison is None or liaison.role != Role.LIAISON or not liaison.active:
         message = _("Choose an active liaison.")
         raise ValidationFailed(message, {"liaison": message})
-    if not liaison.available:
+    if liaison.away_on(local_date(now)):
         message = _("%(name)s is on leave.", name=liaison.name)
         raise ValidationFailed(message, {"liaison": message})
     if ticket.last_returned_by_id == liaison.id:
@@ -416,7 +417,11 @@ def _hand_over(ticket: Ticket, liaison: User, actor: User, now: datetime, reason
             "assignee": liaison.username,
             "assignee_name": liaison.name,
             "method": "handover",
-            **({"previous_assignee": previous.username} if previous is not None else {}),
+            **(
+                {"previous_assignee": previous.username, "previous_assignee_name": previous.name}
+                if previous is not None
+                else {}
+            ),
             **({"reason": reason} if reason else {}),
         },
     )
@@ -452,16 +457,14 @@ def hand_over_workload(username: str, actor: User, to_username: str, reason: str
     """
     if actor.role not in (Role.MANAGER, Role.ADMIN):
         raise Forbidden(_("Only a manager may hand a liaison's work over."))
-    source = db.session.scalars(select(User).where(User.username == (username or "").strip())).first()
-    if source is None or source.role != Role.LIAISON:
-        raise NotFound(_("No such liaison."))
+    source = liaison_named(username)
     errors: dict[str, str] = {}
-    target = db.session.scalars(select(User).where(User.username == (to_username or "").strip())).first()
+    target = user_named(to_username)
     if target is None or target.role != Role.LIAISON or not target.active:
         errors["to"] = _("Choose an active liaison.")
     elif target.id == source.id:
         errors["to"] = _("Choose another liaison than the one handing over.")
-    elif not target.available:
+    elif target.away_on(local_date(now)):
         errors["to"] = _("%(name)s is on leave.", name=target.name)
     why = ""
     try:
@@ -477,6 +480,12 @@ def hand_over_workload(username: str, actor: User, to_username: str, reason: str
     handed: list[str] = []
     kept: list[tuple[str, str]] = []
     for ticket_id, number in db.session.execute(held.order_by(Ticket.id)).all():
+        ticket = db.session.get(Ticket, ticket_id)
+        if ticket is not None and target.id in returned_by(ticket):  # as routing: no bounce A -> B -> A
+            kept.append(
+                (number, _("%(name)s returned this request; choose another liaison.", name=target.name))
+            )
+            continue
         try:
             assign(ticket_id, actor, target.username, now, why)
         except ValidationFailed as refused:  # checked before anything is changed: the others go on

@@ -18,6 +18,7 @@ from sqlalchemy import Select
 from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response
 
+from hotline.auth import services as accounts
 from hotline.auth.access import roles_required
 from hotline.auth.models import Role, User
 from hotline.db import utcnow
@@ -28,6 +29,7 @@ from hotline.tickets import forms, paging, queries, services, workflow
 from hotline.tickets.idempotency import intake
 from hotline.tickets.models import Ticket, TicketState
 from hotline.tickets.workflow import ACTIONS, Action
+from hotline.timeutil import local_date
 from hotline.web import perform, refused
 
 bp = Blueprint("tickets", __name__)
@@ -129,7 +131,10 @@ def pool() -> str:
 # --------------------------------------------------------------------------- liaisons and handover
 
 
-def _liaisons_page(forms_by_username: dict[str, forms.HandoverForm] | None = None) -> str:
+def _liaisons_page(
+    forms_by_username: dict[str, forms.HandoverForm] | None = None,
+    leave_forms: dict[str, forms.LeaveForm] | None = None,
+) -> str:
     """Every liaison with the buildings it covers, whether it is on leave, the open requests it holds and a
     form to hand them over to another liaison (a manager's page: a liaison leaving or away for long)."""
     rows = queries.liaison_overview()
@@ -144,7 +149,19 @@ def _liaisons_page(forms_by_username: dict[str, forms.HandoverForm] | None = Non
     for username, form in handover_forms.items():
         form.to.choices = [c for c in takers if c.value != username]
         form.to.id, form.reason.id = f"handover-{username}-to", f"handover-{username}-reason"  # one page
-    return render_template("tickets/liaisons.html", rows=rows, handover_forms=handover_forms)
+    leave = dict(leave_forms or {})
+    for row in rows:
+        if row.user.active and row.user.username not in leave:
+            form = forms.LeaveForm(formdata=None)
+            form.leave_from.data = row.user.leave_from.isoformat() if row.user.leave_from else ""
+            form.leave_until.data = row.user.leave_until.isoformat() if row.user.leave_until else ""
+            leave[row.user.username] = form
+    for username, form in leave.items():
+        form.leave_from.id, form.leave_until.id = f"leave-{username}-from", f"leave-{username}-until"
+    today = local_date(utcnow())
+    return render_template(
+        "tickets/liaisons.html", rows=rows, handover_forms=handover_forms, leave_forms=leave, today=today
+    )
 
 
 @bp.route("/manage/liaisons")
@@ -173,6 +190,33 @@ def hand_over(username: str) -> tuple[str, int] | Response:
                 flash(_("%(number)s stays: %(reason)s", number=number, reason=why), "warning")
             return redirect(url_for(".liaisons"))
     return _liaisons_page({username: form}), 400
+
+
+@bp.route("/manage/liaisons/<username>/leave", methods=["POST"])
+@roles_required(Role.MANAGER)
+def set_leave(username: str) -> tuple[str, int] | Response:
+    form = forms.LeaveForm()
+    if form.validate_on_submit():
+        start, end = form.leave_from.data or "", form.leave_until.data or ""
+        done = perform(
+            lambda: accounts.set_leave(username, current_user, start, end, utcnow()),
+            form=form,
+        )
+        if isinstance(done, User):
+            if done.leave_from is not None:
+                flash(
+                    _(
+                        "%(name)s is on leave from %(start)s to %(end)s: new requests go to the deputies.",
+                        name=done.name,
+                        start=done.leave_from.isoformat(),
+                        end=(done.leave_until or done.leave_from).isoformat(),
+                    ),
+                    "success",
+                )
+            else:
+                flash(_("%(name)s has no leave set.", name=done.name), "success")
+            return redirect(url_for(".liaisons"))
+    return _liaisons_page(leave_forms={username: form}), 400
 
 
 # --------------------------------------------------------------------------- filing

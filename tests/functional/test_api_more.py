@@ -60,6 +60,8 @@ PROFILE_KEYS = {
     "phone",
     "locale",
     "available",
+    "leave_from",
+    "leave_until",
     "enterprise",
     "department",
 }

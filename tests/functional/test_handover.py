@@ -179,3 +179,147 @@ def test_the_liaisons_page_is_for_managers(client: FlaskClient, world: World) ->
         login(browser, who.username)
         assert browser.get("/manage/liaisons").status_code == 403
     assert client.get("/manage/liaisons").status_code == 302  # to the login
+
+
+# --------------------------------------------------------------------------- leave with dates
+
+
+def test_a_manager_sets_a_liaisons_leave_and_routing_skips_it_within_the_dates(
+    client: FlaskClient, world: World
+) -> None:
+    from datetime import timedelta
+
+    from hotline.enterprises.models import CoverageRole
+    from hotline.routing.services import route_ticket
+    from hotline.timeutil import local_date
+    from tests import factories
+
+    deputy = factories.liaison([world.building], role=CoverageRole.DEPUTY)
+    db.session.commit()
+    today = local_date(world.liaison.created_at)
+    manager = Api(client, world.manager)
+    body = {"leave_from": today.isoformat(), "leave_until": (today + timedelta(days=4)).isoformat()}
+
+    answer = manager.client.put(
+        f"/api/v1/users/{world.liaison.username}/leave", json=body, headers=manager.headers
+    )
+
+    assert answer.status_code == 200, answer.get_json()
+    assert (answer.get_json()["leave_from"], answer.get_json()["leave_until"]) == (
+        body["leave_from"],
+        body["leave_until"],
+    )
+    ticket = world.submit()
+    assert route_ticket(ticket.id, ticket.created_at).liaison_id == deputy.id  # the deputy takes over
+    later = world.submit()
+    after = ticket.created_at + timedelta(days=6)
+    assert route_ticket(later.id, after).liaison_id == world.liaison.id  # back after the last day
+    # the liaison sees it on its account page, and the manager on the liaisons page
+    login(client, world.liaison.username)
+    assert body["leave_from"] in client.get("/account").get_data(as_text=True)
+
+    cleared = manager.client.put(
+        f"/api/v1/users/{world.liaison.username}/leave",
+        json={"leave_from": None, "leave_until": None},
+        headers=manager.headers,
+    )
+    assert cleared.status_code == 200 and cleared.get_json()["leave_from"] is None
+
+
+@pytest.mark.parametrize(
+    ("body", "fields"),
+    [
+        ({"leave_from": "2026-13-01", "leave_until": "2026-12-31"}, {"leave_from"}),
+        ({"leave_from": "20261201", "leave_until": "2026-12-31"}, {"leave_from"}),
+        ({"leave_from": "2099-01-01"}, {"leave_until"}),
+        ({"leave_from": "2099-01-10", "leave_until": "2099-01-01"}, {"leave_until"}),
+        ({"leave_from": "2000-01-01", "leave_until": "2000-01-05"}, {"leave_until"}),
+        ({"leave_from": "2099-01-01", "leave_until": "2100-06-01"}, {"leave_until"}),
+        ({"leave_from": {"x": [1]}, "leave_until": "a\x00"}, {"leave_from", "leave_until"}),
+    ],
+)
+def test_bad_leave_dates_are_refused_at_their_fields(
+    client: FlaskClient, world: World, body: dict[str, Any], fields: set[str]
+) -> None:
+    db.session.commit()
+    manager = Api(client, world.manager)
+    response = manager.client.put(
+        f"/api/v1/users/{world.liaison.username}/leave", json=body, headers=manager.headers
+    )
+    assert set(error_of(response, 400, "validation_failed")["fields"]) == fields
+    db.session.expire_all()
+    assert world.liaison.leave_from is None
+
+
+def test_only_a_manager_sets_a_leave_and_only_for_a_liaison(client: FlaskClient, world: World) -> None:
+    db.session.commit()
+    body = {"leave_from": "2099-01-01", "leave_until": "2099-01-02"}
+    liaison = Api(client, world.liaison)
+    refused = liaison.client.put(
+        f"/api/v1/users/{world.liaison.username}/leave", json=body, headers=liaison.headers
+    )
+    error_of(refused, 403, "forbidden")
+    manager = Api(client, world.manager)
+    for username in (world.contact.username, "nobody"):
+        missing = manager.client.put(f"/api/v1/users/{username}/leave", json=body, headers=manager.headers)
+        error_of(missing, 404, "not_found")
+
+
+def test_the_leave_is_set_on_the_liaisons_page(client: FlaskClient, world: World) -> None:
+    db.session.commit()
+    english(client)
+    login(client, world.manager.username)
+    action = f"/manage/liaisons/{world.liaison.username}/leave"
+    refused = post_form(client, "/manage/liaisons", action, {"leave_from": "2099-01-01", "leave_until": ""})
+    assert refused.status_code == 400
+    assert field_errors(refused.get_data(as_text=True), "leave_until")
+    done = post_form(
+        client, "/manage/liaisons", action, {"leave_from": "2099-01-01", "leave_until": "2099-01-09"}
+    )
+    assert done.status_code == 302
+    page = client.get("/manage/liaisons").get_data(as_text=True)
+    assert "Leave: 2099-01-01 – 2099-01-09" in row(page, f"liaison-{world.liaison.username}")
+
+
+def test_the_timeline_shows_a_handover_and_its_reason_to_staff_only(
+    client: FlaskClient, world: World
+) -> None:
+    ticket = world.in_progress()
+    tickets.assign(
+        ticket.id, world.manager, world.other_liaison.username, ticket.created_at, reason="原包联人调岗"
+    )
+    db.session.commit()
+    english(client)
+    login(client, world.manager.username)
+    page = client.get(f"/tickets/{ticket.number}").get_data(as_text=True)
+    assert f"Handed over from {world.liaison.name} to {world.other_liaison.name}, in progress" in page
+    assert "原包联人调岗" in page
+    enterprise = client.application.test_client()
+    english(enterprise)
+    login(enterprise, world.contact.username)
+    seen = enterprise.get(f"/tickets/{ticket.number}").get_data(as_text=True)
+    assert "原包联人调岗" not in seen
+
+
+def test_a_workload_handover_keeps_what_the_new_liaison_returned_at_any_time(
+    client: FlaskClient, world: World
+) -> None:
+    """B returned it, C got it and returned it, then a manager gave it to A by hand: handing A's work to B
+    keeps it (as routing would never give it back to B)."""
+    from tests import factories
+
+    c = factories.liaison([world.building])
+    ticket = world.submit()
+    now = ticket.created_at
+    for holder in (world.other_liaison, c):
+        tickets.assign(ticket.id, world.manager, holder.username, now)
+        tickets.return_ticket(ticket.id, holder, "不在本人楼宇", now)
+        tickets.review_return(ticket.id, world.manager, True, "", now)
+    tickets.assign(ticket.id, world.manager, world.liaison.username, now)
+
+    done = tickets.hand_over_workload(
+        world.liaison.username, world.manager, world.other_liaison.username, "调岗", now
+    )
+
+    assert done.handed_over == [] and [number for number, _why in done.kept] == [ticket.number]
+    assert ticket.assignee_id == world.liaison.id

@@ -7,12 +7,13 @@ from collections.abc import Iterator
 
 import pytest
 from flask import Flask
-from sqlalchemy import event, select, text
+from sqlalchemy import event, func, select, text
 
 from hotline import create_app
 from hotline.auth.models import Role, User
 from hotline.extensions import db
 from hotline.tickets import queries, search
+from hotline.tickets.models import Ticket
 from tests import factories
 from tests.helpers import test_config as make_config
 from tests.integration.conftest import new_postgres_database
@@ -163,4 +164,42 @@ def test_the_bigram_function_returns_every_pair_of_a_text(app: Flask) -> None:
                 assert sorted(got) == sorted(pairs), value
             assert db.session.scalar(text("SELECT hotline_bigrams(NULL) IS NULL")) is True
         finally:
+            db.session.remove()
+
+
+@pytest.mark.parametrize(
+    "words",
+    ["İstanbul", "istanbul", "ΟΔΟΣ", "οδος", "MiXeD", "停车", "消防验收", "QP00000", "科技", "科技 停车"],
+)
+def test_the_window_and_the_indexes_find_the_same_requests(app: Flask, words: str) -> None:
+    """The two steps of a search (the newest requests checked one by one, then the indexes) are two ways to
+    one answer: each alone lists the same requests, for the manager and for a liaison, case aside as
+    PostgreSQL folds it (İ, a final Σ), enterprise names included."""
+    with app.app_context():
+        try:
+            first = db.session.scalars(select(Ticket).order_by(Ticket.id)).first()
+            assert first is not None
+            if not db.session.scalar(select(func.count()).where(Ticket.number.like("QX%"))):
+                for i, title in enumerate(("Hotel İSTANBUL 停车", "ΟΔΟΣ ΑΘΗΝΑΣ 12", "mixed CASE 消防验收")):
+                    copy = {c.key: getattr(first, c.key) for c in Ticket.__table__.columns if c.key != "id"}
+                    copy.update(number=f"QX{i:09d}", title=title)
+                    db.session.add(Ticket(**copy))
+                db.session.commit()
+            manager = db.session.scalars(select(User).where(User.role == Role.MANAGER)).first()
+            liaison = db.session.get(User, first.assignee_id) if first.assignee_id else None
+            liaison = liaison or db.session.scalars(select(User).where(User.role == Role.LIAISON)).first()
+            for user in (manager, liaison):
+                answers = []
+                for window in (10**9, 0):  # the window alone; the indexes alone
+                    with pytest.MonkeyPatch.context() as patch:
+                        patch.setattr(search, "RECENT_WINDOW", window)
+                        found = queries.search(queries.visible_tickets(user), words)
+                        answers.append(
+                            (sorted(t.number for t in db.session.scalars(found.query)), found.more)
+                        )
+                assert answers[0] == answers[1], (user.role, words)
+                if user is manager and words != "οδος":  # (PostgreSQL folds Σ to σ, never to ς)
+                    assert answers[0][0], words
+        finally:
+            db.session.rollback()
             db.session.remove()

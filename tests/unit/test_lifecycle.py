@@ -724,6 +724,7 @@ def test_a_request_in_progress_is_handed_over_as_it_stands(world: World) -> None
         "assignee_name": world.other_liaison.name,
         "method": "handover",
         "previous_assignee": world.liaison.username,
+        "previous_assignee_name": world.liaison.name,
         "reason": "原包联人离职",
     }
     # the new assignee works it: the former one no longer may
