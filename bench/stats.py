@@ -199,10 +199,10 @@ def load(n: int, now: datetime) -> dict[str, Any]:
 
 @contextmanager
 def _indexes_built_afterwards(tables: tuple[str, ...]) -> Iterator[None]:
-    """On PostgreSQL, the tables' secondary indexes (those not behind a constraint: the search's GIN indexes
-    among them) dropped for the bulk insert and built again after it, as a restore does: building an index
-    over a million rows at once is many times faster than keeping it up to date row by row.  The time of the
-    build is in the loader's rate."""
+    """On PostgreSQL, the tables' secondary indexes (neither behind a constraint nor unique: the search's
+    GIN indexes among them) dropped for the bulk insert and built again after it, as a restore does:
+    building an index over a million rows at once is many times faster than keeping it up to date row by
+    row.  The time of the build is in the loader's rate."""
     from hotline.extensions import db
 
     if db.session.get_bind().dialect.name != "postgresql":
@@ -211,7 +211,9 @@ def _indexes_built_afterwards(tables: tuple[str, ...]) -> Iterator[None]:
     rows = db.session.execute(
         text(
             "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema() "
-            "AND tablename = ANY(:tables) AND indexname NOT IN (SELECT conname FROM pg_constraint)"
+            "AND tablename = ANY(:tables) AND indexname NOT IN (SELECT conname FROM pg_constraint) "
+            "AND indexname NOT IN (SELECT c.relname FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
+            "WHERE i.indisunique)"
         ),
         {"tables": list(tables)},
     ).all()

@@ -197,8 +197,11 @@ def _to_enterprise(
 
 
 def _on_reopened(event: TicketEvent, ticket: Ticket) -> tuple[list[User], NotificationKind, dict[str, Any]]:
+    # A request reopened onto a liaison no longer active (deactivated after its work was handed over, while
+    # this one awaited its rating) has nobody to work it: the managers are told, to hand it over.
+    told = _assignee(ticket) or (_managers() if ticket.assignee_id is not None else [])
     return (
-        _assignee(ticket),
+        told,
         NotificationKind.REOPENED,
         {"excerpt": _excerpt(event.body), "due_at": _iso(ticket.resolve_due_at)},
     )

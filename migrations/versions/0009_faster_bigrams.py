@@ -5,8 +5,10 @@ the text, which is quadratic on UTF-8 text (115 µs for a request of 150 charact
 every update of a request that is not HOT, and on every row a bitmap scan rechecks).  This revision replaces
 it with one that returns the same pairs (the same multiset: every two-character substring, lower-cased) in
 linear time: the pairs beginning at odd positions and those beginning at even ones, each pass a
-``regexp_replace`` that ends every pair with a \\x1f, split at it.  The indexes stay valid (each row's set
-of keys is the same) and are not rebuilt.  tests/integration/test_search_postgres.py compares the two
+``regexp_replace`` that ends every pair with a \\x1f, split at it.  The two differ only on a text holding a
+\\x1f itself (the pairs around it), which no request holds (control characters are refused) and no search
+term can (they are read as spaces).  The indexes stay valid (each row's set of keys is the same) and are not
+rebuilt.  tests/integration/test_search_postgres.py compares the two
 functions over texts of every kind.
 
 The statement is a copy of hotline/tickets/search_index.py as of this revision, which is what create_all

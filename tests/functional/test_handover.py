@@ -323,3 +323,24 @@ def test_a_workload_handover_keeps_what_the_new_liaison_returned_at_any_time(
 
     assert done.handed_over == [] and [number for number, _why in done.kept] == [ticket.number]
     assert ticket.assignee_id == world.liaison.id
+
+
+def test_a_request_reopened_onto_a_deactivated_liaison_is_told_to_the_managers(
+    client: FlaskClient, world: World
+) -> None:
+    """Resolved and awaiting its rating when its liaison's work was handed over and the account closed: the
+    enterprise's 'dissatisfied' reopens it, and the managers (who can hand it over) are told."""
+    ticket = world.resolved()
+    world.liaison.active = False
+    db.session.flush()
+    tickets.rate(ticket.id, world.contact, "dissatisfied", "没有解决", ticket.created_at)
+    db.session.commit()
+    told = db.session.scalars(
+        select(Notification.user_id).where(Notification.kind == NotificationKind.REOPENED)
+    ).all()
+    assert world.manager.id in told and world.liaison.id not in told
+    # and a manager hands it to an active liaison
+    tickets.assign(
+        ticket.id, world.manager, world.other_liaison.username, ticket.created_at, reason="原人员离职"
+    )
+    assert (ticket.state, ticket.assignee_id) == (TicketState.IN_PROGRESS, world.other_liaison.id)

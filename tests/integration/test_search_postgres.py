@@ -163,6 +163,9 @@ def test_the_bigram_function_returns_every_pair_of_a_text(app: Flask) -> None:
                 pairs = [lowered[i : i + 2] for i in range(len(lowered) - 1)]
                 assert sorted(got) == sorted(pairs), value
             assert db.session.scalar(text("SELECT hotline_bigrams(NULL) IS NULL")) is True
+            # the one difference from every pair: a \x1f in the text (never in a request, never in a term)
+            odd = db.session.scalar(select(text("hotline_bigrams(:t)")).params(t="a\x1fb"))
+            assert sorted(odd) == ["a", "b"]
         finally:
             db.session.remove()
 
