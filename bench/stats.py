@@ -502,6 +502,11 @@ def gunicorn(app: str, env: dict[str, str], folder: Path, name: str) -> Iterator
     try:
         wait_until(up, 60, f"gunicorn {app}", interval=0.2)
         yield base
+    except BaseException:
+        # what the server said, before its folder is removed (a worker killed, the master gone)
+        tail = "\n".join(log.read_text(errors="replace").splitlines()[-60:])
+        print(f"--- the last lines of {log.name} (exit status {process.poll()}):\n{tail}", file=sys.stderr)
+        raise
     finally:
         with suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGTERM)
