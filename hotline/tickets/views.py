@@ -182,8 +182,10 @@ def hand_over(username: str) -> tuple[str, int] | Response:
         )
         if isinstance(done, services.Handover):
             if done.handed_over:
+                taker = accounts.user_named(to)
+                name = taker.name if taker is not None else to
                 flash(
-                    _("%(n)d open requests handed over to %(to)s.", n=len(done.handed_over), to=to),
+                    _("%(n)d open requests handed over to %(to)s.", n=len(done.handed_over), to=name),
                     "success",
                 )
             for number, why in done.kept:

@@ -168,7 +168,7 @@ def test_a_manager_hands_work_over_on_the_liaisons_page(client: FlaskClient, wor
     )
     assert done.status_code == 302
     page = client.get("/manage/liaisons").get_data(as_text=True)
-    assert f"3 open requests handed over to {world.other_liaison.username}." in page
+    assert f"3 open requests handed over to {world.other_liaison.name}." in page
     assert 'data-held="0"' in row(page, f"liaison-{world.liaison.username}")
     assert all(_refreshed(t).assignee_id == world.other_liaison.id for t in held)
 
