@@ -24,6 +24,7 @@ from hotline.enterprises.models import Department, Enterprise
 from hotline.errors import Forbidden, NotFound, ValidationFailed
 from hotline.extensions import db
 from hotline.text import has_control_characters
+from hotline.timeutil import local_date
 
 _hasher = PasswordHasher()  # argon2id with the library's current defaults (RFC 9106 low-memory profile)
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_.\-]{3,64}$")
@@ -390,8 +391,6 @@ def set_leave(
     :class:`ValidationFailed` on ``leave_from`` / ``leave_until``: not dates, one without the other, the end
     before the start or before today, longer than :data:`LEAVE_DAYS_MAX` days.
     """
-    from hotline.timeutil import local_date
-
     if actor.role not in (Role.MANAGER, Role.ADMIN):
         raise Forbidden(_("Only a manager may set a liaison's leave."))
     liaison = liaison_named(username)

@@ -143,8 +143,9 @@ def _newest_matches(
     time); reading every match through the indexes and sorting them is quick when matches are few, and slow
     for a common term.  So: first the newest :data:`RECENT_WINDOW` requests the caller may see, newest
     first, each checked with the exact tests alone (no index: a bitmap of a common trigram would cost more
-    than the window), stopping at enough matches: those are the newest.  Otherwise every match, from the
-    indexes (a ``MATERIALIZED`` CTE: the planner cannot turn it into the walk), sorted.
+    than the window), stopping at enough matches: those are the newest (as are those found when the window
+    held every request the caller may see).  Otherwise every match, from the indexes (a ``MATERIALIZED``
+    CTE: the planner cannot turn it into the walk), sorted.
     """
     order = (Ticket.created_at.desc(), Ticket.id.desc())
     base = query.order_by(None)
@@ -177,20 +178,26 @@ def _newest_matches(
 def _indexed_condition(term: str, enterprise_ids: list[int]) -> ColumnElement[bool]:
     """PostgreSQL: the request holds ``term``, by the search indexes (or is of one of the enterprises)."""
     matches = _postgresql_matches(search_index.ticket_document(Ticket.__table__.c), term)
-    return or_(matches, Ticket.enterprise_id.in_(enterprise_ids)) if enterprise_ids else matches
+    return _or_of_enterprises(matches, Ticket.enterprise_id, enterprise_ids)
 
 
 def _exact_condition(columns: Any, term: str, enterprise_ids: list[int]) -> ColumnElement[bool]:
     """PostgreSQL: the row of ``columns`` (a subquery's) holds ``term``, case aside, by the exact test alone
     (``strpos`` over the lower-cased document), or is of one of the enterprises."""
     document = search_index.ticket_document(columns)
-    matches = _holds(document, term)
-    return or_(matches, columns.enterprise_id.in_(enterprise_ids)) if enterprise_ids else matches
+    return _or_of_enterprises(_holds(document, term), columns.enterprise_id, enterprise_ids)
 
 
 def _sqlite_condition(term: str, enterprise_ids: list[int]) -> ColumnElement[bool]:
     matches = Ticket.id.in_(_sqlite_rowids("tickets", term))
-    return or_(matches, Ticket.enterprise_id.in_(enterprise_ids)) if enterprise_ids else matches
+    return _or_of_enterprises(matches, Ticket.enterprise_id, enterprise_ids)
+
+
+def _or_of_enterprises(
+    matches: ColumnElement[bool], enterprise_id: Any, enterprise_ids: list[int]
+) -> ColumnElement[bool]:
+    """A term's test on the request, or its enterprise is one of those whose name holds the term."""
+    return or_(matches, enterprise_id.in_(enterprise_ids)) if enterprise_ids else matches
 
 
 def _enterprise_ids(term: str, postgresql: bool) -> tuple[list[int], bool]:

@@ -381,9 +381,7 @@ def assign(ticket_id: int, actor: User, liaison_username: str, now: datetime, re
     :class:`Forbidden`, :class:`InvalidTransition`, :class:`ValidationFailed` (field ``liaison``).
     """
     ticket = _begin("assign", ticket_id, actor)
-    liaison = db.session.scalars(
-        select(User).where(User.username == (liaison_username or "").strip())
-    ).first()
+    liaison = user_named(liaison_username)
     if liaison is None or liaison.role != Role.LIAISON or not liaison.active:
         message = _("Choose an active liaison.")
         raise ValidationFailed(message, {"liaison": message})
@@ -434,16 +432,20 @@ class Handover:
     """What :func:`hand_over_workload` did: the numbers of the requests handed over, and those kept with
     why (the new liaison returned it, say), each ``(number, message)``."""
 
+    to_name: str  # the liaison who took the work over
     handed_over: list[str]
     kept: list[tuple[str, str]]
 
 
+def _held_by(liaison_id: int) -> Any:
+    """The condition of the open requests the liaison holds (assigned, in progress, returned and not
+    reviewed)."""
+    return (Ticket.assignee_id == liaison_id) & Ticket.state.in_(HELD_STATES)
+
+
 def held_count(liaison_id: int) -> int:
-    """How many open requests the liaison holds (assigned, in progress, returned and not reviewed)."""
-    held = select(func.count(Ticket.id)).where(
-        Ticket.assignee_id == liaison_id, Ticket.state.in_(HELD_STATES)
-    )
-    return int(db.session.scalar(held) or 0)
+    """How many open requests the liaison holds (:func:`_held_by`)."""
+    return int(db.session.scalar(select(func.count(Ticket.id)).where(_held_by(liaison_id))) or 0)
 
 
 def hand_over_workload(username: str, actor: User, to_username: str, reason: str, now: datetime) -> Handover:
@@ -474,9 +476,7 @@ def hand_over_workload(username: str, actor: User, to_username: str, reason: str
     if errors:
         raise ValidationFailed(_("Please correct the marked fields."), errors)
     assert target is not None
-    held = select(Ticket.id, Ticket.number).where(
-        Ticket.assignee_id == source.id, Ticket.state.in_(HELD_STATES)
-    )
+    held = select(Ticket.id, Ticket.number).where(_held_by(source.id))
     handed: list[str] = []
     kept: list[tuple[str, str]] = []
     for ticket_id, number in db.session.execute(held.order_by(Ticket.id)).all():
@@ -492,7 +492,7 @@ def hand_over_workload(username: str, actor: User, to_username: str, reason: str
             kept.append((number, refused.fields.get("liaison") or refused.message))
         else:
             handed.append(number)
-    return Handover(handed, kept)
+    return Handover(target.name, handed, kept)
 
 
 def assign_by_routing(ticket: Ticket, liaison: User, now: datetime, payload: dict[str, Any]) -> Ticket:

@@ -182,12 +182,8 @@ def hand_over(username: str) -> tuple[str, int] | Response:
         )
         if isinstance(done, services.Handover):
             if done.handed_over:
-                taker = accounts.user_named(to)
-                name = taker.name if taker is not None else to
-                flash(
-                    _("%(n)d open requests handed over to %(to)s.", n=len(done.handed_over), to=name),
-                    "success",
-                )
+                count = len(done.handed_over)
+                flash(_("%(n)d open requests handed over to %(to)s.", n=count, to=done.to_name), "success")
             for number, why in done.kept:
                 flash(_("%(number)s stays: %(reason)s", number=number, reason=why), "warning")
             return redirect(url_for(".liaisons"))

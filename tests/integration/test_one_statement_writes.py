@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime, timedelta
 from typing import Any
 
 import psycopg
@@ -50,7 +51,7 @@ def _contact(hotline: Hotline) -> User:
     return contact
 
 
-def _file(hotline: Hotline, title: str, contact: User | None = None) -> Ticket:
+def _file(hotline: Hotline, title: str, contact: User | None = None, now: datetime | None = None) -> Ticket:
     return tickets.submit_ticket(
         contact or _contact(hotline),
         category=hotline.district.category_codes[0],
@@ -58,7 +59,7 @@ def _file(hotline: Hotline, title: str, contact: User | None = None) -> Ticket:
         description="一条语句写入诉求、事件和消息。",
         urgency="normal",
         contact_phone="13800138000",
-        now=utcnow(),
+        now=now or utcnow(),
     )
 
 
@@ -125,12 +126,19 @@ def test_the_category_is_checked_with_the_days_number_and_a_refused_filing_uses_
     code = hotline.district.category_codes[0]
     with hotline.app.app_context():
         try:
-            first = _file(hotline, "before").number
+            day = utcnow() + timedelta(days=3653)  # a day with no request yet: its first filing comes next
+            last_id, called = db.session.execute(
+                text("SELECT last_value, is_called FROM tickets_id_seq")
+            ).one()
+            before = _file(hotline, "before", now=day)
+            first = before.number
+            assert first.endswith("-0001")  # it takes the one id it uses, none wasted
+            assert before.id == (last_id + 1 if called else last_id)
             db.session.commit()
             db.session.execute(text("UPDATE categories SET active = false WHERE code = :c"), {"c": code})
             db.session.commit()
             with pytest.raises(ValidationFailed) as refused:
-                _file(hotline, "refused")
+                _file(hotline, "refused", now=day)
             assert set(refused.value.fields) == {"category"}
             db.session.rollback()
             db.session.execute(text("UPDATE categories SET active = true WHERE code = :c"), {"c": code})
@@ -138,7 +146,7 @@ def test_the_category_is_checked_with_the_days_number_and_a_refused_filing_uses_
             contact = _contact(hotline)
             assert contact.enterprise is not None and contact.enterprise.building is not None  # as logged in
             with _statements() as seen:
-                second = _file(hotline, "after", contact)
+                second = _file(hotline, "after", contact, now=day)
             assert second.category.code == code and isinstance(second.category, Category)
             second_number = second.number
             db.session.commit()
