@@ -6,7 +6,7 @@ import enum
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Boolean, Enum, ForeignKey, Index, String, Text
+from sqlalchemy import Boolean, Enum, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from hotline.db import UTCDateTime, utcnow
@@ -24,6 +24,9 @@ class Street(db.Model):  # type: ignore[name-defined]
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(32), unique=True)
     name: Mapped[str] = mapped_column(String(100), unique=True)
+    name_en: Mapped[str] = mapped_column(String(100), default="")
+    # a street no longer served keeps its buildings and requests; no new building is put in it
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
 
     buildings: Mapped[list[Building]] = relationship(back_populates="street", order_by="Building.name")
 
@@ -36,7 +39,9 @@ class Building(db.Model):  # type: ignore[name-defined]
     id: Mapped[int] = mapped_column(primary_key=True)
     street_id: Mapped[int] = mapped_column(ForeignKey("streets.id"), index=True)
     name: Mapped[str] = mapped_column(String(100), unique=True)
+    name_en: Mapped[str] = mapped_column(String(100), default="")
     address: Mapped[str] = mapped_column(String(200), default="")
+    # an inactive building is offered to no new enterprise; its enterprises and requests stay as they are
     active: Mapped[bool] = mapped_column(Boolean, default=True)
 
     street: Mapped[Street] = relationship(back_populates="buildings")
@@ -48,11 +53,36 @@ class CoverageRole(enum.StrEnum):
     DEPUTY = "deputy"
 
 
+_ACTIVE_PRIMARY = text("active AND role = 'primary'")
+
+
 class Coverage(db.Model):  # type: ignore[name-defined]
-    """包联: a liaison covering a building, as its primary liaison or a deputy."""
+    """包联: a liaison covering a building, as its primary liaison or a deputy.
+
+    A coverage is never deleted: ending it sets ``active`` false and ``ended_at``, so who covered which
+    building when stays readable (moving one ends it and starts another).  The database holds the two rules:
+    one active primary per building, and one active coverage per liaison and building.
+    """
 
     __tablename__ = "coverages"
-    __table_args__ = (Index("ix_coverages_building_role", "building_id", "role", "active"),)
+    __table_args__ = (
+        Index("ix_coverages_building_role", "building_id", "role", "active"),
+        Index(
+            "uq_coverages_one_primary",
+            "building_id",
+            unique=True,
+            sqlite_where=_ACTIVE_PRIMARY,
+            postgresql_where=_ACTIVE_PRIMARY,
+        ),
+        Index(
+            "uq_coverages_liaison_building",
+            "building_id",
+            "liaison_id",
+            unique=True,
+            sqlite_where=text("active"),
+            postgresql_where=text("active"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     liaison_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
@@ -62,9 +92,14 @@ class Coverage(db.Model):  # type: ignore[name-defined]
     )
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    ended_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
-    liaison: Mapped[User] = relationship()
+    liaison: Mapped[User] = relationship(foreign_keys=[liaison_id])
     building: Mapped[Building] = relationship(back_populates="coverages")
+    created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])
+    ended_by: Mapped[User | None] = relationship(foreign_keys=[ended_by_id])
 
 
 class Department(db.Model):  # type: ignore[name-defined]

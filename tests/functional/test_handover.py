@@ -10,6 +10,7 @@ from flask.testing import FlaskClient
 from flask_babel import force_locale
 from sqlalchemy import select
 
+from hotline.enterprises.models import CoverageRole
 from hotline.extensions import db
 from hotline.notifications.models import Notification, NotificationKind
 from hotline.notifications.services import render_notification
@@ -308,7 +309,7 @@ def test_a_workload_handover_keeps_what_the_new_liaison_returned_at_any_time(
     keeps it (as routing would never give it back to B)."""
     from tests import factories
 
-    c = factories.liaison([world.building])
+    c = factories.liaison([world.building], role=CoverageRole.DEPUTY)
     ticket = world.submit()
     now = ticket.created_at
     for holder in (world.other_liaison, c):

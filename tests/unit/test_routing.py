@@ -233,7 +233,7 @@ def test_liaisons_that_cannot_take_work_are_never_candidates(world: World) -> No
     for coverage in db.session.scalars(select(Coverage).where(Coverage.liaison_id == ended.id)):
         coverage.active = False
     not_a_liaison = factories.user(Role.MANAGER)
-    cover(not_a_liaison, building, CoverageRole.PRIMARY)
+    cover(not_a_liaison, building, CoverageRole.DEPUTY)  # the building has its (inactive) primary
     ticket = submit_for(factories.enterprise(building))
 
     decision = route_ticket(ticket.id, T1)
