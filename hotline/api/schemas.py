@@ -739,3 +739,186 @@ class EnterpriseListArgs(PageArgs):
 
 
 EnterprisePage = page_of(EnterpriseSchema, "EnterprisePage")
+
+
+# --------------------------------------------------------------------------- the district's setup (issue 10)
+# Bodies take their values as they come: their meaning (a code's characters, a taken name, an unknown street)
+# is checked by hotline.district.services, which answers every field's problem at once in `fields`.
+
+
+class StreetSchema(Base):
+    code = fields.String(required=True)
+    name = fields.String(required=True)
+    name_en = fields.String(required=True)
+    active = fields.Boolean(required=True)
+    buildings = fields.Function(
+        lambda s: len(s.buildings), required=True, metadata={"type": "integer", "description": "How many"}
+    )
+
+
+class StreetCreate(Base):
+    code = clean_text(required=True, description="Latin letters, digits, '-' or '_'; never changes")
+    name = clean_text(required=True)
+    name_en = clean_text()
+
+
+class StreetUpdate(Base):
+    """Any subset."""
+
+    name = clean_text()
+    name_en = clean_text()
+    active = json_boolean(description="false: no new building is put in it; its buildings stay")
+
+
+class BuildingSchema(Base):
+    id = fields.Integer(required=True)
+    name = fields.String(required=True)
+    name_en = fields.String(required=True)
+    street = fields.String(required=True, attribute="street.code", metadata={"description": "Its code"})
+    street_name = fields.String(required=True, attribute="street.name")
+    address = fields.String(required=True)
+    active = fields.Boolean(required=True)
+
+
+class BuildingListArgs(PageArgs):
+    street = clean_text(description="A street's code")
+    active = query_flag(description="true: only buildings in use; false: only retired ones")
+    q = clean_text(max_length=100, check_length=True, description="A part of the name or address")
+
+
+BuildingPage = page_of(BuildingSchema, "BuildingPage")
+
+
+class BuildingCreate(Base):
+    street = clean_text(required=True, description="The street's code")
+    name = clean_text(required=True)
+    name_en = clean_text()
+    address = clean_text()
+
+
+class BuildingUpdate(Base):
+    """Any subset."""
+
+    street = clean_text(description="Move it to the street of this code")
+    name = clean_text()
+    name_en = clean_text()
+    address = clean_text()
+    active = json_boolean(description="false: offered to no new enterprise; its enterprises stay")
+
+
+class DepartmentSchema(Base):
+    code = fields.String(required=True)
+    name = fields.String(required=True)
+    name_en = fields.String(required=True)
+    active = fields.Boolean(required=True)
+
+
+class DepartmentCreate(StreetCreate):
+    pass
+
+
+class DepartmentUpdate(Base):
+    """Any subset."""
+
+    name = clean_text()
+    name_en = clean_text()
+    active = json_boolean(description="false: offered for no new transfer")
+
+
+class CategoryAdminSchema(Base):
+    code = fields.String(required=True)
+    name = fields.String(required=True)
+    name_en = fields.String(required=True)
+    sort_order = fields.Integer(required=True)
+    active = fields.Boolean(required=True)
+    acknowledge_minutes = fields.Integer(required=True, metadata={"description": "Working minutes"})
+    acknowledge_minutes_urgent = fields.Integer(required=True)
+    resolve_days = fields.Integer(required=True, metadata={"description": "Working days"})
+    resolve_days_urgent = fields.Integer(required=True)
+
+
+class CategoryCreate(Base):
+    code = clean_text(required=True, description="Latin letters, digits, '-' or '_'; never changes")
+    name = clean_text(required=True)
+    name_en = clean_text()
+    sort_order = integer(minimum=-1000, maximum=1000)
+    acknowledge_minutes = integer(minimum=1)
+    acknowledge_minutes_urgent = integer(minimum=1)
+    resolve_days = integer(minimum=1)
+    resolve_days_urgent = integer(minimum=1)
+
+
+class CategoryUpdate(Base):
+    """Any subset; new clocks re-derive the deadlines of the category's open requests."""
+
+    name = clean_text()
+    name_en = clean_text()
+    sort_order = integer(minimum=-1000, maximum=1000)
+    active = json_boolean(description="false: offered to no new request")
+    acknowledge_minutes = integer(minimum=1)
+    acknowledge_minutes_urgent = integer(minimum=1)
+    resolve_days = integer(minimum=1)
+    resolve_days_urgent = integer(minimum=1)
+
+
+class CoverageBuilding(Base):
+    id = fields.Integer(required=True)
+    name = fields.String(required=True)
+    street = fields.String(required=True, attribute="street.code")
+
+
+class CoverageSchema(Base):
+    id = fields.Integer(required=True)
+    building = fields.Nested(CoverageBuilding, required=True)
+    liaison = fields.Nested(Person, required=True)
+    kind = fields.Function(
+        lambda c: c.role.value, required=True, metadata={"type": "string", "enum": ["primary", "deputy"]}
+    )
+    active = fields.Boolean(required=True)
+    on_leave = fields.Method(
+        "_on_leave",
+        required=True,
+        metadata={
+            "type": "boolean",
+            "description": "The liaison is away today (its word or its leave dates)",
+        },
+    )
+    created_at = LocalTime(required=True, metadata=TIME)
+    created_by = fields.Nested(Person, required=True, allow_none=True)
+    ended_at = LocalTime(required=True, metadata=TIME)
+    ended_by = fields.Nested(Person, required=True, allow_none=True)
+
+    def _on_leave(self, coverage: Any) -> bool:
+        from hotline.db import utcnow
+        from hotline.timeutil import local_date
+
+        return bool(coverage.liaison.away_on(local_date(utcnow())))
+
+
+class CoverageListArgs(PageArgs):
+    street = clean_text(description="A street's code")
+    building = fields.Integer(
+        load_default=None,
+        strict=False,
+        validate=ma.validate.Range(min=1, max=ID_MAX, error=_l("No such building.")),
+        error_messages={"invalid": MUST_BE_NUMBER},
+        metadata={"description": "A building's id"},
+    )
+    liaison = clean_text(description="A liaison's username")
+    history = query_flag(description="true: ended coverages too, newest first")
+
+
+CoveragePage = page_of(CoverageSchema, "CoveragePage")
+
+
+class CoverageCreate(Base):
+    building = integer(required=True, minimum=1)
+    liaison = clean_text(required=True, description="The liaison's username")
+    kind = clean_text(required=True, description="primary or deputy")
+    replace = json_boolean(description="true: a primary ends the building's current primary coverage")
+
+
+class CoverageMove(Base):
+    building = integer(minimum=1)
+    kind = clean_text(description="primary or deputy")
+    replace = json_boolean()
