@@ -35,6 +35,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         api,
         auth,
         cli,
+        district,
         enterprises,
         errors,
         i18n,
@@ -85,6 +86,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     ops.init_app(app)  # /healthz, /readyz, /metrics, request ids, JSON logs, the managers' status banner
     auth.init_app(app)
     enterprises.init_app(app)
+    district.init_app(app)  # streets, buildings, departments, categories, coverage
     admin.init_app(app)
     api.init_app(app)
     pages.init_app(app)

@@ -43,6 +43,8 @@ NAV = {
         NavItem("tickets.all_tickets", _l("All requests")),
         NavItem("enterprises.index", _l("Enterprises")),
         NavItem("tickets.liaisons", _l("Liaisons")),
+        NavItem("district.streets", _l("Buildings and coverage")),
+        NavItem("district.departments", _l("Departments")),
         NavItem("sla.overdue", _l("Overdue board")),
         NavItem("sla.extensions", _l("Extensions")),
         NavItem("sla.calendar", _l("Calendar")),

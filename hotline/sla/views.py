@@ -368,7 +368,10 @@ def edit_category(category_id: int) -> tuple[str, int] | Response:
             flash(_("The clocks of %(name)s have been saved.", name=category.name), "success")
             return redirect(url_for(".categories"))
     status = 400 if request.method == "POST" else 200
-    return render_template("sla/category_edit.html", category=category, form=form), status
+    from hotline.district.forms import CategoryNamesForm  # the names, order and retirement: district's
+
+    names = CategoryNamesForm(formdata=None, obj=category)
+    return render_template("sla/category_edit.html", category=category, form=form, names=names), status
 
 
 # --------------------------------------------------------------------------- extensions (延期)
