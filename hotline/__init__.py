@@ -39,6 +39,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         enterprises,
         errors,
         i18n,
+        imports,
         notifications,
         ops,
         outbox,
@@ -87,6 +88,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     auth.init_app(app)
     enterprises.init_app(app)
     district.init_app(app)  # streets, buildings, departments, categories, coverage
+    imports.init_app(app)  # the district's spreadsheets
     admin.init_app(app)
     api.init_app(app)
     pages.init_app(app)

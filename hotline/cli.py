@@ -1,5 +1,5 @@
 """Command-line tools: ``flask users create|reset-password|deactivate``, ``flask seed-demo``, ``flask calendar
-sync``, ``backup``."""
+sync``, ``flask import buildings|enterprises|coverage FILE [--apply]``, ``backup``."""
 
 from __future__ import annotations
 
@@ -114,6 +114,48 @@ def calendar_sync_command() -> None:
         click.echo(f"still missing (enter them on the calendar page): {', '.join(map(str, missing))}")
 
 
+@click.command("import")
+@click.argument("kind", type=click.Choice(["buildings", "enterprises", "coverage"]))
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--apply", "apply_it", is_flag=True, help="Apply it (every row, or none); without: a dry run.")
+@click.option("--by", "by", default="", help="The manager or admin it is done as (default: the first admin).")
+def import_command(kind: str, path: str, apply_it: bool, by: str) -> None:
+    """Import a spreadsheet (.xlsx or .csv) of buildings, enterprises or coverage: prints what each row
+    does (or why it is refused); with --apply, applies all of it in one transaction, or nothing."""
+    from pathlib import Path
+
+    from sqlalchemy import select
+
+    from hotline.auth.models import Role, User
+    from hotline.imports import services as imports
+
+    query = select(User).where(User.active.is_(True))
+    if by:
+        query = query.where(User.username == by.strip())
+    else:
+        query = query.where(User.role == Role.ADMIN).order_by(User.id)
+    actor = db.session.scalars(query.limit(1)).first()
+    if actor is None:
+        raise click.ClickException(
+            f"no active user {by!r}" if by else "no active admin: create one, or give --by"
+        )
+    content = Path(path).read_bytes()
+    now = utcnow()
+    try:
+        kept, report = imports.upload(kind, Path(path).name, content, actor, now)
+        for row in report.rows:
+            click.echo(imports.row_text(row))
+        if apply_it:
+            report = imports.apply(kept.id, actor, now)
+    except DomainError as error:
+        raise _refused(error) from None
+    db.session.commit()
+    counts = ", ".join(f"{name} {count}" for name, count in report.counts.items())
+    click.echo(f"{'applied' if apply_it else 'dry run'}: {counts}")
+    if not apply_it and report.refused:
+        raise click.ClickException(f"{len(report.refused)} rows are refused; nothing would be imported")
+
+
 def init_app(app: Flask) -> None:
     from hotline import backup
 
@@ -121,3 +163,4 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(users_cli)
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(calendar_cli)
+    app.cli.add_command(import_command)

@@ -2,6 +2,7 @@
 
 from hotline.auth.models import ApiToken, LoginSession, Role, User
 from hotline.enterprises.models import Building, Coverage, CoverageRole, Department, Enterprise, Street
+from hotline.imports.models import ImportFile, ImportKind
 from hotline.notifications.models import Notification, NotificationKind
 from hotline.ops.models import Heartbeat, TaskCount
 from hotline.outbox.models import OutboxMessage
@@ -24,6 +25,8 @@ __all__ = [
     "Extension",
     "Heartbeat",
     "IdempotencyKey",
+    "ImportFile",
+    "ImportKind",
     "LoginSession",
     "Notification",
     "NotificationKind",

@@ -44,7 +44,7 @@ NAV = {
         NavItem("enterprises.index", _l("Enterprises")),
         NavItem("tickets.liaisons", _l("Liaisons")),
         NavItem("district.streets", _l("Buildings and coverage")),
-        NavItem("district.departments", _l("Departments")),
+        NavItem("imports.index", _l("Import")),
         NavItem("sla.overdue", _l("Overdue board")),
         NavItem("sla.extensions", _l("Extensions")),
         NavItem("sla.calendar", _l("Calendar")),

@@ -922,3 +922,31 @@ class CoverageMove(Base):
     building = integer(minimum=1)
     kind = clean_text(description="primary or deputy")
     replace = json_boolean()
+
+
+class ImportChange(Base):
+    before = fields.String(required=True)
+    after = fields.String(required=True)
+
+
+class ImportRow(Base):
+    line = fields.Integer(required=True, metadata={"description": "The row's line in the file (header: 1)"})
+    action = fields.String(required=True, metadata={"enum": ["create", "update", "unchanged", "refuse"]})
+    key = fields.String(required=True, metadata={"description": "What the row names"})
+    changes = fields.Dict(keys=fields.String(), values=fields.Nested(ImportChange), required=True)
+    errors = fields.Dict(
+        keys=fields.String(), values=fields.String(), required=True, metadata={"description": "Why refused"}
+    )
+
+
+class ImportArgs(Base):
+    dry_run = query_flag(description="1: only say what each row would do (the default); 0: apply it all")
+
+
+class ImportReport(Base):
+    id = fields.Integer(required=True, metadata={"description": "The kept file (apply a dry run by it)"})
+    kind = fields.String(required=True)
+    filename = fields.String(required=True)
+    applied = fields.Boolean(required=True)
+    counts = fields.Dict(keys=fields.String(), values=fields.Integer(), required=True)
+    rows = fields.List(fields.Nested(ImportRow), required=True)

@@ -125,6 +125,9 @@ class Enterprise(db.Model):  # type: ignore[name-defined]
     building_id: Mapped[int] = mapped_column(ForeignKey("buildings.id"), index=True)
     room: Mapped[str] = mapped_column(String(50), default="")
     industry: Mapped[str] = mapped_column(String(100), default="")
+    # the contact person the district's own list names (an import): who is expected to register for it
+    contact_name: Mapped[str] = mapped_column(String(100), default="")
+    contact_phone: Mapped[str] = mapped_column(String(32), default="")
     description: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -44,6 +44,7 @@ APP_TABLES = {
     "extensions",
     "heartbeats",
     "idempotency_keys",
+    "import_files",
     "login_sessions",
     "notifications",
     "outbox_messages",
