@@ -152,7 +152,7 @@ def test_buildings_enterprises_and_coverage_are_imported_in_one_step_each(
 
 def test_a_csv_saved_by_a_chinese_excel_is_read(client: FlaskClient, world: World) -> None:
     api = Api(client, world.manager)
-    content = "街道,楼宇,地址\r\n{},国贸中心,建国路1号\r\n".format(world.street.code).encode("gb18030")
+    content = f"街道,楼宇,地址\r\n{world.street.code},国贸中心,建国路1号\r\n".encode("gb18030")
     answer = post_file(api, "buildings", content, name="楼宇.csv")
     assert answer.status_code == 200, answer.get_json()
     assert answer.get_json()["rows"][0]["action"] == "create"
