@@ -73,6 +73,82 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         log.close()
 
 
+@pytest.fixture(scope="module")
+def live_system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The live server with what routes its requests: a private ``redis-server`` (the broker, on a free port)
+    and a real Celery worker, on a SQLite file with the demo data; as ``make run`` runs, minus supervisord."""
+    import shutil
+
+    redis_server = shutil.which("redis-server")
+    if redis_server is None:
+        pytest.fail("redis-server is missing: the browser test of the district's setup needs it")
+    instance = tmp_path_factory.mktemp("live-system")
+    redis_port = _free_port()
+    env = {**os.environ, "HOTLINE_INSTANCE": str(instance), "FLASK_APP": "hotline", "PYTHONUNBUFFERED": "1"}
+    env.pop("DATABASE_URL", None)
+    env.pop("REDIS_URL", None)
+    env["HOTLINE_REDIS_PORT"] = str(redis_port)
+    flask = [sys.executable, "-m", "flask"]
+    subprocess.run([*flask, "db", "upgrade"], env=env, cwd=ROOT, check=True, capture_output=True)
+    subprocess.run([*flask, "seed-demo"], env=env, cwd=ROOT, check=True, capture_output=True)
+    log = (instance / "system.log").open("wb")
+    started = [
+        subprocess.Popen(
+            [
+                redis_server,
+                "--port",
+                str(redis_port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ],
+            cwd=instance,
+            stdout=log,
+            stderr=log,
+        ),
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "worker.app",
+                "worker",
+                "--concurrency=1",
+                "--loglevel=info",
+                "--without-mingle",
+                "--without-gossip",
+            ],
+            env=env,
+            cwd=ROOT,
+            stdout=log,
+            stderr=log,
+            start_new_session=True,
+        ),
+    ]
+    port = _free_port()
+    web = subprocess.Popen(
+        [*flask, "run", "--host", "127.0.0.1", "--port", str(port)], env=env, cwd=ROOT, stdout=log, stderr=log
+    )
+    started.append(web)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait_until_up(base + "/login", web)
+        yield base
+    finally:
+        for process in reversed(started):
+            process.terminate()
+        for process in started:
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        log.close()
+
+
 @pytest.fixture(scope="session")
 def browser() -> Iterator[object]:
     from playwright.sync_api import sync_playwright
