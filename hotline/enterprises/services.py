@@ -370,7 +370,8 @@ def update_enterprise(
         elif not actor.is_staff and not liaison_covers(actor, building.id):
             errors["building"] = _("You can only move enterprises into the buildings you cover.")
         else:
-            changes["building_id"] = building.id
+            # the relationship, not only the key: a request filed later in this session reads it
+            changes["building"] = building
     if errors:
         raise ValidationFailed(_("Please correct the marked fields."), errors)
     for field, value in changes.items():
