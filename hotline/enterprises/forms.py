@@ -13,6 +13,7 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, Optional
 
 from hotline.auth.forms import RegisterForm, password_help
@@ -98,7 +99,10 @@ class ClaimDecisionForm(FlaskForm):
 
     decision = RadioField(
         _l("Decision"),
-        choices=[("confirm", _l("Confirm: the claimant becomes a contact")), ("reject", _l("Reject"))],
+        choices=[
+            SelectChoice("confirm", _l("Confirm: the claimant becomes a contact")),
+            SelectChoice("reject", _l("Reject")),
+        ],
         validators=[InputRequired(message=_l("Choose confirm or reject."))],
     )
     note = TextAreaField(

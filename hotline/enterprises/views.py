@@ -6,6 +6,7 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
+from wtforms.fields.choices import SelectChoice
 
 from hotline.auth.access import roles_required, safe_next
 from hotline.auth.models import Role, User
@@ -134,7 +135,7 @@ def edit(enterprise_id: int) -> Response | tuple[str, int]:
     if request.method == "GET":
         form.building.data = enterprise.building_id
     buildings = buildings_for_editing(current_user, enterprise)
-    form.building.choices = [(b.id, f"{b.street.name} · {b.name}") for b in buildings]
+    form.building.choices = [SelectChoice(b.id, f"{b.street.name} · {b.name}") for b in buildings]
     if form.validate_on_submit():
         saved = perform(
             lambda: update_enterprise(
