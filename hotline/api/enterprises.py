@@ -202,8 +202,8 @@ def delete_contact(uscc: str, username: str) -> User:
 @bp.doc(security=BEARER)
 def list_claims(args: dict[str, Any]) -> dict[str, Any]:
     """Claims on registered enterprises the caller may review: a liaison those of its buildings, a manager
-    all; `state` pending (the default, oldest first), confirmed, rejected or all.  Empty for anyone else."""
-    state = None if args["state"] == "all" else ClaimState(args["state"])
+    all; `state` pending (the default, oldest first), confirmed or rejected.  Empty for anyone else."""
+    state = args.get("state") or ClaimState.PENDING
     return schemas.page_answer(paginate(claims.claim_list(api_user(), state), args))
 
 

@@ -22,6 +22,7 @@ from marshmallow import fields
 
 from hotline.auth.models import Role
 from hotline.auth.services import EMAIL_MAX, NAME_MAX
+from hotline.enterprises.models import ClaimState
 from hotline.errors import NotFound
 from hotline.i18n import localized_name
 from hotline.notifications.models import Notification, NotificationKind
@@ -814,9 +815,7 @@ class EnterpriseCreate(Base):
 
 class ClaimSchema(Base):
     id = fields.Integer(required=True)
-    state = fields.String(
-        required=True, metadata={"enum": ["pending", "confirmed", "rejected"]}, attribute="state.value"
-    )
+    state = fields.Enum(ClaimState, by_value=True, required=True)
     enterprise = fields.Nested(EnterpriseRef, required=True)
     claimant = fields.Nested(ContactSchema, required=True)
     claimed_name = fields.String(required=True, metadata={"description": "The name the claimant typed"})
@@ -827,14 +826,7 @@ class ClaimSchema(Base):
 
 
 class ClaimListArgs(PageArgs):
-    state = fields.String(
-        load_default="pending",
-        validate=ma.validate.OneOf(
-            ["pending", "confirmed", "rejected", "all"],
-            error=_l("Choose one of: %(values)s.", values="pending, confirmed, rejected, all"),
-        ),
-        metadata={"description": "pending (the default, oldest first), confirmed, rejected or all"},
-    )
+    state = choice(ClaimState, description="pending (the default: oldest first), confirmed or rejected")
 
 
 ClaimPage = page_of(ClaimSchema, "ClaimPage")

@@ -346,7 +346,7 @@ def test_claims_through_the_api(client: FlaskClient, world: World) -> None:
     ]
     pending = liaison.get("/enterprises/claims").get_json()["items"]
     assert pending == []
-    assert len(liaison.get("/enterprises/claims?state=all").get_json()["items"]) == 2
+    assert len(liaison.get("/enterprises/claims?state=rejected").get_json()["items"]) == 1
 
 
 # --------------------------------------------------------------------------- unverified requests marked
