@@ -16,11 +16,18 @@ from hotline.api.auth import api_user, token_required
 from hotline.api.views import BEARER, bp, paginate
 from hotline.auth.models import User
 from hotline.db import utcnow
-from hotline.enterprises import queries
+from hotline.enterprises import claims, queries
 from hotline.enterprises import uscc as uscc_codes
-from hotline.enterprises.models import Enterprise
-from hotline.enterprises.services import verify_enterprise, visible_enterprises
-from hotline.errors import NotFound
+from hotline.enterprises.models import ClaimState, Enterprise, EnterpriseClaim
+from hotline.enterprises.services import (
+    add_contact,
+    create_enterprise_with_contact,
+    remove_contact,
+    update_enterprise,
+    verify_enterprise,
+    visible_enterprises,
+)
+from hotline.errors import NotFound, ValidationFailed
 from hotline.extensions import db
 from hotline.web import perform
 
@@ -62,3 +69,169 @@ def verify(uscc: str) -> Enterprise:
     user = api_user()
     enterprise_id = _visible(user, uscc).id
     return perform(lambda: verify_enterprise(enterprise_id, actor=user, now=utcnow()))
+
+
+# --------------------------------------------------------------------------- staff: onboarding, editing,
+# contacts (issue 10, point 4)
+
+# The onboarding service names the contact's fields as the page does; the API body nests them.
+CONTACT_FIELDS = {
+    "contact_name": "contact.name",
+    "username": "contact.username",
+    "password": "contact.password",
+    "email": "contact.email",
+    "phone": "contact.phone",
+}
+
+
+def _renamed(error: ValidationFailed, names: dict[str, str]) -> ValidationFailed:
+    return ValidationFailed(error.message, {names.get(k, k): v for k, v in error.fields.items()})
+
+
+def _building(body: dict[str, Any]) -> int | None:
+    value = body.get("building")
+    if value is None:
+        return None
+    return int(value)
+
+
+@bp.route("/enterprises", methods=["POST"])
+@token_required
+@bp.arguments(schemas.EnterpriseCreate)
+@bp.response(201, schemas.EnterpriseDetailSchema)
+@bp.doc(security=BEARER)
+def create_enterprise(body: dict[str, Any]) -> tuple[Enterprise, int]:
+    """A liaison (into a building it covers) or a manager onboards an enterprise with its first contact; it
+    counts as verified by the caller.  The checks of the onboarding page: 400 with every field's problem
+    (`uscc`, `name`, `building`, `contact.username` …), 403 for anyone else."""
+    user = api_user()
+    contact = body["contact"]
+
+    def onboard() -> Enterprise:
+        try:
+            return create_enterprise_with_contact(
+                actor=user,
+                uscc=body.get("uscc") or "",
+                name=body.get("name") or "",
+                building_id=_building(body),
+                room=body.get("room") or "",
+                contact_name=contact.get("name") or "",
+                username=contact.get("username") or "",
+                password=contact.get("password") or "",
+                email=contact.get("email") or "",
+                phone=contact.get("phone") or "",
+                now=utcnow(),
+            )
+        except ValidationFailed as error:
+            raise _renamed(error, CONTACT_FIELDS) from None
+
+    return perform(onboard), 201
+
+
+@bp.route("/enterprises/<uscc>", methods=["PATCH"])
+@token_required
+@bp.arguments(schemas.EnterpriseUpdate)
+@bp.response(200, schemas.EnterpriseDetailSchema)
+@bp.doc(security=BEARER)
+def update(body: dict[str, Any], uscc: str) -> Enterprise:
+    """The building's liaison or a manager changes the enterprise's `name`, `building`, `room` or `industry`
+    (absent keys stay).  Moved to another building, its new requests go to that building's liaison; the open
+    ones stay with theirs.  The code is not editable (`uscc` different: 400).  404 for an enterprise the
+    caller may not see, 403 for an enterprise contact."""
+    user = api_user()
+    enterprise_id = _visible(user, uscc).id
+    return perform(
+        lambda: update_enterprise(
+            enterprise_id,
+            user,
+            utcnow(),
+            uscc=body.get("uscc"),
+            name=body.get("name"),
+            building_id=_building(body),
+            room=body.get("room"),
+            industry=body.get("industry"),
+        )
+    )
+
+
+@bp.route("/enterprises/<uscc>/contacts", methods=["POST"])
+@token_required
+@bp.arguments(schemas.ContactCreate)
+@bp.response(201, schemas.ContactSchema)
+@bp.doc(security=BEARER)
+def create_contact(body: dict[str, Any], uscc: str) -> tuple[User, int]:
+    """The building's liaison or a manager adds a contact account to the enterprise (it may have several).
+    400 with every field's problem (`username` taken …), 404 / 403 as for editing."""
+    user = api_user()
+    enterprise_id = _visible(user, uscc).id
+    contact = perform(
+        lambda: add_contact(
+            enterprise_id,
+            user,
+            utcnow(),
+            username=body.get("username") or "",
+            name=body.get("name") or "",
+            phone=body.get("phone") or "",
+            email=body.get("email") or "",
+            password=body.get("password") or "",
+        )
+    )
+    return contact, 201
+
+
+@bp.route("/enterprises/<uscc>/contacts/<username>", methods=["DELETE"])
+@token_required
+@bp.response(200, schemas.ContactSchema)
+@bp.doc(security=BEARER)
+def delete_contact(uscc: str, username: str) -> User:
+    """Remove a contact: the account is deactivated (never deleted: the requests it filed keep their author),
+    logged out everywhere.  409 for the enterprise's last active contact (add the new one first) and for
+    one already deactivated; 404 for no such contact."""
+    user = api_user()
+    enterprise_id = _visible(user, uscc).id
+    return perform(lambda: remove_contact(enterprise_id, username, user, utcnow()))
+
+
+# --------------------------------------------------------------------------- claims
+
+
+@bp.route("/enterprises/claims", methods=["GET"])
+@token_required
+@bp.arguments(schemas.ClaimListArgs, location="query")
+@bp.response(200, schemas.ClaimPage)
+@bp.doc(security=BEARER)
+def list_claims(args: dict[str, Any]) -> dict[str, Any]:
+    """Claims on registered enterprises the caller may review: a liaison those of its buildings, a manager
+    all; `state` pending (the default, oldest first), confirmed or rejected.  Empty for anyone else."""
+    state = args.get("state") or ClaimState.PENDING
+    return schemas.page_answer(paginate(claims.claim_list(api_user(), state), args))
+
+
+def _claim_id(claim_id: int) -> int:
+    return schemas.row_id(claim_id, _("No such claim."))
+
+
+@bp.route("/enterprises/claims/<int:claim_id>/confirm", methods=["POST"])
+@token_required
+@bp.arguments(schemas.ClaimDecision)
+@bp.response(200, schemas.ClaimSchema)
+@bp.doc(security=BEARER)
+def confirm_claim(body: dict[str, Any], claim_id: int) -> EnterpriseClaim:
+    """Confirm a pending claim (`note` optional): the claimant becomes a contact of the enterprise and is
+    told.  404 for a claim the caller may not review, 409 when already decided."""
+    user = api_user()
+    wanted = _claim_id(claim_id)
+    return perform(lambda: claims.confirm_claim(wanted, user, body.get("note"), utcnow()))
+
+
+@bp.route("/enterprises/claims/<int:claim_id>/reject", methods=["POST"])
+@token_required
+@bp.arguments(schemas.ClaimDecision)
+@bp.response(200, schemas.ClaimSchema)
+@bp.doc(security=BEARER)
+def reject_claim(body: dict[str, Any], claim_id: int) -> EnterpriseClaim:
+    """Reject a pending claim with a `note` (required: the claimant reads it); the account stays, attached to
+    no enterprise.  404 / 409 as for confirming."""
+    user = api_user()
+    wanted = _claim_id(claim_id)
+    return perform(lambda: claims.reject_claim(wanted, user, body.get("note"), utcnow()))

@@ -22,6 +22,7 @@ from marshmallow import fields
 
 from hotline.auth.models import Role
 from hotline.auth.services import EMAIL_MAX, NAME_MAX
+from hotline.enterprises.models import ClaimState
 from hotline.errors import NotFound
 from hotline.i18n import localized_name
 from hotline.notifications.models import Notification, NotificationKind
@@ -302,6 +303,9 @@ class Person(Base):
 class EnterpriseRef(Base):
     name = fields.String(required=True)
     uscc = fields.String(required=True, metadata={"description": "统一社会信用代码 (18 characters)"})
+    verified = fields.Boolean(
+        required=True, metadata={"description": "false: not yet verified by its liaison or a manager"}
+    )
 
 
 class RatingSchema(Base):
@@ -950,3 +954,94 @@ class ImportReport(Base):
     applied = fields.Boolean(required=True)
     counts = fields.Dict(keys=fields.String(), values=fields.Integer(), required=True)
     rows = fields.List(fields.Nested(ImportRow), required=True)
+
+
+# --------------------------------------------------------------------------- enterprises edited, their
+# contacts, onboarding by staff and claims (issue 10, point 4)
+
+
+class ContactSchema(Base):
+    username = fields.String(required=True)
+    name = fields.String(required=True)
+    phone = fields.String(required=True)
+    email = fields.String(required=True)
+    active = fields.Boolean(required=True, metadata={"description": "false: removed (deactivated)"})
+
+
+class EnterpriseDetailSchema(EnterpriseSchema):
+    building_id = fields.Integer(required=True)
+    room = fields.String(required=True)
+    industry = fields.String(required=True)
+    contacts = fields.Method(
+        "_contacts",
+        required=True,
+        metadata={"type": "array", "items": {"$ref": "#/components/schemas/Contact"}},
+    )
+
+    def _contacts(self, enterprise: Any) -> list[dict[str, Any]]:
+        from hotline.enterprises.queries import contacts_of
+
+        dumped: list[dict[str, Any]] = ContactSchema(many=True).dump(contacts_of(enterprise.id))
+        return dumped
+
+
+def _building_id() -> fields.Integer:
+    return fields.Integer(
+        strict=True,
+        allow_none=True,
+        metadata={"description": "The id of a building"},
+        error_messages={"invalid": MUST_BE_NUMBER, "required": REQUIRED, "too_large": MUST_BE_NUMBER},
+    )
+
+
+class EnterpriseUpdate(Base):
+    """Any subset; an absent (or null) key leaves the value as it is.  The code is not editable."""
+
+    uscc = clean_text(description="Refused unless it is the enterprise's own code: it cannot be changed")
+    name = clean_text(max_length=200)
+    building = _building_id()
+    room = clean_text(max_length=50)
+    industry = clean_text(max_length=100)
+
+
+class ContactCreate(Base):
+    username = clean_text(required=True, max_length=64)
+    name = clean_text(required=True, max_length=NAME_MAX)
+    phone = clean_text(required=True)
+    email = clean_text(max_length=EMAIL_MAX)
+    password = clean_text(required=True, description="The rules of every password")
+
+
+class EnterpriseCreate(Base):
+    uscc = clean_text(required=True, description="统一社会信用代码 (18 characters)")
+    name = clean_text(required=True, max_length=200)
+    building = _building_id()
+    room = clean_text(max_length=50)
+    contact = fields.Nested(
+        ContactCreate,
+        required=True,
+        error_messages={"type": _l("Must be an object."), "required": REQUIRED, "null": REQUIRED},
+    )
+
+
+class ClaimSchema(Base):
+    id = fields.Integer(required=True)
+    state = fields.Enum(ClaimState, by_value=True, required=True)
+    enterprise = fields.Nested(EnterpriseRef, required=True)
+    claimant = fields.Nested(ContactSchema, required=True)
+    claimed_name = fields.String(required=True, metadata={"description": "The name the claimant typed"})
+    created_at = LocalTime(required=True, metadata=TIME_REQUIRED)
+    decided_by = fields.Nested(Person, required=True, allow_none=True)
+    decided_at = LocalTime(required=True, metadata=TIME)
+    note = fields.String(required=True)
+
+
+class ClaimListArgs(PageArgs):
+    state = choice(ClaimState, description="pending (the default: oldest first), confirmed or rejected")
+
+
+ClaimPage = page_of(ClaimSchema, "ClaimPage")
+
+
+class ClaimDecision(Base):
+    note = clean_text(max_length=1000, multiline=True, description="Required when rejecting")

@@ -149,8 +149,13 @@ def create_user(
     enterprise_id: int | None = None,
     department_code: str | None = None,
     actor: User | None = None,
+    claimant: bool = False,
 ) -> User:
-    """Create an account.  Staff accounts are made by an admin (``actor``) or the CLI (``actor=None``)."""
+    """Create an account.  Staff accounts are made by an admin (``actor``) or the CLI (``actor=None``).
+
+    An enterprise contact needs its enterprise, but for a ``claimant``: someone who registered a code already
+    registered, attached to no enterprise until the claim is confirmed (:mod:`hotline.enterprises.claims`).
+    """
     if actor is not None and actor.role != Role.ADMIN:
         raise Forbidden(_("Only an administrator may create accounts."))
     try:
@@ -173,7 +178,7 @@ def create_user(
             message = _("Department staff need a department.")
             raise ValidationFailed(message, {"department": message})
         department_id = department.id
-    if role_value == Role.ENTERPRISE and enterprise_id is None:
+    if role_value == Role.ENTERPRISE and enterprise_id is None and not claimant:
         message = _("An enterprise contact needs an enterprise.")
         raise ValidationFailed(message, {"role": message})
     user = User(
@@ -288,6 +293,18 @@ def set_user_active(user_id: int, active: bool, actor: User | None, now: datetim
     user.active = active
     if not active:
         _sign_out_everywhere(user.id, now)
+    db.session.flush()
+    return user
+
+
+def deactivate_account(user: User, now: datetime) -> User:
+    """Deactivate ``user`` at once: its browser sessions are deleted and its API tokens revoked.
+
+    The caller has decided the actor may (an enterprise's contact removed by its liaison or a manager:
+    :func:`hotline.enterprises.services.remove_contact`); raises nothing.
+    """
+    user.active = False
+    _sign_out_everywhere(user.id, now)
     db.session.flush()
     return user
 

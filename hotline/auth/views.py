@@ -98,8 +98,18 @@ def register() -> str | Response:
             _start_session(user)
             return user
 
-        if refused(perform(register, form=form)):
+        registered = perform(register, form=form)
+        if refused(registered):
             throttle.count_failure()
+        elif isinstance(registered, User) and registered.enterprise_id is None:  # a claim (see the service)
+            flash(
+                _(
+                    "This enterprise is already registered. Your account is made and your claim to speak "
+                    "for it is sent to its liaison: once confirmed, you can file and follow its requests."
+                ),
+                "info",
+            )
+            return redirect(url_for("tickets.portal"))
         else:
             flash(
                 _(

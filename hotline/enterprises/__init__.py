@@ -6,6 +6,8 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
+    from hotline.enterprises.labels import claim_state_label
     from hotline.enterprises.views import bp
 
     app.register_blueprint(bp)
+    app.jinja_env.globals.update(claim_state_label=claim_state_label)

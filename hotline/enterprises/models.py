@@ -142,6 +142,44 @@ class Enterprise(db.Model):  # type: ignore[name-defined]
         return self.verified_at is not None
 
 
+class ClaimState(enum.StrEnum):
+    PENDING = "pending"
+    CONFIRMED = "confirmed"
+    REJECTED = "rejected"
+
+
+class EnterpriseClaim(db.Model):  # type: ignore[name-defined]
+    """A self-registration of a code already registered: someone says they speak for that enterprise.
+
+    The claimant's account exists from the start but is attached to no enterprise (``users.enterprise_id``
+    stays NULL), so it sees none of the enterprise's requests; the building's liaison or a manager confirms
+    the claim (the account becomes a contact of the enterprise) or rejects it, with a note.  What the
+    claimant typed as the enterprise's name and building is kept for the reviewer to compare.
+    """
+
+    __tablename__ = "enterprise_claims"
+    __table_args__ = (Index("ix_enterprise_claims_state_created", "state", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprises.id"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    state: Mapped[ClaimState] = mapped_column(
+        Enum(ClaimState, native_enum=False, length=16, values_callable=lambda e: [m.value for m in e]),
+        default=ClaimState.PENDING,
+    )
+    claimed_name: Mapped[str] = mapped_column(String(200), default="")
+    claimed_building_id: Mapped[int | None] = mapped_column(ForeignKey("buildings.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    note: Mapped[str] = mapped_column(Text, default="")
+
+    enterprise: Mapped[Enterprise] = relationship()
+    claimant: Mapped[User] = relationship(foreign_keys=[user_id])
+    claimed_building: Mapped[Building | None] = relationship()
+    decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id])
+
+
 # Search finds requests by their enterprise's name, Chinese substrings included (issue 9, point 4): trigram
 # and bigram GIN indexes on PostgreSQL, an FTS5 table kept by triggers on SQLite
 # (hotline/tickets/search_index.py).

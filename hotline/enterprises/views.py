@@ -6,16 +6,28 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
+from wtforms.fields.choices import SelectChoice
 
 from hotline.auth.access import roles_required, safe_next
-from hotline.auth.models import Role
+from hotline.auth.models import Role, User
 from hotline.db import utcnow
-from hotline.enterprises import queries
-from hotline.enterprises.forms import EnterpriseFilterForm, OnboardForm, VerifyForm
-from hotline.enterprises.models import Enterprise
+from hotline.enterprises import claims, queries
+from hotline.enterprises.forms import (
+    ClaimDecisionForm,
+    ContactForm,
+    EnterpriseEditForm,
+    EnterpriseFilterForm,
+    OnboardForm,
+    VerifyForm,
+)
+from hotline.enterprises.models import ClaimState, Enterprise, EnterpriseClaim
 from hotline.enterprises.services import (
+    add_contact,
+    buildings_for_editing,
     buildings_for_onboarding,
     create_enterprise_with_contact,
+    remove_contact,
+    update_enterprise,
     verify_enterprise,
 )
 from hotline.extensions import db
@@ -46,7 +58,10 @@ def detail(enterprise_id: int) -> str:
     if enterprise is None:
         abort(404)
     return render_template(
-        "enterprises/detail.html", enterprise=enterprise, contacts=queries.contacts_of(enterprise.id)
+        "enterprises/detail.html",
+        enterprise=enterprise,
+        contacts=queries.contacts_of(enterprise.id),
+        claims=claims.pending_claims_of(enterprise.id),
     )
 
 
@@ -100,3 +115,132 @@ def new() -> str | Response:
             )
             return redirect(url_for("enterprises.detail", enterprise_id=enterprise.id))
     return render_template("enterprises/new.html", form=form, has_buildings=bool(buildings))
+
+
+# --------------------------------------------------------------------------- editing and contacts
+
+
+def _enterprise_or_404(enterprise_id: int) -> Enterprise:
+    enterprise = queries.visible_enterprise(current_user, enterprise_id)
+    if enterprise is None:
+        abort(404)
+    return enterprise
+
+
+@bp.route("/enterprises/<int:enterprise_id>/edit", methods=["GET", "POST"])
+@roles_required(Role.LIAISON, Role.MANAGER)
+def edit(enterprise_id: int) -> Response | tuple[str, int]:
+    enterprise = _enterprise_or_404(enterprise_id)
+    form = EnterpriseEditForm(obj=enterprise if request.method == "GET" else None)
+    if request.method == "GET":
+        form.building.data = enterprise.building_id
+    buildings = buildings_for_editing(current_user, enterprise)
+    form.building.choices = [SelectChoice(b.id, f"{b.street.name} · {b.name}") for b in buildings]
+    if form.validate_on_submit():
+        saved = perform(
+            lambda: update_enterprise(
+                enterprise_id,
+                current_user,
+                utcnow(),
+                name=form.name.data or "",
+                building_id=form.building.data,
+                room=form.room.data or "",
+                industry=form.industry.data or "",
+            ),
+            form=form,
+        )
+        if isinstance(saved, Enterprise):
+            flash(_("%(name)s is saved.", name=saved.name), "success")
+            return redirect(url_for("enterprises.detail", enterprise_id=saved.id))
+    return render_template("enterprises/edit.html", form=form, enterprise=enterprise), (
+        400 if form.errors else 200
+    )
+
+
+@bp.route("/enterprises/<int:enterprise_id>/contacts/new", methods=["GET", "POST"])
+@roles_required(Role.LIAISON, Role.MANAGER)
+def new_contact(enterprise_id: int) -> Response | tuple[str, int]:
+    enterprise = _enterprise_or_404(enterprise_id)
+    form = ContactForm()
+    if form.validate_on_submit():
+        contact = perform(
+            lambda: add_contact(
+                enterprise_id,
+                current_user,
+                utcnow(),
+                username=form.username.data or "",
+                name=form.name.data or "",
+                phone=form.phone.data or "",
+                email=form.email.data or "",
+                password=form.password.data or "",
+            ),
+            form=form,
+        )
+        if isinstance(contact, User):
+            flash(
+                _("%(name)s can now log in as %(username)s.", name=contact.name, username=contact.username),
+                "success",
+            )
+            return redirect(url_for("enterprises.detail", enterprise_id=enterprise.id))
+    status = 400 if form.errors else 200
+    return render_template("enterprises/contact_new.html", form=form, enterprise=enterprise), status
+
+
+@bp.route("/enterprises/<int:enterprise_id>/contacts/<username>/remove", methods=["POST"])
+@roles_required(Role.LIAISON, Role.MANAGER)
+def remove_contact_view(enterprise_id: int, username: str) -> Response:
+    form = VerifyForm()  # the CSRF token only
+    if not form.validate_on_submit():
+        abort(400)
+    back = url_for("enterprises.detail", enterprise_id=enterprise_id)
+    contact = perform(lambda: remove_contact(enterprise_id, username, current_user, utcnow()), back=back)
+    flash(_("%(name)s is deactivated and can no longer log in.", name=contact.name), "success")
+    return redirect(back)
+
+
+# --------------------------------------------------------------------------- claims
+
+
+def _claim_state_arg() -> ClaimState | None:
+    value = request.args.get("state", ClaimState.PENDING.value)
+    if value == "all":
+        return None
+    return ClaimState(value) if value in ClaimState.__members__.values() else ClaimState.PENDING
+
+
+@bp.route("/enterprises/claims/")
+@roles_required(Role.LIAISON, Role.MANAGER)
+def claim_index() -> str:
+    state = _claim_state_arg()
+    page = db.paginate(
+        claims.claim_list(current_user, state), per_page=current_app.config["PER_PAGE"], error_out=False
+    )
+    return render_template("enterprises/claims.html", page=page, state=state, states=list(ClaimState))
+
+
+@bp.route("/enterprises/claims/<int:claim_id>", methods=["GET", "POST"])
+@roles_required(Role.LIAISON, Role.MANAGER)
+def claim_detail(claim_id: int) -> Response | tuple[str, int]:
+    claim = claims.visible_claim(current_user, claim_id) if claim_id <= 2**63 - 1 else None
+    if claim is None:
+        abort(404)
+    form = ClaimDecisionForm()
+    if claim.state == ClaimState.PENDING and form.validate_on_submit():
+        decide = claims.confirm_claim if form.decision.data == "confirm" else claims.reject_claim
+        decided = perform(lambda: decide(claim_id, current_user, form.note.data, utcnow()), form=form)
+        if isinstance(decided, EnterpriseClaim):
+            if decided.state == ClaimState.CONFIRMED:
+                flash(
+                    _(
+                        "%(name)s is now a contact of %(enterprise)s.",
+                        name=decided.claimant.name,
+                        enterprise=decided.enterprise.name,
+                    ),
+                    "success",
+                )
+            else:
+                flash(_("The claim is rejected; the claimant is told."), "info")
+            return redirect(url_for("enterprises.claim_index"))
+    contacts = queries.contacts_of(claim.enterprise_id)
+    status = 400 if form.errors else 200
+    return render_template("enterprises/claim.html", claim=claim, form=form, contacts=contacts), status

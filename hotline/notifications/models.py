@@ -32,6 +32,9 @@ class NotificationKind(enum.StrEnum):
     EXTENSION_REQUESTED = "extension_requested"  # to managers
     EXTENSION_DECIDED = "extension_decided"  # to the assignee
     CALENDAR_MISSING = "calendar_missing"  # next year's working days are not entered: to managers
+    CLAIM_FILED = "claim_filed"  # someone claims a registered enterprise: to its building's liaisons
+    CLAIM_CONFIRMED = "claim_confirmed"  # to the claimant, now a contact of the enterprise
+    CLAIM_REJECTED = "claim_rejected"  # to the claimant, whose account stays without an enterprise
 
 
 class Notification(db.Model):  # type: ignore[name-defined]

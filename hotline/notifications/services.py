@@ -371,6 +371,41 @@ def _render_clock(kind: NotificationKind, p: dict[str, Any], due: str) -> tuple[
     return subject, text
 
 
+CLAIM_KINDS = (
+    NotificationKind.CLAIM_FILED,
+    NotificationKind.CLAIM_CONFIRMED,
+    NotificationKind.CLAIM_REJECTED,
+)
+
+
+def _render_claim(kind: NotificationKind, p: dict[str, Any]) -> tuple[str, str]:
+    """A claim on a registered enterprise (:mod:`hotline.enterprises.claims`): filed, confirmed, rejected."""
+    enterprise = str(p.get("enterprise") or "")
+    if kind == NotificationKind.CLAIM_FILED:
+        subject = _("A claim on %(enterprise)s awaits your review", enterprise=enterprise)
+        text = _(
+            "%(claimant)s registered as a contact of %(enterprise)s, which is already registered. Confirm "
+            "the claim if they speak for it, or reject it, on the enterprise's claims page.",
+            claimant=str(p.get("claimant") or ""),
+            enterprise=enterprise,
+        )
+    elif kind == NotificationKind.CLAIM_CONFIRMED:
+        subject = _("You are a contact of %(enterprise)s", enterprise=enterprise)
+        text = _(
+            "Your claim is confirmed: you are now a contact of %(enterprise)s and can file and follow its "
+            "requests.",
+            enterprise=enterprise,
+        )
+    else:
+        subject = _("Your claim on %(enterprise)s is rejected", enterprise=enterprise)
+        text = _(
+            "Your claim to speak for %(enterprise)s is rejected, so your account is not attached to it. "
+            "Ask the liaison of your building if you think this is a mistake.",
+            enterprise=enterprise,
+        )
+    return subject, text
+
+
 def render_notification(notification: Notification) -> tuple[str, str]:
     """The subject and text of a notification in the current locale, from its kind and params.
 
@@ -494,6 +529,8 @@ def render_notification(notification: Notification) -> tuple[str, str]:
             "be computed until a manager enters them on the calendar page.",
             year=year,
         )
+    elif kind in CLAIM_KINDS:
+        subject, text = _render_claim(kind, p)
     else:  # a kind added later without its sentence: still say something useful
         subject = _("News on request %(number)s", number=p["number"])
         text = subject

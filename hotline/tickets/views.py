@@ -22,6 +22,7 @@ from hotline.auth import services as accounts
 from hotline.auth.access import roles_required
 from hotline.auth.models import Role, User
 from hotline.db import utcnow
+from hotline.enterprises.claims import latest_claim_of
 from hotline.errors import ValidationFailed
 from hotline.extensions import db
 from hotline.i18n import localized_name
@@ -91,7 +92,9 @@ def _list(template: str, order: paging.Order, **context: Any) -> str:
 @bp.route("/portal/")
 @roles_required(Role.ENTERPRISE)
 def portal() -> str:
-    return _list("tickets/portal.html", "newest")
+    # An account attached to no enterprise is a claimant (hotline.enterprises.claims): it is told its claim.
+    claim = latest_claim_of(current_user) if current_user.enterprise_id is None else None
+    return _list("tickets/portal.html", "newest", claim=claim)
 
 
 @bp.route("/workbench/")

@@ -117,7 +117,11 @@ def test_the_full_story_of_a_request(client: FlaskClient, world: World) -> None:
     assert ticket["state"] == "submitted"
     assert ticket["channel"] == "api"
     assert ticket["category"] == world.category.code
-    assert ticket["enterprise"] == {"name": world.enterprise.name, "uscc": world.enterprise.uscc}
+    assert ticket["enterprise"] == {
+        "name": world.enterprise.name,
+        "uscc": world.enterprise.uscc,
+        "verified": False,
+    }
     assert ticket["building"] == world.building.name
     assert ticket["assignee"] is None
     assert ticket["rating"] is None

@@ -206,7 +206,11 @@ def test_me_describes_the_caller_whatever_its_role(client: FlaskClient, world: W
     contact = Api(client, world.contact).get("/me").get_json()
     assert set(contact) == PROFILE_KEYS
     assert contact["username"] == world.contact.username and contact["role"] == "enterprise"
-    assert contact["enterprise"] == {"name": world.enterprise.name, "uscc": world.enterprise.uscc}
+    assert contact["enterprise"] == {
+        "name": world.enterprise.name,
+        "uscc": world.enterprise.uscc,
+        "verified": False,
+    }
     assert (contact["department"], contact["available"], contact["locale"]) == (None, None, None)
 
     staff = Api(client, world.department_user).get("/me").get_json()

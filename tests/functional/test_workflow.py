@@ -15,6 +15,7 @@ from flask.testing import FlaskClient
 from hotline.api.schemas import DayKind
 from hotline.auth.models import Role, User
 from hotline.db import utcnow
+from hotline.enterprises.models import ClaimState
 from hotline.errors import Forbidden, InvalidTransition
 from hotline.extensions import db
 from hotline.notifications.models import NotificationKind
@@ -180,6 +181,7 @@ ENUMS = {
         NotificationKind,
         DaySource,
         DayKind,
+        ClaimState,
     )
 }
 

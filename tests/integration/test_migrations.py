@@ -40,6 +40,7 @@ APP_TABLES = {
     "clock_schedules",
     "coverages",
     "departments",
+    "enterprise_claims",
     "enterprises",
     "extensions",
     "heartbeats",

@@ -372,10 +372,15 @@ def test_every_kind_renders_in_both_languages(app: Flask, locale: str, kind: K) 
         "days": 3,
         "approved": kind == K.EXTENSION_DECIDED,
         "year": 2027,
+        "enterprise": "星河科技",
+        "claimant": "王经理",
     }
     with force_locale(locale):
         subject, text = notifications.render_notification(note(kind, **params))
     assert subject and text
+    if kind in notifications.CLAIM_KINDS:  # a claim is about an enterprise, not a request
+        assert "星河科技" in subject and "星河科技" in text
+        return
     assert ("2027" if kind == K.CALENDAR_MISSING else "QH20260302-0001") in subject
 
 
