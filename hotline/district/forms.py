@@ -12,23 +12,27 @@ from hotline.enterprises.models import CoverageRole
 from hotline.tickets.forms import Required
 
 
-class StreetForm(FlaskForm):
-    code = StringField(
+def _code() -> StringField:
+    return StringField(
         _l("Code"), validators=[Required()], description=_l("Latin letters and digits; it never changes.")
     )
-    name = StringField(_l("Name"), validators=[Required()])
+
+
+class StreetForm(FlaskForm):
+    code = _code()
+    name = StringField(_l("Street name"), validators=[Required()])
     name_en = StringField(_l("English name"))
 
 
 class StreetEditForm(FlaskForm):
-    name = StringField(_l("Name"), validators=[Required()])
+    name = StringField(_l("Street name"), validators=[Required()])
     name_en = StringField(_l("English name"))
     active = BooleanField(_l("In use (unticked: no new building is put in it)"))
 
 
 class BuildingForm(FlaskForm):
     street = SelectField(_l("Street"), validators=[Required()], validate_choice=False)
-    name = StringField(_l("Name"), validators=[Required()])
+    name = StringField(_l("Building name"), validators=[Required()])
     name_en = StringField(_l("English name"))
     address = StringField(_l("Address"))
 
@@ -37,22 +41,27 @@ class BuildingEditForm(BuildingForm):
     active = BooleanField(_l("In use (unticked: offered to no new enterprise)"))
 
 
-class DepartmentForm(StreetForm):
-    pass
+class DepartmentForm(FlaskForm):
+    code = _code()
+    name = StringField(_l("Department name"), validators=[Required()])
+    name_en = StringField(_l("English name"))
 
 
 class DepartmentEditForm(FlaskForm):
-    name = StringField(_l("Name"), validators=[Required()])
+    name = StringField(_l("Department name"), validators=[Required()])
     name_en = StringField(_l("English name"))
     active = BooleanField(_l("In use (unticked: offered for no new transfer)"))
 
 
-class CategoryForm(StreetForm):
+class CategoryForm(FlaskForm):
+    code = _code()
+    name = StringField(_l("Category name"), validators=[Required()])
+    name_en = StringField(_l("English name"))
     sort_order = StringField(_l("Order in lists"), default="0")
 
 
 class CategoryNamesForm(FlaskForm):
-    name = StringField(_l("Name"), validators=[Required()])
+    name = StringField(_l("Category name"), validators=[Required()])
     name_en = StringField(_l("English name"))
     sort_order = StringField(_l("Order in lists"))
     active = BooleanField(_l("In use (unticked: offered to no new request)"))
@@ -62,7 +71,7 @@ KIND_LABELS = {CoverageRole.PRIMARY: _l("Primary liaison"), CoverageRole.DEPUTY:
 
 
 class CoverageForm(FlaskForm):
-    building = SelectField(_l("Building"), validators=[Required()], validate_choice=False)
+    building = SelectField(_l("Building to cover"), validators=[Required()], validate_choice=False)
     liaison = SelectField(_l("Liaison"), validators=[Required()], validate_choice=False)
     kind = RadioField(
         _l("Covers it as"),
