@@ -146,7 +146,7 @@ def import_command(kind: str, path: str, apply_it: bool, by: str) -> None:
         for row in report.rows:
             click.echo(imports.row_text(row))
         if apply_it:
-            report = imports.apply(kept.id, actor, now)
+            report = imports.apply(kept.id, actor, now, planned=report)
     except DomainError as error:
         raise _refused(error) from None
     db.session.commit()

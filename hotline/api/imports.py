@@ -75,7 +75,7 @@ def upload_import(args: dict[str, Any], kind: str) -> dict[str, Any]:
     def work() -> dict[str, Any]:
         kept, report = imports.upload(kind, filename, content, user, utcnow())
         if not dry_run:
-            report = imports.apply(kept.id, user, utcnow())
+            report = imports.apply(kept.id, user, utcnow(), planned=report)
         return _answer(kept, report)
 
     return perform(work)
