@@ -1,6 +1,6 @@
 """Import every model so that the metadata (and Alembic's autogenerate) sees all tables."""
 
-from hotline.auth.models import ApiToken, LoginSession, Role, User
+from hotline.auth.models import ApiToken, LoginSession, PasswordReset, Role, User
 from hotline.enterprises.models import Building, Coverage, CoverageRole, Department, Enterprise, Street
 from hotline.notifications.models import Notification, NotificationKind
 from hotline.ops.models import Heartbeat, TaskCount
@@ -28,6 +28,7 @@ __all__ = [
     "Notification",
     "NotificationKind",
     "OutboxMessage",
+    "PasswordReset",
     "Rating",
     "Role",
     "Setting",

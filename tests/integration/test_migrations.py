@@ -47,6 +47,7 @@ APP_TABLES = {
     "login_sessions",
     "notifications",
     "outbox_messages",
+    "password_resets",
     "ratings",
     "settings",
     "stats_cells",
