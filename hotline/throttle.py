@@ -180,7 +180,9 @@ _PASSWORD_CHANGE_PER_ACCOUNT = _limit(
 )
 
 
-_RESET_REQUEST_PER_ACCOUNT = _limit("THROTTLE_RESET_REQUEST_PER_ACCOUNT", "reset-request-account", _reset_named)
+_RESET_REQUEST_PER_ACCOUNT = _limit(
+    "THROTTLE_RESET_REQUEST_PER_ACCOUNT", "reset-request-account", _reset_named
+)
 _RESET_REQUEST_PER_ADDRESS = _limit("THROTTLE_RESET_REQUEST_PER_ADDRESS", "reset-request-address")
 _RESET_LINK_PER_ADDRESS = _limit("THROTTLE_RESET_LINK_PER_ADDRESS", "reset-link-address")
 _EVERY_ATTEMPT = "hotline_throttle_every_attempt"  # on a view whose every request counts (its 429 says so)

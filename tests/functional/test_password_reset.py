@@ -61,7 +61,7 @@ def ask(client, account: str):  # type: ignore[no-untyped-def]
 
 
 def set_password(client, path: str, password: str = NEW_PASSWORD, confirm: str | None = None):  # type: ignore[no-untyped-def]
-    """Post the new password to a reset link (the CSRF token from the "forgot" page: the link may not work)."""
+    """Post the new password to a reset link (the CSRF token from the "forgot" page: the link may fail)."""
     return post_form(client, "/password-reset", path, {"password": password, "confirm": confirm or password})
 
 
@@ -111,9 +111,12 @@ def test_a_link_by_email_sets_a_new_password_once(app, client, db, world, outbox
     assert verify_password(db.session.get(User, contact.id), NEW_PASSWORD)
     # every session and API token of the account ended
     assert db.session.scalar(select(func.count()).where(LoginSession.user_id == contact.id)) == 0
-    assert db.session.scalar(
-        select(func.count()).where(ApiToken.user_id == contact.id, ApiToken.revoked_at.is_(None))
-    ) == 0
+    assert (
+        db.session.scalar(
+            select(func.count()).where(ApiToken.user_id == contact.id, ApiToken.revoked_at.is_(None))
+        )
+        == 0
+    )
     assert other_browser.get("/account").status_code == 302
     login(app.test_client(), contact.username, NEW_PASSWORD)
 
@@ -286,9 +289,7 @@ def test_the_api_issues_a_link_and_voids_the_earlier_one(client, db, world):
     assert done.get_json()["username"] == world.contact.username
     twice = client.post(f"/api/v1/password-reset/{new_token}", json={"password": NEW_PASSWORD}, headers=EN)
     assert twice.status_code == 404 and "used" in twice.get_json()["error"]["message"]
-    token = client.post(
-        "/api/v1/tokens", json={"username": world.contact.username, "password": NEW_PASSWORD}
-    )
+    token = client.post("/api/v1/tokens", json={"username": world.contact.username, "password": NEW_PASSWORD})
     assert token.status_code == 201
 
 
@@ -320,7 +321,8 @@ def test_the_api_refuses_bad_bodies_and_tokens_without_error(client, db, world):
     nul = client.post(url, json={"password": "Lantern\x00Orchard-58"}, headers=EN)
     assert nul.status_code == 400
     for bad in ("x" * 500, "unknown-token"):
-        assert client.post(f"/api/v1/password-reset/{bad}", json={"password": NEW_PASSWORD}).status_code == 404
+        answer = client.post(f"/api/v1/password-reset/{bad}", json={"password": NEW_PASSWORD})
+        assert answer.status_code == 404
     assert client.post(url, json={"password": NEW_PASSWORD}, headers=EN).status_code == 200
 
 
