@@ -739,3 +739,62 @@ class EnterpriseListArgs(PageArgs):
 
 
 EnterprisePage = page_of(EnterpriseSchema, "EnterprisePage")
+
+
+# --------------------------------------------------------------------------- accounts and admins (issue 10)
+
+
+class StaffRole(enum.StrEnum):
+    """The roles an administrator gives a new account (enterprise contacts register or are onboarded)."""
+
+    LIAISON = "liaison"
+    DEPARTMENT = "department"
+    MANAGER = "manager"
+    ADMIN = "admin"
+
+
+class UserSchema(Profile):
+    """An account as administrators see it."""
+
+    active = fields.Boolean(required=True, metadata={"description": "false: deactivated, cannot log in"})
+    created_at = LocalTime(required=True, metadata=TIME_REQUIRED)
+    last_login_at = LocalTime(required=True, metadata=TIME)
+
+
+UserPage = page_of(UserSchema, "UserPage")
+
+
+class UserListArgs(PageArgs):
+    role = choice(Role, description="Only accounts of this role")
+    q = clean_text(max_length=100, check_length=True, description="A part of the username or name")
+    active = query_flag(description="true: only active accounts; false: only deactivated ones")
+
+
+class UserCreate(Base):
+    username = clean_text(required=True, description="3 to 64 letters, digits, dots, dashes or underscores")
+    name = clean_text(required=True, max_length=NAME_MAX)
+    role = choice(StaffRole, required=True)
+    password = clean_text(required=True, description="The initial password; the project's password rules")
+    phone = clean_text(description="Like a request's contact phone")
+    email = clean_text(max_length=EMAIL_MAX)
+    department = clean_text(description="The department's code; required for the department role")
+
+
+class UserUpdate(Base):
+    """Any subset; an absent (or null) key leaves the value as it is."""
+
+    name = clean_text(max_length=NAME_MAX)
+    phone = clean_text(description="Like a request's contact phone; empty removes it")
+    email = clean_text(max_length=EMAIL_MAX, description="Empty removes it")
+    role = choice(Role, description="Refused where it would strand work; ends the user's sessions")
+    department = clean_text(description="The department's code (department staff)")
+    active = json_boolean(description="false deactivates the account and ends its sessions")
+
+
+class ResetLink(Base):
+    reset_url = fields.String(required=True, metadata={"description": "Absolute; works once"})
+    expires_at = LocalTime(required=True, metadata=TIME_REQUIRED)
+
+
+class PasswordResetBody(Base):
+    password = clean_text(required=True, description="The new password; the project's password rules")

@@ -150,38 +150,54 @@ def create_user(
     department_code: str | None = None,
     actor: User | None = None,
 ) -> User:
-    """Create an account.  Staff accounts are made by an admin (``actor``) or the CLI (``actor=None``)."""
+    """Create an account.  Staff accounts are made by an admin (``actor``) or the CLI (``actor=None``).
+
+    The username must be free, the password pass :func:`check_password_rules`, the name, phone and email
+    follow :func:`update_profile`'s rules; department staff need a department (its code), an enterprise
+    contact an enterprise.  Raises :class:`Forbidden` unless ``actor`` is an admin, and
+    :class:`ValidationFailed` with every problem at once (fields ``username``, ``password``, ``name``,
+    ``phone``, ``email``, ``role``, ``department``).
+    """
     if actor is not None and actor.role != Role.ADMIN:
         raise Forbidden(_("Only an administrator may create accounts."))
+    errors: dict[str, str] = {}
+    role_value: Role | None = None
     try:
         role_value = Role(role)
     except ValueError:
-        message = _("Unknown role.")
-        raise ValidationFailed(message, {"role": message}) from None
-    username = check_username(username)
-    check_password_rules(password, username=username)
-    display = (name or "").strip()
-    if not display:
-        message = _("This field is required.")
-        raise ValidationFailed(message, {"name": message})
+        errors["role"] = _("Unknown role.")
+    try:
+        username = check_username(username)
+    except ValidationFailed as error:
+        errors.update(error.fields)
+    try:
+        check_password_rules(password, username=username)
+    except ValidationFailed as error:
+        errors.update(error.fields)
+    changes, problems = _profile_changes(name=name or "", phone=phone or "", email=email or "")
+    errors.update(problems)
     department_id = None
     if role_value == Role.DEPARTMENT:
-        department = db.session.scalars(
-            select(Department).where(Department.code == (department_code or "").strip())
-        ).first()
+        code = (department_code or "").strip()
+        department = None
+        if code and not has_control_characters(code, multiline=False):
+            department = db.session.scalars(select(Department).where(Department.code == code)).first()
         if department is None:
-            message = _("Department staff need a department.")
-            raise ValidationFailed(message, {"department": message})
-        department_id = department.id
+            errors["department"] = _("Department staff need a department.")
+        else:
+            department_id = department.id
     if role_value == Role.ENTERPRISE and enterprise_id is None:
-        message = _("An enterprise contact needs an enterprise.")
-        raise ValidationFailed(message, {"role": message})
+        errors["role"] = _("An enterprise contact needs an enterprise.")
+    if errors or role_value is None:
+        first = next(iter(errors.values()), _("Please correct the marked fields."))
+        raise ValidationFailed(first if len(errors) == 1 else _("Please correct the marked fields."), errors)
+    display = changes["name"]
     user = User(
         username=username,
         password_hash=hash_password(password),
-        name=display[:100],
-        email=(email or "").strip(),
-        phone=(phone or "").strip(),
+        name=display,
+        email=changes["email"],
+        phone=changes["phone"],
         role=role_value,
         enterprise_id=enterprise_id if role_value == Role.ENTERPRISE else None,
         department_id=department_id,
