@@ -12,7 +12,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from hotline.api.schemas import DayKind
+from hotline.api.schemas import DayKind, StaffRole
 from hotline.auth.models import Role, User
 from hotline.db import utcnow
 from hotline.errors import Forbidden, InvalidTransition
@@ -180,6 +180,7 @@ ENUMS = {
         NotificationKind,
         DaySource,
         DayKind,
+        StaffRole,
     )
 }
 
