@@ -105,6 +105,11 @@ def _throttle_settings() -> dict[str, Any]:
         "THROTTLE_PASSWORD_CHANGE_PER_ACCOUNT": env.get(
             "THROTTLE_PASSWORD_CHANGE_PER_ACCOUNT", "10 per 15 minutes"
         ),
+        # "forgot your password": every request counts (not only failures), per account named and address
+        "THROTTLE_RESET_REQUEST_PER_ACCOUNT": env.get("THROTTLE_RESET_REQUEST_PER_ACCOUNT", "3 per hour"),
+        "THROTTLE_RESET_REQUEST_PER_ADDRESS": env.get("THROTTLE_RESET_REQUEST_PER_ADDRESS", "10 per hour"),
+        # unknown, used or expired reset links tried, per address
+        "THROTTLE_RESET_LINK_PER_ADDRESS": env.get("THROTTLE_RESET_LINK_PER_ADDRESS", "20 per 15 minutes"),
     }
 
 

@@ -1,6 +1,6 @@
 """Import every model so that the metadata (and Alembic's autogenerate) sees all tables."""
 
-from hotline.auth.models import ApiToken, LoginSession, Role, User
+from hotline.auth.models import ApiToken, LoginSession, PasswordReset, Role, User
 from hotline.enterprises.models import Building, Coverage, CoverageRole, Department, Enterprise, Street
 from hotline.imports.models import ImportFile, ImportKind
 from hotline.notifications.models import Notification, NotificationKind
@@ -31,6 +31,7 @@ __all__ = [
     "Notification",
     "NotificationKind",
     "OutboxMessage",
+    "PasswordReset",
     "Rating",
     "Role",
     "Setting",

@@ -16,6 +16,9 @@ password change never uses up an attempt, and a refused (429) attempt does not e
   per account and address as before.
 - Registering an enterprise: refused registrations per client address.
 - Changing one's password: wrong current passwords per account.
+- Asking for a password reset link ("forgot your password"): *every* request counts, per account named
+  (username or e-mail address as typed, whether or not it exists, so the limit tells nothing) and per client
+  address; and reset links that do not work (unknown, used, expired) per client address.
 
 The limits are settings (``THROTTLE_*`` in :mod:`hotline.config`), read on each request.  The counts are
 kept in Redis (``REDIS_URL``: production and the embedded run alike), shared by every process; with no
@@ -64,15 +67,20 @@ def _failed(response: Response) -> bool:
     return bool(g.get(_FAILED))
 
 
-def _named() -> str:
+def _named(field: str = "username", length: int = 64) -> str:
     """The account a login form or token request names: its username as typed, case-folded (so a case
     variant cannot dodge the account's count)."""
     if request.is_json:
         body = request.get_json(silent=True)
-        name = body.get("username") if isinstance(body, dict) else None
+        name = body.get(field) if isinstance(body, dict) else None
     else:
-        name = request.form.get("username")
-    return (name if isinstance(name, str) else "").strip().casefold()[:64]
+        name = request.form.get(field)
+    return (name if isinstance(name, str) else "").strip().casefold()[:length]
+
+
+def _reset_named() -> str:
+    """The username or e-mail address a "forgot your password" form names, as typed (case-folded)."""
+    return "reset:" + _named("account", 254).encode("unicode_escape").decode("ascii")
 
 
 def _account_named() -> str:
@@ -172,6 +180,14 @@ _PASSWORD_CHANGE_PER_ACCOUNT = _limit(
 )
 
 
+_RESET_REQUEST_PER_ACCOUNT = _limit(
+    "THROTTLE_RESET_REQUEST_PER_ACCOUNT", "reset-request-account", _reset_named
+)
+_RESET_REQUEST_PER_ADDRESS = _limit("THROTTLE_RESET_REQUEST_PER_ADDRESS", "reset-request-address")
+_RESET_LINK_PER_ADDRESS = _limit("THROTTLE_RESET_LINK_PER_ADDRESS", "reset-link-address")
+_EVERY_ATTEMPT = "hotline_throttle_every_attempt"  # on a view whose every request counts (its 429 says so)
+
+
 def login_attempts(view: Callable[P, R]) -> Callable[P, R]:
     """Limit a view's failed logins per account named and per client address (the login page, the API's
     token request)."""
@@ -188,6 +204,19 @@ def password_change_attempts(view: Callable[P, R]) -> Callable[P, R]:
     return _PASSWORD_CHANGE_PER_ACCOUNT(view)
 
 
+def reset_requests(view: Callable[P, R]) -> Callable[P, R]:
+    """Limit a view's password reset requests per account named (form field ``account``) and per client
+    address; the view calls :func:`count_failure` for every request it takes, found or not."""
+    limited = _RESET_REQUEST_PER_ACCOUNT(_RESET_REQUEST_PER_ADDRESS(view))
+    setattr(limited, _EVERY_ATTEMPT, True)
+    return limited
+
+
+def reset_link_attempts(view: Callable[P, R]) -> Callable[P, R]:
+    """Limit a view's tries of reset links that do not work, per client address."""
+    return _RESET_LINK_PER_ADDRESS(view)
+
+
 def _retry_after_seconds(error: RateLimitExceeded) -> int:
     """Seconds until the breached limit lets an attempt through again."""
     breached = limiter.current_limit
@@ -200,11 +229,18 @@ def too_many_attempts(error: RateLimitExceeded) -> Response:
     """429 with ``Retry-After``: the house error page, or ``{"error": …}`` in the API."""
     seconds = _retry_after_seconds(error)
     minutes = max(1, math.ceil(seconds / 60))
-    message = ngettext(
-        "Too many failed attempts; try again in %(num)d minute.",
-        "Too many failed attempts; try again in %(num)d minutes.",
-        minutes,
-    )
+    if getattr(current_app.view_functions.get(request.endpoint or ""), _EVERY_ATTEMPT, False):
+        message = ngettext(
+            "Too many requests; try again in %(num)d minute.",
+            "Too many requests; try again in %(num)d minutes.",
+            minutes,
+        )
+    else:
+        message = ngettext(
+            "Too many failed attempts; try again in %(num)d minute.",
+            "Too many failed attempts; try again in %(num)d minutes.",
+            minutes,
+        )
     if is_api_request():
         response = make_response(json_error(HTTP_CODES[429], message, {}, 429))
     else:

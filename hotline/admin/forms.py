@@ -49,3 +49,22 @@ class ActiveForm(FlaskForm):
 
     active = HiddenField(validators=[AnyOf(["0", "1"])])
     next = HiddenField()
+
+
+class EditUserForm(FlaskForm):
+    """An administrator changes an account (the role's choices are set by the view)."""
+
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=100)])
+    role = SelectField(_l("Role"), validators=[DataRequired()])
+    department = SelectField(
+        _l("Department"),
+        validators=[Optional()],
+        description=_l("Only for department staff."),
+    )
+    phone = StringField(_l("Mobile phone"), validators=[Optional(), Length(max=32)])
+    email = EmailField(_l("Email"), validators=[Optional(), Length(max=254)])
+    active = SelectField(_l("Status"), validators=[AnyOf(["0", "1"])])  # choices: set by the view
+
+
+class ResetLinkForm(FlaskForm):
+    """The button that makes a password reset link to hand over (nothing but the CSRF token)."""

@@ -22,9 +22,10 @@ from marshmallow import fields
 
 from hotline.auth.models import Role
 from hotline.auth.services import EMAIL_MAX, NAME_MAX
-from hotline.enterprises.models import ClaimState
+from hotline.enterprises.models import ClaimState, CoverageRole
 from hotline.errors import NotFound
 from hotline.i18n import localized_name
+from hotline.imports.services import RowAction
 from hotline.notifications.models import Notification, NotificationKind
 from hotline.notifications.services import render_notification
 from hotline.sla.models import DaySource, Extension, ExtensionState
@@ -876,7 +877,9 @@ class CoverageSchema(Base):
     building = fields.Nested(CoverageBuilding, required=True)
     liaison = fields.Nested(Person, required=True)
     kind = fields.Function(
-        lambda c: c.role.value, required=True, metadata={"type": "string", "enum": ["primary", "deputy"]}
+        lambda c: c.role.value,
+        required=True,
+        metadata={"type": "string", "enum": [k.value for k in CoverageRole]},
     )
     active = fields.Boolean(required=True)
     on_leave = fields.Method(
@@ -935,7 +938,7 @@ class ImportChange(Base):
 
 class ImportRow(Base):
     line = fields.Integer(required=True, metadata={"description": "The row's line in the file (header: 1)"})
-    action = fields.String(required=True, metadata={"enum": ["create", "update", "unchanged", "refuse"]})
+    action = fields.String(required=True, metadata={"enum": [a.value for a in RowAction]})
     key = fields.String(required=True, metadata={"description": "What the row names"})
     changes = fields.Dict(keys=fields.String(), values=fields.Nested(ImportChange), required=True)
     errors = fields.Dict(
@@ -1045,3 +1048,62 @@ ClaimPage = page_of(ClaimSchema, "ClaimPage")
 
 class ClaimDecision(Base):
     note = clean_text(max_length=1000, multiline=True, description="Required when rejecting")
+
+
+# --------------------------------------------------------------------------- accounts and admins (issue 10)
+
+
+class StaffRole(enum.StrEnum):
+    """The roles an administrator gives a new account (enterprise contacts register or are onboarded)."""
+
+    LIAISON = "liaison"
+    DEPARTMENT = "department"
+    MANAGER = "manager"
+    ADMIN = "admin"
+
+
+class UserSchema(Profile):
+    """An account as administrators see it."""
+
+    active = fields.Boolean(required=True, metadata={"description": "false: deactivated, cannot log in"})
+    created_at = LocalTime(required=True, metadata=TIME_REQUIRED)
+    last_login_at = LocalTime(required=True, metadata=TIME)
+
+
+UserPage = page_of(UserSchema, "UserPage")
+
+
+class UserListArgs(PageArgs):
+    role = choice(Role, description="Only accounts of this role")
+    q = clean_text(max_length=100, check_length=True, description="A part of the username or name")
+    active = query_flag(description="true: only active accounts; false: only deactivated ones")
+
+
+class UserCreate(Base):
+    username = clean_text(required=True, description="3 to 64 letters, digits, dots, dashes or underscores")
+    name = clean_text(required=True, max_length=NAME_MAX)
+    role = choice(StaffRole, required=True)
+    password = clean_text(required=True, description="The initial password; the project's password rules")
+    phone = clean_text(description="Like a request's contact phone")
+    email = clean_text(max_length=EMAIL_MAX)
+    department = clean_text(description="The department's code; required for the department role")
+
+
+class UserUpdate(Base):
+    """Any subset; an absent (or null) key leaves the value as it is."""
+
+    name = clean_text(max_length=NAME_MAX)
+    phone = clean_text(description="Like a request's contact phone; empty removes it")
+    email = clean_text(max_length=EMAIL_MAX, description="Empty removes it")
+    role = choice(Role, description="Refused where it would strand work; ends the user's sessions")
+    department = clean_text(description="The department's code (department staff)")
+    active = json_boolean(description="false deactivates the account and ends its sessions")
+
+
+class ResetLink(Base):
+    reset_url = fields.String(required=True, metadata={"description": "Absolute; works once"})
+    expires_at = LocalTime(required=True, metadata=TIME_REQUIRED)
+
+
+class PasswordResetBody(Base):
+    password = clean_text(required=True, description="The new password; the project's password rules")

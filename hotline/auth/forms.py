@@ -67,3 +67,25 @@ class AvailabilityForm(FlaskForm):
     """A liaison's leave button: the wanted state only."""
 
     available = HiddenField(validators=[AnyOf(["0", "1"])])
+
+
+class ForgotPasswordForm(FlaskForm):
+    """ "Forgot your password?": the username or e-mail address of the account."""
+
+    account = StringField(
+        _l("Username or email"),
+        validators=[DataRequired(), Length(max=254)],
+        description=_l("We send a link to set a new password to the account's email address."),
+    )
+
+
+class ResetPasswordForm(FlaskForm):
+    """The new password, set through a reset link."""
+
+    password = PasswordField(
+        _l("New password"), validators=[DataRequired(), Length(max=200)], description=PASSWORD_RULE
+    )
+    confirm = PasswordField(
+        _l("Repeat the new password"),
+        validators=[DataRequired(), EqualTo("password", message=_l("The passwords differ."))],
+    )

@@ -138,3 +138,27 @@ class ApiToken(db.Model):  # type: ignore[name-defined]
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     user: Mapped[User] = relationship()
+
+
+class PasswordReset(db.Model):  # type: ignore[name-defined]
+    """A single-use link that sets a new password; only the SHA-256 digest of its token is stored.
+
+    Asked for by the user itself (``created_by_id`` null: the link goes out by e-mail) or issued by an
+    administrator (``created_by_id``: the link is handed over in person).  It works once, until
+    ``expires_at``, and only while it is the user's newest: issuing another one voids it (``revoked_at``).
+    """
+
+    __tablename__ = "password_resets"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    digest: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # set by the worker once the e-mail is handed to the SMTP server: a second delivery sends nothing
+    emailed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    user: Mapped[User] = relationship(foreign_keys=[user_id])

@@ -15,7 +15,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from email_validator import EmailNotValidError, validate_email
 from flask_babel import gettext as _
-from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.orm import joinedload
 
 from hotline.auth.models import ApiToken, LoginSession, Role, User
@@ -153,40 +153,53 @@ def create_user(
 ) -> User:
     """Create an account.  Staff accounts are made by an admin (``actor``) or the CLI (``actor=None``).
 
-    An enterprise contact needs its enterprise, but for a ``claimant``: someone who registered a code already
-    registered, attached to no enterprise until the claim is confirmed (:mod:`hotline.enterprises.claims`).
+    The username must be free, the password pass :func:`check_password_rules`, the name, phone and email
+    follow :func:`update_profile`'s rules; department staff need a department (its code), an enterprise
+    contact an enterprise — but for a ``claimant``: someone who registered a code already registered,
+    attached to no enterprise until the claim is confirmed (:mod:`hotline.enterprises.claims`).  Raises
+    :class:`Forbidden` unless ``actor`` is an admin, and :class:`ValidationFailed` with every problem at once
+    (fields ``username``, ``password``, ``name``, ``phone``, ``email``, ``role``, ``department``).
     """
     if actor is not None and actor.role != Role.ADMIN:
         raise Forbidden(_("Only an administrator may create accounts."))
+    errors: dict[str, str] = {}
+    role_value: Role | None = None
     try:
         role_value = Role(role)
     except ValueError:
-        message = _("Unknown role.")
-        raise ValidationFailed(message, {"role": message}) from None
-    username = check_username(username)
-    check_password_rules(password, username=username)
-    display = (name or "").strip()
-    if not display:
-        message = _("This field is required.")
-        raise ValidationFailed(message, {"name": message})
+        errors["role"] = _("Unknown role.")
+    try:
+        username = check_username(username)
+    except ValidationFailed as error:
+        errors.update(error.fields)
+    try:
+        check_password_rules(password, username=username)
+    except ValidationFailed as error:
+        errors.update(error.fields)
+    changes, problems = _profile_changes(name=name or "", phone=phone or "", email=email or "")
+    errors.update(problems)
     department_id = None
     if role_value == Role.DEPARTMENT:
-        department = db.session.scalars(
-            select(Department).where(Department.code == (department_code or "").strip())
-        ).first()
+        code = (department_code or "").strip()
+        department = None
+        if code and not has_control_characters(code, multiline=False):
+            department = db.session.scalars(select(Department).where(Department.code == code)).first()
         if department is None:
-            message = _("Department staff need a department.")
-            raise ValidationFailed(message, {"department": message})
-        department_id = department.id
+            errors["department"] = _("Department staff need a department.")
+        else:
+            department_id = department.id
     if role_value == Role.ENTERPRISE and enterprise_id is None and not claimant:
-        message = _("An enterprise contact needs an enterprise.")
-        raise ValidationFailed(message, {"role": message})
+        errors["role"] = _("An enterprise contact needs an enterprise.")
+    if errors or role_value is None:
+        first = next(iter(errors.values()), _("Please correct the marked fields."))
+        raise ValidationFailed(first if len(errors) == 1 else _("Please correct the marked fields."), errors)
+    display = changes["name"]
     user = User(
         username=username,
         password_hash=hash_password(password),
-        name=display[:100],
-        email=(email or "").strip(),
-        phone=(phone or "").strip(),
+        name=display,
+        email=changes["email"],
+        phone=changes["phone"],
         role=role_value,
         enterprise_id=enterprise_id if role_value == Role.ENTERPRISE else None,
         department_id=department_id,
@@ -266,6 +279,7 @@ def set_user_active(user_id: int, active: bool, actor: User | None, now: datetim
     Deactivation takes effect at once: the user's browser sessions are deleted and its API tokens revoked.
     A liaison that still holds open requests is not deactivated (they would be stranded on an account that
     cannot log in): its work is handed over first (:func:`hotline.tickets.services.hand_over_workload`).
+    Nor is the last active administrator (no one could manage accounts any more).
     ``actor`` None is the operator at the command line (``flask users deactivate``).
     Raises :class:`Forbidden` unless ``actor`` is an admin, :class:`NotFound` for an unknown user and
     :class:`ValidationFailed` when an admin tries to deactivate their own account (no one could undo it).
@@ -275,21 +289,10 @@ def set_user_active(user_id: int, active: bool, actor: User | None, now: datetim
     user = db.session.get(User, user_id)
     if user is None:
         raise NotFound(_("No such user."))
-    if not active and actor is not None and user.id == actor.id:
-        raise ValidationFailed(_("You cannot deactivate your own account."))
-    if not active and user.role == Role.LIAISON:
-        from hotline.tickets.services import held_count  # the tickets package builds on this one
-
-        held = held_count(user.id)
-        if held:
-            raise ValidationFailed(
-                _(
-                    "%(name)s still holds %(n)d open requests: hand them over to another liaison first "
-                    "(Liaisons, Hand over work), then deactivate the account.",
-                    name=user.name,
-                    n=held,
-                )
-            )
+    if not active and user.active:
+        problem = _deactivation_refused(user, actor)
+        if problem:
+            raise ValidationFailed(problem)
     user.active = active
     if not active:
         _sign_out_everywhere(user.id, now)
@@ -307,6 +310,146 @@ def deactivate_account(user: User, now: datetime) -> User:
     _sign_out_everywhere(user.id, now)
     db.session.flush()
     return user
+
+
+def _deactivation_refused(user: User, actor: User | None) -> str | None:
+    """Why ``user`` may not be deactivated by ``actor``, or None."""
+    if actor is not None and user.id == actor.id:
+        return _("You cannot deactivate your own account.")
+    if user.role == Role.ADMIN and _last_active_admin(user.id):
+        return _("This is the last active administrator: make another administrator first.")
+    if user.role == Role.LIAISON:
+        from hotline.tickets.services import held_count  # the tickets package builds on this one
+
+        held = held_count(user.id)
+        if held:
+            return _(
+                "%(name)s still holds %(n)d open requests: hand them over to another liaison first "
+                "(Liaisons, Hand over work), then deactivate the account.",
+                name=user.name,
+                n=held,
+            )
+    return None
+
+
+def _last_active_admin(user_id: int) -> bool:
+    """Whether no active administrator would be left without ``user_id``.
+
+    The active admins' rows are locked (PostgreSQL), so two admins demoting or deactivating each other at
+    the same moment cannot both succeed and leave none: the second one sees the first one's change.
+    """
+    admins = db.session.scalars(
+        select(User.id)
+        .where(User.role == Role.ADMIN, User.active.is_(True))
+        .order_by(User.id)
+        .with_for_update()
+    ).all()
+    return not [admin for admin in admins if admin != user_id]
+
+
+def update_user(
+    user_id: int,
+    actor: User | None,
+    now: datetime,
+    *,
+    name: str | None = None,
+    phone: str | None = None,
+    email: str | None = None,
+    role: Role | str | None = None,
+    department_code: str | None = None,
+    active: bool | None = None,
+) -> User:
+    """An administrator changes an account's name, phone, email, role, department or active state; a value
+    left None stays as it is (``department_code`` None keeps a department user's department).
+
+    The values follow :func:`update_profile`'s rules; department staff need an active department (by its
+    code), and leave it when they take another role.  A role change is refused where it would strand work
+    or lock everyone out: an enterprise contact never becomes staff nor staff an enterprise contact, a
+    liaison holding open requests or covering buildings stays a liaison (hand the work over, end the
+    coverage first), an admin changes neither its own role nor the last active admin's; deactivation
+    follows :func:`set_user_active`.  A role change, like a deactivation, ends the user's browser sessions
+    and revokes its API tokens (they were granted to the old role).
+    ``actor`` None is the operator at the command line.  Raises :class:`Forbidden` unless ``actor`` is an
+    admin, :class:`NotFound` for an unknown user, and :class:`ValidationFailed` with every problem at once
+    (fields ``name``, ``phone``, ``email``, ``role``, ``department``, ``active``); nothing is changed then.
+    """
+    if actor is not None and actor.role != Role.ADMIN:
+        raise Forbidden(_("Only an administrator may change accounts."))
+    user = db.session.get(User, user_id)
+    if user is None:
+        raise NotFound(_("No such user."))
+    changes, errors = _profile_changes(name=name, phone=phone, email=email)
+    new_role = user.role
+    if role is not None:
+        try:
+            new_role = Role(role)
+        except ValueError:
+            errors["role"] = _("Unknown role.")
+    if new_role != user.role:
+        problem = _role_change_refused(user, new_role, actor)
+        if problem:
+            errors["role"] = problem
+    department_id = user.department_id if new_role == Role.DEPARTMENT else None
+    if new_role == Role.DEPARTMENT and (department_code is not None or department_id is None):
+        code = (department_code or "").strip()
+        department = None
+        if code and not has_control_characters(code, multiline=False):
+            department = db.session.scalars(
+                select(Department).where(Department.code == code, Department.active.is_(True))
+            ).first()
+        if department is None:
+            errors["department"] = _("Department staff need a department.")
+        else:
+            department_id = department.id
+    if active is False and user.active:
+        problem = _deactivation_refused(user, actor)
+        if problem:
+            errors["active"] = problem
+    if errors:
+        raise ValidationFailed(_("Please correct the marked fields."), errors)
+    for field, value in changes.items():
+        setattr(user, field, value)
+    role_changed = new_role != user.role
+    user.role = new_role
+    user.department_id = department_id
+    if active is not None:
+        user.active = active
+    if role_changed or active is False:
+        _sign_out_everywhere(user.id, now)
+    db.session.flush()
+    return user
+
+
+def _role_change_refused(user: User, new_role: Role, actor: User | None) -> str | None:
+    """Why ``user`` may not change from its role to ``new_role``, or None."""
+    if Role.ENTERPRISE in (user.role, new_role):
+        return _("An enterprise contact cannot become staff, nor staff an enterprise contact.")
+    if actor is not None and user.id == actor.id:
+        return _("You cannot change your own role.")
+    if user.role == Role.ADMIN and user.active and _last_active_admin(user.id):
+        return _("This is the last active administrator: make another administrator first.")
+    if user.role == Role.LIAISON:
+        from hotline.enterprises.models import Coverage
+        from hotline.tickets.services import held_count  # the tickets package builds on this one
+
+        held = held_count(user.id)
+        if held:
+            return _(
+                "%(name)s still holds %(n)d open requests: hand them over to another liaison first "
+                "(Liaisons, Hand over work).",
+                name=user.name,
+                n=held,
+            )
+        covering = db.session.scalar(
+            select(func.count(Coverage.id)).where(Coverage.liaison_id == user.id, Coverage.active.is_(True))
+        )
+        if covering:
+            return _(
+                "%(name)s still covers %(n)d buildings: end that coverage first (Buildings and coverage).",
+                name=user.name,
+                n=int(covering),
+            )
+    return None
 
 
 def reset_password(username: str, new_password: str, now: datetime) -> User:
@@ -431,23 +574,10 @@ def set_leave(
     return liaison
 
 
-def update_profile(
-    actor: User,
-    *,
-    now: datetime,
-    name: str | None = None,
-    phone: str | None = None,
-    email: str | None = None,
-    locale: str | None = None,
-) -> User:
-    """Change the user's own display name, phone, email or language; a value left None stays as it is.
-
-    ``name`` is 1 to 100 characters without control characters; ``phone`` follows the rule of a request's
-    contact phone, or is empty to remove it; ``email`` is a syntactically valid address (stored normalised),
-    or empty to stop emails; ``locale`` is one of the configured languages (``zh``, ``en``).  Raises
-    :class:`ValidationFailed` with every problem at once (fields ``name``, ``phone``, ``email``, ``locale``);
-    nothing is changed then.  ``now`` is taken like every service's, though no column records the change yet.
-    """
+def _profile_changes(
+    *, name: str | None, phone: str | None, email: str | None
+) -> tuple[dict[str, str], dict[str, str]]:
+    """The checked new values of a name, phone and email (None: unchanged), and the problems by field."""
     # Imported here: hotline.tickets.services imports (through enterprises) this module.
     from hotline.tickets.services import PHONE_RE
 
@@ -483,6 +613,27 @@ def update_profile(
                     errors["email"] = _("At most %(n)d characters.", n=EMAIL_MAX)
                 else:
                     changes["email"] = normalised
+    return changes, errors
+
+
+def update_profile(
+    actor: User,
+    *,
+    now: datetime,
+    name: str | None = None,
+    phone: str | None = None,
+    email: str | None = None,
+    locale: str | None = None,
+) -> User:
+    """Change the user's own display name, phone, email or language; a value left None stays as it is.
+
+    ``name`` is 1 to 100 characters without control characters; ``phone`` follows the rule of a request's
+    contact phone, or is empty to remove it; ``email`` is a syntactically valid address (stored normalised),
+    or empty to stop emails; ``locale`` is one of the configured languages (``zh``, ``en``).  Raises
+    :class:`ValidationFailed` with every problem at once (fields ``name``, ``phone``, ``email``, ``locale``);
+    nothing is changed then.  ``now`` is taken like every service's, though no column records the change yet.
+    """
+    changes, errors = _profile_changes(name=name, phone=phone, email=email)
     if locale is not None:
         languages = list(LANGUAGES)
         if locale.strip() not in languages:

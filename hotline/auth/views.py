@@ -1,4 +1,5 @@
-"""Log in, log out, enterprise self-registration, language switch, the account page."""
+"""Log in, log out, password reset links, enterprise self-registration, language switch, the account
+page."""
 
 from __future__ import annotations
 
@@ -9,13 +10,22 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from hotline import throttle
+from hotline.auth import resets
 from hotline.auth import services as accounts
 from hotline.auth.access import safe_next
-from hotline.auth.forms import AvailabilityForm, ChangePasswordForm, LoginForm, RegisterForm
+from hotline.auth.forms import (
+    AvailabilityForm,
+    ChangePasswordForm,
+    ForgotPasswordForm,
+    LoginForm,
+    RegisterForm,
+    ResetPasswordForm,
+)
 from hotline.auth.models import Role, User
 from hotline.db import utcnow
 from hotline.enterprises.models import Building, Street
 from hotline.enterprises.services import register_enterprise
+from hotline.errors import NotFound
 from hotline.extensions import db
 from hotline.web import perform, refused
 
@@ -66,6 +76,53 @@ def logout() -> Response:
         session["lang"] = lang
     flash(_("You have logged out."), "info")
     return redirect(url_for("auth.login"))
+
+
+@bp.route("/password-reset", methods=["GET", "POST"])
+@throttle.reset_requests
+def forgot_password() -> str | Response:
+    """Ask for a reset link by username or e-mail address.  The answer is the same whether an account was
+    found, has an address or not (the link goes out by e-mail, from a worker); every request counts
+    against the limits."""
+    form = ForgotPasswordForm()
+    if form.validate_on_submit():
+        throttle.count_failure()  # every request counts here, found or not
+        perform(lambda: resets.request_password_reset(form.account.data or "", utcnow()))
+        flash(
+            _(
+                "If an account matches, a link to set a new password is on its way to the account's "
+                "email address. It works once, within %(minutes)d minutes. No email? Ask an administrator "
+                "for a link.",
+                minutes=resets.RESET_MINUTES,
+            ),
+            "info",
+        )
+        return redirect(url_for("auth.login"))
+    return render_template("auth/forgot_password.html", form=form)
+
+
+@bp.route("/password-reset/<token>", methods=["GET", "POST"])
+@throttle.reset_link_attempts
+def password_reset(token: str) -> str | Response | tuple[str, int]:
+    """The new password, through a reset link; a link that does not work (unknown, used, replaced, expired)
+    says so, with a way to ask for another."""
+    form = ResetPasswordForm()
+    try:
+        resets.check_reset_link(token, utcnow())
+        if form.validate_on_submit():
+            done = perform(
+                lambda: resets.complete_password_reset(token, form.password.data or "", utcnow()), form=form
+            )
+            if not refused(done):
+                flash(
+                    _("Your password is set, and every session of the account has ended. Log in with it."),
+                    "success",
+                )
+                return redirect(url_for("auth.login"))
+    except NotFound as error:
+        throttle.count_failure()
+        return render_template("auth/reset_link_unusable.html", message=error.message), 404
+    return render_template("auth/reset_password.html", form=form)
 
 
 @bp.route("/register", methods=["GET", "POST"])

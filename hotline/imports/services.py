@@ -15,6 +15,7 @@ primary, whose coverage ends and stays in the history).
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -32,8 +33,18 @@ from hotline.extensions import db
 from hotline.imports.models import ImportFile, ImportKind
 from hotline.imports.reading import Row, bad_cell, read_rows
 
-CREATE, UPDATE, UNCHANGED, REFUSE = "create", "update", "unchanged", "refuse"
-ACTIONS = (CREATE, UPDATE, UNCHANGED, REFUSE)
+
+class RowAction(enum.StrEnum):
+    """What a row of an import does."""
+
+    CREATE = "create"
+    UPDATE = "update"
+    UNCHANGED = "unchanged"
+    REFUSE = "refuse"
+
+
+CREATE, UPDATE, UNCHANGED, REFUSE = RowAction.CREATE, RowAction.UPDATE, RowAction.UNCHANGED, RowAction.REFUSE
+ACTIONS = tuple(RowAction)
 FILENAME_MAX = 200
 _CHUNK = 500  # values in one IN (…): well under SQLite's limit of bound parameters
 
@@ -51,7 +62,7 @@ class RowPlan:
     a creation; ``errors`` field → why, for a refusal."""
 
     line: int
-    action: str
+    action: RowAction
     key: str
     changes: dict[str, tuple[str, str]] = field(default_factory=dict)
     errors: dict[str, str] = field(default_factory=dict)
@@ -64,7 +75,7 @@ class RowPlan:
     def as_dict(self) -> dict[str, Any]:
         return {
             "line": self.line,
-            "action": self.action,
+            "action": self.action.value,
             "key": self.key,
             "changes": {name: {"before": old, "after": new} for name, (old, new) in self.changes.items()},
             "errors": dict(self.errors),
@@ -78,9 +89,9 @@ class Report:
 
     @property
     def counts(self) -> dict[str, int]:
-        counts = dict.fromkeys(ACTIONS, 0)
+        counts = {action.value: 0 for action in ACTIONS}
         for row in self.rows:
-            counts[row.action] += 1
+            counts[row.action.value] += 1
         return counts
 
     @property

@@ -12,12 +12,13 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from hotline.api.schemas import DayKind
+from hotline.api.schemas import DayKind, StaffRole
 from hotline.auth.models import Role, User
 from hotline.db import utcnow
-from hotline.enterprises.models import ClaimState
+from hotline.enterprises.models import ClaimState, CoverageRole
 from hotline.errors import Forbidden, InvalidTransition
 from hotline.extensions import db
+from hotline.imports.services import RowAction
 from hotline.notifications.models import NotificationKind
 from hotline.sla.models import DaySource, ExtensionState
 from hotline.tickets import services, workflow
@@ -182,6 +183,9 @@ ENUMS = {
         DaySource,
         DayKind,
         ClaimState,
+        StaffRole,
+        CoverageRole,
+        RowAction,
     )
 }
 

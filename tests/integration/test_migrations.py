@@ -49,6 +49,7 @@ APP_TABLES = {
     "login_sessions",
     "notifications",
     "outbox_messages",
+    "password_resets",
     "ratings",
     "settings",
     "stats_cells",
