@@ -2,18 +2,18 @@
 
 ``GET /`` runs ``SELECT count(*) FROM tickets`` (bench/stats.py, bench/web.py: the floor of a page that reads
 the table), ``GET /hello`` answers a constant (the floor of gunicorn + Flask), ``POST /insert`` inserts one
-row through the ORM and commits (bench/web.py: the floor of filing a request).  Served by gunicorn with the
-same settings as the hotline, on the same database, through the same driver and pool settings (SQLAlchemy,
-psycopg 3, connections pinged when idle a while: ``hotline.db.ping_idle_connections``), so what every page
-pays is on both sides of the ratio.  ``DATABASE_URL`` names the database.
-"""
+row through the ORM and commits (bench/web.py: the floor of filing a request), ``POST /upload`` reads the
+multipart field ``file`` and answers its size (bench/imports.py: the floor of sending a spreadsheet). Served
+by gunicorn with the same settings as the hotline, on the same database, through the same driver and pool
+settings (SQLAlchemy, psycopg 3, connections pinged when idle a while: ``hotline.db.ping_idle_connections``),
+so what every page pays is on both sides of the ratio.  ``DATABASE_URL`` names the database."""
 
 from __future__ import annotations
 
 import os
 from datetime import UTC, datetime
 
-from flask import Flask
+from flask import Flask, request
 from sqlalchemy import DateTime, String, Text, create_engine, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
@@ -68,3 +68,9 @@ def insert() -> tuple[dict[str, int], int]:
         session.add(row)
         session.commit()
         return {"id": row.id}, 201
+
+
+@app.post("/upload")
+def upload() -> dict[str, int]:
+    sent = request.files.get("file")
+    return {"bytes": len(sent.read()) if sent else -1}
