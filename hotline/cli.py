@@ -1,5 +1,5 @@
 """Command-line tools: ``flask users create|reset-password|deactivate``, ``flask seed-demo``, ``flask calendar
-sync``, ``flask import buildings|enterprises|coverage FILE [--apply]``, ``backup``."""
+sync``, ``flask import streets|buildings|liaisons|enterprises|coverage FILE [--apply]``, ``backup``."""
 
 from __future__ import annotations
 
@@ -115,13 +115,14 @@ def calendar_sync_command() -> None:
 
 
 @click.command("import")
-@click.argument("kind", type=click.Choice(["buildings", "enterprises", "coverage"]))
+@click.argument("kind", type=click.Choice(["streets", "buildings", "liaisons", "enterprises", "coverage"]))
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
 @click.option("--apply", "apply_it", is_flag=True, help="Apply it (every row, or none); without: a dry run.")
 @click.option("--by", "by", default="", help="The manager or admin it is done as (default: the first admin).")
 def import_command(kind: str, path: str, apply_it: bool, by: str) -> None:
-    """Import a spreadsheet (.xlsx or .csv) of buildings, enterprises or coverage: prints what each row
-    does (or why it is refused); with --apply, applies all of it in one transaction, or nothing."""
+    """Import a spreadsheet (.xlsx or .csv) of streets, buildings, liaisons, enterprises or coverage (in that
+    order for a new district): prints what each row does (or why it is refused); with --apply, applies all
+    of it in one transaction, or nothing."""
     from pathlib import Path
 
     from sqlalchemy import select

@@ -176,7 +176,7 @@ def create_user(
         check_password_rules(password, username=username)
     except ValidationFailed as error:
         errors.update(error.fields)
-    changes, problems = _profile_changes(name=name or "", phone=phone or "", email=email or "")
+    changes, problems = checked_profile(name=name or "", phone=phone or "", email=email or "")
     errors.update(problems)
     department_id = None
     if role_value == Role.DEPARTMENT:
@@ -378,7 +378,7 @@ def update_user(
     user = db.session.get(User, user_id)
     if user is None:
         raise NotFound(_("No such user."))
-    changes, errors = _profile_changes(name=name, phone=phone, email=email)
+    changes, errors = checked_profile(name=name, phone=phone, email=email)
     new_role = user.role
     if role is not None:
         try:
@@ -574,10 +574,11 @@ def set_leave(
     return liaison
 
 
-def _profile_changes(
+def checked_profile(
     *, name: str | None, phone: str | None, email: str | None
 ) -> tuple[dict[str, str], dict[str, str]]:
-    """The checked new values of a name, phone and email (None: unchanged), and the problems by field."""
+    """The checked new values of a name, phone and email (None: unchanged), and the problems by field: the
+    rules of the profile, account creation and the import of liaisons."""
     # Imported here: hotline.tickets.services imports (through enterprises) this module.
     from hotline.tickets.services import PHONE_RE
 
@@ -633,7 +634,7 @@ def update_profile(
     :class:`ValidationFailed` with every problem at once (fields ``name``, ``phone``, ``email``, ``locale``);
     nothing is changed then.  ``now`` is taken like every service's, though no column records the change yet.
     """
-    changes, errors = _profile_changes(name=name, phone=phone, email=email)
+    changes, errors = checked_profile(name=name, phone=phone, email=email)
     if locale is not None:
         languages = list(LANGUAGES)
         if locale.strip() not in languages:

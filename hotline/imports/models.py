@@ -18,7 +18,11 @@ if TYPE_CHECKING:
 
 
 class ImportKind(enum.StrEnum):
+    """What a file lists, in the order a district sets itself up."""
+
+    STREETS = "streets"
     BUILDINGS = "buildings"
+    LIAISONS = "liaisons"
     ENTERPRISES = "enterprises"
     COVERAGE = "coverage"
 
@@ -37,6 +41,8 @@ class ImportFile(db.Model):  # type: ignore[name-defined]
     content: Mapped[bytes] = mapped_column(LargeBinary)
     rows: Mapped[int] = mapped_column(Integer, default=0)
     counts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # what its dry run said, row by row (a digest): applying it refuses when the plan is no longer that
+    plan_digest: Mapped[str] = mapped_column(String(64), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     applied_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import csv
 import io
-import zipfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -24,10 +23,24 @@ from hotline.imports.models import ImportKind
 from hotline.text import has_control_characters
 
 MAX_ROWS = 20_000
+# how many lines are read at most, blank ones included (a sheet may hold a million blank formatted rows)
+MAX_LINES = MAX_ROWS * 2
+MAX_COLUMNS = 30
 CELL_MAX = 500
 
 # The columns of each kind: its key, then the names a header may give it (compared without case or spaces).
 COLUMNS: Mapping[ImportKind, Mapping[str, tuple[str, ...]]] = {
+    ImportKind.STREETS: {
+        "code": ("code", "街道代码", "代码", "编码"),
+        "name": ("name", "street", "街道名称", "街道", "名称"),
+        "name_en": ("name_en", "english name", "英文名称", "英文名"),
+    },
+    ImportKind.LIAISONS: {
+        "username": ("username", "用户名", "账号", "登录名"),
+        "name": ("name", "姓名", "名字"),
+        "phone": ("phone", "mobile", "手机", "手机号", "联系电话"),
+        "email": ("email", "e-mail", "电子邮箱", "邮箱"),
+    },
     ImportKind.BUILDINGS: {
         "street": ("street", "街道", "街道代码", "所属街道"),
         "name": ("building", "name", "楼宇", "楼宇名称", "楼宇名"),
@@ -50,11 +63,17 @@ COLUMNS: Mapping[ImportKind, Mapping[str, tuple[str, ...]]] = {
     },
 }
 REQUIRED_COLUMNS: Mapping[ImportKind, tuple[str, ...]] = {
+    ImportKind.STREETS: ("code", "name"),
+    ImportKind.LIAISONS: ("username", "name"),
     ImportKind.BUILDINGS: ("street", "name"),
     ImportKind.ENTERPRISES: ("uscc", "name", "building"),
     ImportKind.COVERAGE: ("building", "liaison", "kind"),
 }
 COLUMN_LABELS = {
+    "code": _l("Code"),
+    "username": _l("Username"),
+    "phone": _l("Mobile phone"),
+    "email": _l("Email"),
     "street": _l("Street"),
     "name": _l("Name"),
     "address": _l("Address"),
@@ -103,20 +122,30 @@ def _cell(value: Any) -> str:
 
 
 def _xlsx_rows(content: bytes) -> Iterator[list[Any]]:
+    """The rows of the workbook's first sheet, at most :data:`MAX_COLUMNS` cells each.
+
+    The sheet's own idea of its size (``<dimension>``) is not trusted: a file with stray formatting may
+    declare ``A1:XFD1048576``, and read-only openpyxl pads every row to it.  Whatever a damaged file raises
+    while it is opened or read (zip, zlib, XML errors …) is a refusal of the file, not a 500.
+    """
     from openpyxl import load_workbook
 
+    book = None
     try:
         book = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as error:
-        raise _refused(_("This workbook cannot be read (%(why)s).", why=type(error).__name__)) from error
-    try:
-        sheet = book.worksheets[0] if book.worksheets else None
-        if sheet is None:
+        if not book.worksheets:
             raise _refused(_("The workbook has no sheet."))
-        for values in sheet.iter_rows(values_only=True):
+        sheet = book.worksheets[0]
+        sheet.reset_dimensions()
+        for values in sheet.iter_rows(values_only=True, max_col=MAX_COLUMNS):
             yield list(values)
+    except ValidationFailed:
+        raise
+    except Exception as error:  # a damaged workbook raises from zipfile, zlib, lxml, openpyxl …
+        raise _refused(_("This workbook cannot be read (%(why)s).", why=type(error).__name__)) from error
     finally:
-        book.close()
+        if book is not None:
+            book.close()
 
 
 def _text_of(content: bytes) -> str:
@@ -149,9 +178,11 @@ def read_rows(kind: ImportKind, content: bytes) -> list[Row]:
     if not content:
         raise _refused(_("The file is empty."))
     sniffed = filetype.guess(content[:8192])
-    if sniffed is not None and sniffed.extension == "xlsx":
+    if (sniffed is not None and sniffed.extension == "xlsx") or content[:4] == b"PK\x03\x04":
+        # a zip: filetype knows a workbook by the order of its first entries, which not every program keeps,
+        # so any zip is tried as a workbook (openpyxl says whether it is one)
         raw: Iterator[list[Any]] = _xlsx_rows(content)
-    elif sniffed is not None or content[:2] == b"PK":
+    elif sniffed is not None:
         raise _refused(_("The file is neither an Excel workbook (.xlsx) nor a CSV file in UTF-8 or GB18030."))
     else:
         raw = _csv_rows(content)
@@ -160,6 +191,8 @@ def read_rows(kind: ImportKind, content: bytes) -> list[Row]:
     header: list[str | None] | None = None
     rows: list[Row] = []
     for line, values in enumerate(raw, start=1):
+        if line > MAX_LINES:
+            raise _refused(_("At most %(n)d rows in one file; split it.", n=MAX_ROWS))
         cells = [_cell(v) for v in values]
         if not any(cells):
             continue

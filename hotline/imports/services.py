@@ -1,5 +1,6 @@
-"""Importing the district's lists (issue 10, point 3): buildings with their street and address, enterprises
-with their code, building, room and contact, and who covers which building.
+"""Importing the district's lists (issue 10, point 3): streets, buildings with their street and address,
+liaisons' accounts (administrators only; they set their passwords through a reset link), enterprises with
+their code, building, room and contact, and who covers which building.
 
 An import is two steps.  :func:`upload` keeps the file and answers its **dry run**: row by row, what would
 be created, changed, left as it is, or refused and why (a bad check character, an unknown street, a
@@ -22,13 +23,13 @@ from datetime import datetime
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 
 from hotline.auth.models import Role, User
 from hotline.district import services as district
 from hotline.enterprises import uscc as uscc_codes
 from hotline.enterprises.models import Building, Coverage, CoverageRole, Enterprise, Street
-from hotline.errors import Conflict, NotFound, ValidationFailed
+from hotline.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from hotline.extensions import db
 from hotline.imports.models import ImportFile, ImportKind
 from hotline.imports.reading import Row, bad_cell, read_rows
@@ -95,6 +96,19 @@ class Report:
         return counts
 
     @property
+    def digest(self) -> str:
+        """What the plan does, row by row, as a SHA-256: the same file planned against the same data has the
+        same digest (applying checks it against the dry run the manager read)."""
+        import hashlib
+        import json
+
+        described = [
+            [row.line, row.action.value, row.key, sorted(row.changes.items()), sorted(row.errors)]
+            for row in self.rows
+        ]
+        return hashlib.sha256(json.dumps(described, ensure_ascii=False).encode()).hexdigest()
+
+    @property
     def refused(self) -> list[RowPlan]:
         return [row for row in self.rows if row.action == REFUSE]
 
@@ -110,6 +124,7 @@ def upload(kind: Any, filename: str, content: bytes, actor: User, now: datetime)
     """
     district.require_manager(actor)
     import_kind = _kind(kind)
+    _require_for(import_kind, actor)
     rows = read_rows(import_kind, content)
     report = plan(import_kind, rows, actor, now)
     kept = ImportFile(
@@ -118,6 +133,7 @@ def upload(kind: Any, filename: str, content: bytes, actor: User, now: datetime)
         content=content,
         rows=len(rows),
         counts=report.counts,
+        plan_digest=report.digest,
         created_at=now,
         created_by_id=actor.id,
     )
@@ -126,25 +142,39 @@ def upload(kind: Any, filename: str, content: bytes, actor: User, now: datetime)
     return kept, report
 
 
-def apply(import_id: int, actor: User, now: datetime, planned: Report | None = None) -> Report:
-    """Apply a kept file: plan it again and carry out every row, or none.
+def apply(
+    import_id: int, actor: User, now: datetime, planned: Report | None = None, shown: str | None = None
+) -> Report:
+    """Apply a kept file: plan it again and carry out every row, or none — and only if the plan is still the
+    one the manager read: ``shown`` is the digest of the dry run a page showed (by default, the upload's).
+    Another manager's change in between (a primary named, a building added) makes it refuse, so nothing is
+    applied that nobody saw.
 
     ``planned`` is the dry run :func:`upload` answered in this same transaction (the API's ``dry_run=0``):
     nothing can have changed since, so the file is not read and planned twice.  The writes are made in
     bulk: the coverages to end, then the changes, then one insert per table — a row at a time would take
     minutes for the ten thousand rows a district's list holds.
 
-    Raises :class:`Forbidden`, :class:`NotFound` (no such file), :class:`Conflict` (already applied) and
+    Raises :class:`Forbidden`, :class:`NotFound` (no such file), :class:`Conflict` (already applied, or
+    applied at this moment by another call; the plan changed since the dry run) and
     :class:`ValidationFailed` on ``file`` when a row is refused now (the caller rolls everything back).
     """
     district.require_manager(actor)
     kept = kept_file(import_id)
-    if kept.applied_at is not None:
+    _require_for(kept.kind, actor)
+    # claimed first, by one conditional UPDATE: a second click, or a second manager, waits for this
+    # transaction and then finds it applied (its rows were not written twice)
+    claimed = db.session.execute(
+        update(ImportFile)
+        .where(ImportFile.id == kept.id, ImportFile.applied_at.is_(None))
+        .values(applied_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if not getattr(claimed, "rowcount", 0):
         raise Conflict(_("This file has already been imported."))
     report = (
         planned if planned is not None else plan(kept.kind, read_rows(kept.kind, kept.content), actor, now)
     )
-    kept.counts = report.counts
     refused = report.refused
     if refused:
         lines = ", ".join(str(row.line) for row in refused[:20])
@@ -155,6 +185,10 @@ def apply(import_id: int, actor: User, now: datetime, planned: Report | None = N
             lines=lines + ("…" if len(refused) > 20 else ""),
         )
         raise ValidationFailed(message, {"file": message})
+    if report.digest != (shown or kept.plan_digest):
+        raise Conflict(
+            _("The district's data changed since this dry run: read the rows again, then import them.")
+        )
     ended = {coverage.id: coverage for row in report.rows for coverage in row.ends}
     for coverage in ended.values():
         coverage.active, coverage.ended_at, coverage.ended_by_id = False, now, actor.id
@@ -170,8 +204,9 @@ def apply(import_id: int, actor: User, now: datetime, planned: Report | None = N
             inserts.setdefault(model, []).append(values)
     for model, rows in inserts.items():
         db.session.execute(insert(model), rows)
-    kept.applied_at = now
     db.session.flush()
+    db.session.refresh(kept)
+    kept.counts = report.counts
     return report
 
 
@@ -183,11 +218,17 @@ def kept_file(import_id: int) -> ImportFile:
     return kept
 
 
+def _require_for(kind: ImportKind, actor: User) -> None:
+    """Accounts are the administrators' (DESIGN §3): only they import liaisons."""
+    if kind == ImportKind.LIAISONS and actor.role != Role.ADMIN:
+        raise Forbidden(_("Only an administrator may import liaisons' accounts."))
+
+
 def _kind(kind: Any) -> ImportKind:
     try:
         return ImportKind(kind)
     except ValueError:
-        raise NotFound(_("One can import buildings, enterprises or coverage.")) from None
+        raise NotFound(_("One can import streets, buildings, liaisons, enterprises or coverage.")) from None
 
 
 def _clean_filename(name: str) -> str:
@@ -198,6 +239,8 @@ def _clean_filename(name: str) -> str:
 def plan(kind: ImportKind, rows: Sequence[Row], actor: User, now: datetime) -> Report:
     """The dry run of ``rows``: what each would do (nothing is changed; see :func:`apply`)."""
     planner = {
+        ImportKind.STREETS: _plan_streets,
+        ImportKind.LIAISONS: _plan_liaisons,
         ImportKind.BUILDINGS: _plan_buildings,
         ImportKind.ENTERPRISES: _plan_enterprises,
         ImportKind.COVERAGE: _plan_coverage,
@@ -254,6 +297,133 @@ def _changes(current: dict[str, str], wanted: dict[str, str]) -> dict[str, tuple
 
 def _buildings_by_name() -> dict[str, Building]:
     return {_folded(b.name): b for b in db.session.scalars(select(Building))}
+
+
+# --------------------------------------------------------------------------- streets
+
+
+def _plan_streets(rows: Sequence[Row], actor: User, now: datetime) -> list[RowPlan]:
+    by_code = {_folded(s.code): s for s in db.session.scalars(select(Street))}
+    by_name = {_folded(s.name): s for s in by_code.values()}
+    seen_codes: dict[str, int] = {}
+    seen_names: dict[str, int] = {}
+    plans = []
+    limits = {"code": district.CODE_MAX, "name": district.NAME_MAX, "name_en": district.NAME_MAX}
+    for row in rows:
+        values, errors = _texts(row, limits, ("code", "name"))
+        code, name = values["code"], values["name"]
+        if code and "code" not in errors and not district.CODE_RE.fullmatch(code):
+            errors["code"] = _(
+                "A code is 1 to 32 Latin letters, digits, '-' or '_', beginning with a letter or a digit."
+            )
+        existing = by_code.get(_folded(code)) if code else None
+        for value, seen, field_name in ((code, seen_codes, "code"), (name, seen_names, "name")):
+            if value and _folded(value) in seen and field_name not in errors:
+                errors[field_name] = _("This street is already on line %(line)d.", line=seen[_folded(value)])
+            elif value:
+                seen[_folded(value)] = row.line
+        named = by_name.get(_folded(name)) if name else None
+        if named is not None and named is not existing and "name" not in errors:
+            errors["name"] = _("Another street has this name.")
+        if errors:
+            plans.append(RowPlan(row.line, REFUSE, code, errors=errors))
+            continue
+        if existing is None:
+            new = {"code": code, "name": name, "name_en": values["name_en"], "active": True}
+            changes = {
+                field_name: ("", value)
+                for field_name, value in new.items()
+                if isinstance(value, str) and value
+            }
+            plans.append(RowPlan(row.line, CREATE, code, changes, insert=(Street, new)))
+            continue
+        changes = _changes(
+            {"name": existing.name, "name_en": existing.name_en}, {"name": name, "name_en": values["name_en"]}
+        )
+        if not changes:
+            plans.append(RowPlan(row.line, UNCHANGED, code))
+        else:
+            plans.append(RowPlan(row.line, UPDATE, code, changes, apply=_set(existing, changes)))
+    return plans
+
+
+def _set(row: Any, changes: dict[str, tuple[str, str]]) -> Callable[[], None]:
+    def run() -> None:
+        for name, (_old, new) in changes.items():
+            setattr(row, name, new)
+
+    return run
+
+
+# --------------------------------------------------------------------------- liaisons
+
+# A liaison imported has no password it could log in with: it sets its own through a reset link (by e-mail,
+# or one an administrator hands over), so no password travels in a spreadsheet.
+NO_PASSWORD = "!"
+
+
+def _plan_liaisons(rows: Sequence[Row], actor: User, now: datetime) -> list[RowPlan]:
+    from hotline.auth.labels import role_label
+    from hotline.auth.services import USERNAME_RE, checked_profile
+
+    if actor.role != Role.ADMIN:
+        message = _("Only an administrator may import liaisons' accounts.")
+        return [
+            RowPlan(row.line, REFUSE, row.values.get("username", ""), errors={"username": message})
+            for row in rows
+        ]
+    usernames = {row.values.get("username", "").strip() for row in rows}
+    existing: dict[str, User] = {}
+    for chunk in _in_chunks(name for name in usernames if name):
+        for user in db.session.scalars(select(User).where(User.username.in_(chunk))):
+            existing[user.username] = user
+    seen: dict[str, int] = {}
+    plans = []
+    for row in rows:
+        values, errors = _texts(
+            row, {"username": 64, "name": 100, "phone": 32, "email": 254}, ("username", "name")
+        )
+        username = values["username"]
+        if username and "username" not in errors and not USERNAME_RE.match(username):
+            errors["username"] = _("3 to 64 letters, digits, dots, dashes or underscores.")
+        if username in seen:
+            errors["username"] = _("This account is already on line %(line)d.", line=seen[username])
+        elif username:
+            seen[username] = row.line
+        checked, problems = checked_profile(
+            name=values["name"] or None, phone=values["phone"] or None, email=values["email"] or None
+        )
+        for field_name, why in problems.items():
+            errors.setdefault(field_name, why)
+        found = existing.get(username)
+        if found is not None and found.role != Role.LIAISON:
+            errors["username"] = _(
+                "This username belongs to an account of another role (%(role)s).", role=role_label(found.role)
+            )
+        if errors:
+            plans.append(RowPlan(row.line, REFUSE, username, errors=errors))
+            continue
+        wanted = {name: checked.get(name, "") for name in ("name", "phone", "email")}
+        if found is None:
+            new = {
+                "username": username,
+                "password_hash": NO_PASSWORD,
+                "role": Role.LIAISON,
+                "active": True,
+                "available": True,
+                "locale": "",
+                "created_at": now,
+                **wanted,
+            }
+            changes = {name: ("", value) for name, value in wanted.items() if value}
+            plans.append(RowPlan(row.line, CREATE, username, changes, insert=(User, new)))
+            continue
+        changes = _changes({"name": found.name, "phone": found.phone, "email": found.email}, wanted)
+        if not changes:
+            plans.append(RowPlan(row.line, UNCHANGED, username))
+        else:
+            plans.append(RowPlan(row.line, UPDATE, username, changes, apply=_set(found, changes)))
+    return plans
 
 
 # --------------------------------------------------------------------------- buildings
@@ -491,7 +661,9 @@ def _plan_coverage(rows: Sequence[Row], actor: User, now: datetime) -> list[RowP
                 errors["building"] = _("No building has this name.")
             elif not building.active:
                 errors["building"] = _("This building is no longer in use.")
-        liaison = liaisons.get(_folded(values["liaison"])) if values["liaison"] else None
+        liaison = (
+            liaisons.get(values["liaison"]) if values["liaison"] else None
+        )  # usernames: exact, as at login
         if values["liaison"] and "liaison" not in errors:
             if liaison is None:
                 errors["liaison"] = _("No liaison has this username.")

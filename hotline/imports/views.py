@@ -12,7 +12,7 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from werkzeug.wrappers import Response
-from wtforms import SelectField
+from wtforms import HiddenField, SelectField
 from wtforms.fields.choices import SelectChoice
 
 from hotline.auth.access import roles_required
@@ -28,7 +28,11 @@ from hotline.web import perform
 bp = Blueprint("imports", __name__, url_prefix="/manage/imports")
 
 KIND_LABELS = {
+    ImportKind.STREETS: _l("Streets"),
     ImportKind.BUILDINGS: _l("Buildings"),
+    ImportKind.LIAISONS: _l(
+        "Liaisons (administrators: accounts without a password, set through a reset link)"
+    ),
     ImportKind.ENTERPRISES: _l("Enterprises"),
     ImportKind.COVERAGE: _l("Coverage (who covers which building)"),
 }
@@ -56,7 +60,9 @@ class UploadForm(FlaskForm):
 
 
 class ApplyForm(FlaskForm):
-    pass
+    """The one click: it carries the digest of the dry run shown, so only what the manager read is applied."""
+
+    plan = HiddenField()
 
 
 def _index(form: UploadForm, status: int = 200) -> tuple[str, int]:
@@ -114,6 +120,9 @@ def show(import_id: int) -> str:
         rows = sorted(report.rows, key=lambda r: (r.action != imports.REFUSE, r.line))[:SHOWN_ROWS]
     else:
         rows = []
+    form = ApplyForm()
+    if report is not None:
+        form.plan.data = report.digest
     return render_template(
         "imports/show.html",
         kept=kept,
@@ -123,7 +132,7 @@ def show(import_id: int) -> str:
         kinds=KIND_LABELS,
         actions=ACTION_LABELS,
         column_labels=COLUMN_LABELS,
-        form=ApplyForm(),
+        form=form,
     )
 
 
@@ -135,7 +144,8 @@ def apply(import_id: int) -> Response:
         abort(400)
     back = url_for(".show", import_id=import_id)
     try:
-        report = perform(lambda: imports.apply(import_id, current_user, utcnow()), back=back)
+        shown = form.plan.data or None
+        report = perform(lambda: imports.apply(import_id, current_user, utcnow(), shown=shown), back=back)
     except NotFound:
         abort(404)
     counts = report.counts

@@ -43,13 +43,23 @@ def upgrade():
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column(
             "kind",
-            sa.Enum("buildings", "enterprises", "coverage", name="importkind", native_enum=False, length=16),
+            sa.Enum(
+                "streets",
+                "buildings",
+                "liaisons",
+                "enterprises",
+                "coverage",
+                name="importkind",
+                native_enum=False,
+                length=16,
+            ),
             nullable=False,
         ),
         sa.Column("filename", sa.String(length=200), nullable=False),
         sa.Column("content", sa.LargeBinary(), nullable=False),
         sa.Column("rows", sa.Integer(), nullable=False),
         sa.Column("counts", sa.JSON(), nullable=False),
+        sa.Column("plan_digest", sa.String(length=64), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("created_by_id", sa.Integer(), nullable=False),
         sa.Column("applied_at", sa.DateTime(timezone=True), nullable=True),
@@ -61,9 +71,17 @@ def upgrade():
     with op.batch_alter_table("import_files", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_import_files_created_by_id"), ["created_by_id"], unique=False)
 
+    with op.batch_alter_table("coverages", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("created_by_id", sa.Integer(), nullable=True))
+        batch_op.add_column(sa.Column("ended_at", sa.DateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column("ended_by_id", sa.Integer(), nullable=True))
+        batch_op.create_foreign_key(
+            batch_op.f("fk_coverages_created_by_id_users"), "users", ["created_by_id"], ["id"]
+        )
+        batch_op.create_foreign_key(batch_op.f("fk_coverages_ended_by_id_users"), "users", ["ended_by_id"], ["id"])
     op.execute(
-        "UPDATE coverages SET active = false WHERE active AND EXISTS (SELECT 1 FROM coverages other"
-        " WHERE other.active AND other.building_id = coverages.building_id"
+        "UPDATE coverages SET active = false, ended_at = CURRENT_TIMESTAMP WHERE active AND EXISTS"
+        " (SELECT 1 FROM coverages other WHERE other.active AND other.building_id = coverages.building_id"
         " AND other.liaison_id = coverages.liaison_id AND other.id <> coverages.id"
         " AND (other.role = 'primary' AND coverages.role = 'deputy'"
         " OR other.role = coverages.role AND other.id < coverages.id))"
@@ -74,13 +92,6 @@ def upgrade():
         " AND other.building_id = coverages.building_id AND other.id < coverages.id)"
     )
     with op.batch_alter_table("coverages", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("created_by_id", sa.Integer(), nullable=True))
-        batch_op.add_column(sa.Column("ended_at", sa.DateTime(timezone=True), nullable=True))
-        batch_op.add_column(sa.Column("ended_by_id", sa.Integer(), nullable=True))
-        batch_op.create_foreign_key(
-            batch_op.f("fk_coverages_created_by_id_users"), "users", ["created_by_id"], ["id"]
-        )
-        batch_op.create_foreign_key(batch_op.f("fk_coverages_ended_by_id_users"), "users", ["ended_by_id"], ["id"])
         batch_op.create_index(
             "uq_coverages_one_primary",
             ["building_id"],

@@ -164,7 +164,7 @@ def test_a_csv_saved_by_a_chinese_excel_is_read(client: FlaskClient, world: Worl
         (b"", "The file is empty."),
         (b"%PDF-1.4 not a sheet", "neither an Excel workbook"),
         (b"\x89PNG\r\n\x1a\n" + b"\x00" * 40, "neither an Excel workbook"),
-        (b"PK\x03\x04 broken zip", "neither an Excel workbook"),
+        (b"PK\x03\x04 broken zip", "This workbook cannot be read (BadZipFile)."),
         ("名称,其他\r\n一,二\r\n".encode(), "missing: Street"),
         ("街道,楼宇\r\n".encode(), "no rows under its header"),
         (b"\xff\xfe\xfa garbage \x81", "neither an Excel workbook"),
@@ -261,3 +261,110 @@ def test_the_command_line_dry_runs_and_applies(app: Any, world: World, tmp_path:
     bad.write_bytes(workbook(["街道", "楼宇"], ["NOPE", "x"]))
     refused = runner.invoke(args=["import", "buildings", str(bad), "--by", world.manager.username])
     assert refused.exit_code == 1 and "1 rows are refused" in refused.output
+
+
+def test_a_new_district_imports_its_streets_and_liaisons_and_a_liaison_sets_its_password_by_link(
+    client: FlaskClient, world: World
+) -> None:
+    from hotline.auth import resets
+    from hotline.auth.models import Role, User
+    from hotline.enterprises.models import Street
+
+    admin = Api(client, world.admin)
+    streets = workbook(
+        ["街道代码", "街道名称"], ["JX", "金星街道"], ["JX", "重复街道"], ["bad code", "坏代码街道"]
+    )
+    report = post_file(admin, "streets", streets).get_json()
+    assert [r["action"] for r in report["rows"]] == ["create", "refuse", "refuse"]
+    assert report["rows"][1]["errors"] == {"code": "This street is already on line 2."}
+    fixed = post_file(
+        admin, "streets", workbook(["街道代码", "街道名称"], ["JX", "金星街道"]), query="?dry_run=0"
+    )
+    assert (
+        fixed.status_code == 200 and db.session.scalar(select(Street).where(Street.code == "JX")) is not None
+    )
+
+    people = workbook(
+        ["用户名", "姓名", "手机", "电子邮箱"],
+        ["wang.li", "王丽", "13800000001", "wang.li@example.gov.cn"],
+        [world.manager.username, "不是联络员", "", ""],
+        ["x", "名字太短的账号", "", "not-an-address"],
+    )
+    report = post_file(admin, "liaisons", people).get_json()
+    by_line = {r["line"]: r for r in report["rows"]}
+    assert by_line[2]["action"] == "create"
+    assert "another role" in by_line[3]["errors"]["username"]
+    assert set(by_line[4]["errors"]) == {"username", "email"}
+    # only an administrator imports accounts
+    error_of(post_file(Api(client, world.manager), "liaisons", people), 403, "forbidden")
+
+    ok = workbook(
+        ["用户名", "姓名", "手机", "电子邮箱"], ["wang.li", "王丽", "13800000001", "wang.li@example.gov.cn"]
+    )
+    assert post_file(admin, "liaisons", ok, query="?dry_run=0").status_code == 200
+    liaison = db.session.scalar(select(User).where(User.username == "wang.li"))
+    assert liaison is not None and liaison.role == Role.LIAISON and liaison.email == "wang.li@example.gov.cn"
+    # no password travels in a spreadsheet: none works until the liaison sets one through a link
+    assert client.post(f"{API}/tokens", json={"username": "wang.li", "password": "!"}).status_code == 401
+    url, _expires = resets.issue_reset_link("wang.li", world.admin, factories.utcnow())
+    token = url.rsplit("/", 1)[1]
+    assert (
+        client.post(f"{API}/password-reset/{token}", json={"password": "Lantern-Harbour-2026"}).status_code
+        == 200
+    )
+    assert (
+        client.post(
+            f"{API}/tokens", json={"username": "wang.li", "password": "Lantern-Harbour-2026"}
+        ).status_code
+        == 201
+    )
+
+
+def test_an_apply_refuses_when_the_data_changed_since_the_dry_run(client: FlaskClient, world: World) -> None:
+    api = Api(client, world.manager)
+    newcomer = factories.liaison([])
+    db.session.commit()
+    dry = post_file(
+        api,
+        "coverage",
+        workbook(["楼宇", "包联干部", "类型"], [world.building.name, newcomer.username, "副包联"]),
+    )
+    kept = dry.get_json()["id"]
+    # meanwhile another manager makes the newcomer the building's deputy by hand
+    from hotline.district.services import assign_coverage
+
+    assign_coverage(
+        world.manager,
+        factories.utcnow(),
+        building=world.building.id,
+        liaison=newcomer.username,
+        kind="deputy",
+    )
+    db.session.commit()
+
+    error = error_of(
+        client.post(f"{API}/imports/{kept}/apply", headers={**api.headers, **ENGLISH}), 409, "conflict"
+    )
+    assert "changed since this dry run" in error["message"]
+    assert db.session.get(ImportFile, kept).applied_at is None
+
+
+def test_a_damaged_or_bloated_workbook_is_refused_or_read_quickly(client: FlaskClient, world: World) -> None:
+    import re
+    import zipfile
+
+    api = Api(client, world.manager)
+    good = workbook(["街道", "楼宇"], [world.street.code, "压缩楼"])
+    for damaged in (good[: len(good) // 2], good[:-40]):
+        error = error_of(post_file(api, "buildings", damaged), 400, "validation_failed")
+        assert error["fields"]["file"].startswith("This workbook cannot be read")
+    # a sheet that says it spans every cell Excel has is read by its real rows
+    source, out = zipfile.ZipFile(io.BytesIO(good)), io.BytesIO()
+    with zipfile.ZipFile(out, "w") as target:
+        for item in source.infolist():
+            data = source.read(item.filename)
+            if item.filename.endswith("sheet1.xml"):
+                data = re.sub(rb'<dimension ref="[^"]+"/>', b'<dimension ref="A1:XFD1048576"/>', data)
+            target.writestr(item, data)
+    answer = post_file(api, "buildings", out.getvalue()).get_json()
+    assert [r["action"] for r in answer["rows"]] == ["create"]
