@@ -37,3 +37,20 @@ def refuse_control_characters(text: str | None, field: str, *, multiline: bool =
     if has_control_characters(text, multiline=multiline):
         message = str(NOT_ALLOWED_CHARACTERS)
         raise ValidationFailed(message, {field: message})
+
+
+def whole_number(value: object, *, digits: int = 19) -> int | None:
+    """``value`` as an int when it is one, or a text of ASCII digits (an optional leading minus, at most
+    ``digits`` of them, spaces around); else None.  ``"²".isdigit()`` is true, yet ``int("²")`` fails: a
+    typed number is checked here, once, for the whole application."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if not isinstance(value, str):
+        return None
+    text = value.strip()
+    body = text[1:] if text.startswith("-") else text
+    if not body or len(body) > digits or not body.isascii() or not body.isdigit():
+        return None
+    return int(text)

@@ -7,6 +7,8 @@ A view parses its input and hands the service call to :func:`perform`:
 - it raises :class:`~hotline.errors.ValidationFailed` and the view gave its ``form``: everything is rolled
   back, each message is put next to its field (the rest is flashed) and :func:`perform` returns
   :data:`REFUSED`, so the view renders the form again (status 400);
+- the database refuses a row a unique index already holds (two requests raced past the same check): it is
+  rolled back and answered as a :class:`~hotline.errors.Conflict` (409, "someone else changed this");
 - it raises any other domain error: everything is rolled back and the error goes on to the application's
   handler (:func:`hotline.errors.init_app`): the API answers ``{"error": …}`` with the error's status; a page
   answers 404 for :class:`~hotline.errors.NotFound`, and otherwise says the message above the page it
@@ -22,9 +24,11 @@ from collections.abc import Callable, Mapping
 from typing import Any, Final, TypeVar, overload
 
 from flask import flash, g
+from flask_babel import gettext as _
 from flask_wtf import FlaskForm
+from sqlalchemy.exc import IntegrityError
 
-from hotline.errors import DomainError, ValidationFailed
+from hotline.errors import Conflict, DomainError, ValidationFailed
 from hotline.extensions import db
 
 T = TypeVar("T")
@@ -76,17 +80,38 @@ def perform(
         setattr(g, BACK_KEY, back)
     try:
         result = work()
+        db.session.commit()
     except ValidationFailed as error:
         db.session.rollback()
         if form is None:
             raise
         apply_errors(form, error, field_map)
         return REFUSED
+    except IntegrityError as error:
+        db.session.rollback()
+        if not is_unique_violation(error):
+            raise
+        # the services' checks passed, then another request wrote the same name, code or coverage first
+        raise Conflict(
+            _("Someone else changed this at the same moment. Reload the page and try again.")
+        ) from None
     except BaseException:
         db.session.rollback()
         raise
-    db.session.commit()
     return result
+
+
+def is_unique_violation(error: IntegrityError) -> bool:
+    """Whether the database refused a row because a unique index already holds its key (PostgreSQL's
+    SQLSTATE 23505, SQLite's UNIQUE constraint): a race two requests ran, not a mistake in the code."""
+    import sqlite3
+
+    import psycopg
+
+    origin = error.orig
+    if isinstance(origin, psycopg.errors.UniqueViolation):
+        return True
+    return isinstance(origin, sqlite3.IntegrityError) and "UNIQUE constraint failed" in str(origin)
 
 
 def refused(result: object) -> bool:

@@ -92,7 +92,8 @@ def _building(body: dict[str, Any]) -> int | None:
     value = body.get("building")
     if value is None:
         return None
-    return int(value)
+    # an id no row can have is no building (0 says so on the field), never a query that overflows
+    return int(value) if 1 <= int(value) <= schemas.ID_MAX else 0
 
 
 @bp.route("/enterprises", methods=["POST"])

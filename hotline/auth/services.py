@@ -279,7 +279,8 @@ def set_user_active(user_id: int, active: bool, actor: User | None, now: datetim
     Deactivation takes effect at once: the user's browser sessions are deleted and its API tokens revoked.
     A liaison that still holds open requests is not deactivated (they would be stranded on an account that
     cannot log in): its work is handed over first (:func:`hotline.tickets.services.hand_over_workload`).
-    Nor is the last active administrator (no one could manage accounts any more).
+    Nor is the last active administrator (no one could manage accounts any more).  A deactivated liaison's
+    coverages end (:func:`end_coverages_of`): its buildings show as gaps, to be given another liaison.
     ``actor`` None is the operator at the command line (``flask users deactivate``).
     Raises :class:`Forbidden` unless ``actor`` is an admin, :class:`NotFound` for an unknown user and
     :class:`ValidationFailed` when an admin tries to deactivate their own account (no one could undo it).
@@ -293,6 +294,8 @@ def set_user_active(user_id: int, active: bool, actor: User | None, now: datetim
         problem = _deactivation_refused(user, actor)
         if problem:
             raise ValidationFailed(problem)
+    if not active and user.active and user.role == Role.LIAISON:
+        end_coverages_of(user, actor, now)
     user.active = active
     if not active:
         _sign_out_everywhere(user.id, now)
@@ -319,16 +322,7 @@ def _deactivation_refused(user: User, actor: User | None) -> str | None:
     if user.role == Role.ADMIN and _last_active_admin(user.id):
         return _("This is the last active administrator: make another administrator first.")
     if user.role == Role.LIAISON:
-        from hotline.tickets.services import held_count  # the tickets package builds on this one
-
-        held = held_count(user.id)
-        if held:
-            return _(
-                "%(name)s still holds %(n)d open requests: hand them over to another liaison first "
-                "(Liaisons, Hand over work), then deactivate the account.",
-                name=user.name,
-                n=held,
-            )
+        return _liaison_still_needed(user, covering_too=False)
     return None
 
 
@@ -412,6 +406,8 @@ def update_user(
     role_changed = new_role != user.role
     user.role = new_role
     user.department_id = department_id
+    if active is False and user.active and user.role == Role.LIAISON:
+        end_coverages_of(user, actor, now)
     if active is not None:
         user.active = active
     if role_changed or active is False:
@@ -429,26 +425,49 @@ def _role_change_refused(user: User, new_role: Role, actor: User | None) -> str 
     if user.role == Role.ADMIN and user.active and _last_active_admin(user.id):
         return _("This is the last active administrator: make another administrator first.")
     if user.role == Role.LIAISON:
-        from hotline.enterprises.models import Coverage
-        from hotline.tickets.services import held_count  # the tickets package builds on this one
+        return _liaison_still_needed(user)
+    return None
 
-        held = held_count(user.id)
-        if held:
-            return _(
-                "%(name)s still holds %(n)d open requests: hand them over to another liaison first "
-                "(Liaisons, Hand over work).",
-                name=user.name,
-                n=held,
-            )
-        covering = db.session.scalar(
-            select(func.count(Coverage.id)).where(Coverage.liaison_id == user.id, Coverage.active.is_(True))
+
+def end_coverages_of(user: User, actor: User | None, now: datetime) -> int:
+    """End every active coverage of a liaison being deactivated (kept in the history, ended by ``actor``);
+    how many.  Its buildings are then gaps on the dashboard and the coverage pages, to be given another
+    liaison."""
+    from hotline.enterprises.models import Coverage
+
+    coverages = db.session.scalars(
+        select(Coverage).where(Coverage.liaison_id == user.id, Coverage.active.is_(True))
+    ).all()
+    for coverage in coverages:
+        coverage.active, coverage.ended_at = False, now
+        coverage.ended_by_id = actor.id if actor is not None else None
+    return len(coverages)
+
+
+def _liaison_still_needed(user: User, *, covering_too: bool = True) -> str | None:
+    """Why a liaison cannot stop being one, or None: it holds open requests (deactivated or given another
+    role), or — for a role change — it still covers buildings.  A deactivation ends its coverages instead
+    (:func:`end_coverages_of`): the person has left, and its buildings show as gaps at once."""
+    from hotline.enterprises.models import Coverage
+    from hotline.tickets.services import held_count  # the tickets package builds on this one
+
+    held = held_count(user.id)
+    if held:
+        return _(
+            "%(name)s still holds %(n)d open requests: hand them over to another liaison first "
+            "(Liaisons, Hand over work).",
+            name=user.name,
+            n=held,
         )
-        if covering:
-            return _(
-                "%(name)s still covers %(n)d buildings: end that coverage first (Buildings and coverage).",
-                name=user.name,
-                n=int(covering),
-            )
+    covering = db.session.scalar(
+        select(func.count(Coverage.id)).where(Coverage.liaison_id == user.id, Coverage.active.is_(True))
+    )
+    if covering and covering_too:
+        return _(
+            "%(name)s still covers %(n)d buildings: end that coverage first (Buildings and coverage).",
+            name=user.name,
+            n=int(covering),
+        )
     return None
 
 

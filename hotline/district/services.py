@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from flask_babel import gettext as _
@@ -27,7 +27,7 @@ from hotline.auth.services import liaison_named
 from hotline.enterprises.models import Building, Coverage, CoverageRole, Department, Street
 from hotline.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from hotline.extensions import db
-from hotline.text import has_control_characters
+from hotline.text import has_control_characters, whole_number
 from hotline.tickets.models import Category
 
 CODE_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,31}")
@@ -92,11 +92,11 @@ def _flag(value: Any, field: str, errors: dict[str, str]) -> bool | None:
 def _whole(value: Any, field: str, errors: dict[str, str], bounds: tuple[int, int]) -> int | None:
     if value is None:
         return None
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit() and len(value.strip()) <= 8:
-        value = int(value.strip())
-    if isinstance(value, bool) or not isinstance(value, int):
+    number = whole_number(value, digits=8)
+    if number is None:
         errors[field] = _("A whole number is needed.")
         return None
+    value = number
     low, high = bounds
     if not low <= value <= high:
         errors[field] = _("Between %(low)d and %(high)d.", low=low, high=high)
@@ -184,10 +184,10 @@ def _street_fields(street: Street, values: Mapping[str, Any], errors: dict[str, 
 
 def building_by_id(building_id: Any) -> Building:
     """The building of this id; :class:`NotFound` otherwise."""
-    if isinstance(building_id, str) and building_id.isdigit() and len(building_id) <= 19:
-        building_id = int(building_id)
-    if isinstance(building_id, bool) or not isinstance(building_id, int) or not 0 < building_id <= ID_MAX:
+    number = whole_number(building_id)
+    if number is None or not 0 < number <= ID_MAX:
         raise NotFound(_("No such building."))
+    building_id = number
     building = db.session.get(Building, building_id)
     if building is None:
         raise NotFound(_("No such building."))
@@ -602,19 +602,28 @@ def move_coverage(coverage_id: Any, actor: User, now: datetime, changes: Mapping
 
 @dataclass(frozen=True)
 class BuildingCover:
-    """One building on the coverage page: its primary coverage and deputies (active ones)."""
+    """One building on the coverage page: its primary coverage and deputies (active ones), and whether it
+    is covered today as the dashboard's 楼宇覆盖率 counts it: ``covered`` (a primary there to take its
+    requests: an active liaison, not on leave), ``deputy_only`` (no such primary, but such a deputy) or
+    ``uncovered``."""
 
     building: Building
     primary: Coverage | None
     deputies: list[Coverage]
+    state: str
 
     @property
     def uncovered(self) -> bool:
-        return self.primary is None and not self.deputies
+        return self.state == "uncovered"
 
 
-def coverage_board(street: Street) -> list[BuildingCover]:
-    """Every building of ``street`` (inactive ones last) with who covers it now (two queries)."""
+def _present(coverage: Coverage, today: date) -> bool:
+    person = coverage.liaison
+    return person.active and person.role == Role.LIAISON and not person.away_on(today)
+
+
+def coverage_board(street: Street, today: date) -> list[BuildingCover]:
+    """Every building of ``street`` (retired ones last) with who covers it now (two queries)."""
     buildings = db.session.scalars(
         select(Building)
         .where(Building.street_id == street.id)
@@ -633,7 +642,14 @@ def coverage_board(street: Street) -> list[BuildingCover]:
     for building in buildings:
         rows = by_building.get(building.id, [])
         primary = next((c for c in rows if c.role == CoverageRole.PRIMARY), None)
-        board.append(BuildingCover(building, primary, [c for c in rows if c.role == CoverageRole.DEPUTY]))
+        deputies = [c for c in rows if c.role == CoverageRole.DEPUTY]
+        if primary is not None and _present(primary, today):
+            state = "covered"
+        elif any(_present(d, today) for d in deputies):
+            state = "deputy_only"
+        else:
+            state = "uncovered"
+        board.append(BuildingCover(building, primary, deputies, state))
     return board
 
 

@@ -45,18 +45,13 @@ def _streets_page(form: forms.StreetForm | None = None) -> Page:
     counts = dict(
         db.session.execute(select(Building.street_id, func.count()).group_by(Building.street_id)).all()
     )
-    uncovered = dict(
-        db.session.execute(
-            select(Building.street_id, func.count())
-            .where(
-                Building.active.is_(True),
-                ~select(Coverage.id)
-                .where(Coverage.building_id == Building.id, Coverage.active.is_(True))
-                .exists(),
-            )
-            .group_by(Building.street_id)
-        ).all()
-    )
+    # the gaps as the dashboard's 楼宇覆盖率 counts them: no primary there today (active, not on leave)
+    from hotline.stats.queries import coverage
+
+    gaps: dict[str, int] = {}
+    for _building_id, _name, street_name, _kind in coverage().gaps:
+        gaps[street_name] = gaps.get(street_name, 0) + 1
+    uncovered = {street.id: gaps.get(street.name, 0) for street in streets}
     page = render_template(
         "district/streets.html",
         streets=streets,
@@ -101,7 +96,8 @@ def _street_page(
     cover: forms.CoverageForm | None = None,
 ) -> Page:
     refused = edit is not None or building is not None or cover is not None
-    board = district.coverage_board(street)
+    today = local_date(utcnow())
+    board = district.coverage_board(street, today)
     if edit is None:
         edit = forms.StreetEditForm(formdata=None, obj=street, prefix="street")
     if building is None:
@@ -123,7 +119,7 @@ def _street_page(
         building_form=building,
         cover=cover,
         end_form=forms.EndCoverageForm(formdata=None),
-        today=local_date(utcnow()),
+        today=today,
     )
     return (page, 400) if refused else page
 
@@ -193,7 +189,7 @@ def cover(code: str) -> Page:
             lambda: district.assign_coverage(
                 current_user,
                 utcnow(),
-                building=int(building_id) if building_id.isdigit() and len(building_id) < 19 else None,
+                building=building_id or None,  # the service reads the number (or says there is none)
                 liaison=form.liaison.data or "",
                 kind=form.kind.data,
                 replace=bool(form.replace.data),

@@ -150,7 +150,12 @@ def latest_claim_of(user: User) -> EnterpriseClaim | None:
 
 
 def _claim_to_decide(claim_id: int, actor: User) -> EnterpriseClaim:
-    claim = db.session.get(EnterpriseClaim, claim_id) if 0 < claim_id <= 2**63 - 1 else None
+    # locked (PostgreSQL): of two people deciding at once, the second waits, then finds it decided
+    claim = (
+        db.session.get(EnterpriseClaim, claim_id, with_for_update=True, populate_existing=True)
+        if 0 < claim_id <= 2**63 - 1
+        else None
+    )
     if claim is None:
         raise NotFound(_("No such claim."))
     if actor.is_staff:

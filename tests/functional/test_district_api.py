@@ -269,3 +269,27 @@ def test_a_deputy_named_primary_stops_being_its_deputy(world: World) -> None:
         select(Coverage).where(Coverage.building_id == new.id).order_by(Coverage.id)
     ).all()
     assert [(r.role, r.active) for r in rows] == [(CoverageRole.DEPUTY, False), (CoverageRole.PRIMARY, True)]
+
+
+def test_a_write_that_loses_a_race_on_a_unique_index_is_a_409_not_a_500(
+    client: FlaskClient, world: World
+) -> None:
+    """Two managers add the same street at the same moment: both pass the check for a taken code, the
+    database keeps the first and the second is told someone else was quicker (here the race is played by a
+    service call that skips the check)."""
+    from hotline.errors import Conflict
+    from hotline.web import perform
+
+    def racing() -> Street:
+        street = Street(code=world.street.code, name="同时添加的街道", name_en="", active=True)
+        db.session.add(street)
+        db.session.flush()
+        return street
+
+    with client.application.test_request_context(), pytest.raises(Conflict) as refused:
+        perform(racing)
+    assert refused.value.status == 409
+    assert (
+        db.session.scalar(select(func.count()).select_from(Street).where(Street.name == "同时添加的街道"))
+        == 0
+    )

@@ -133,16 +133,27 @@ def test_a_primary_demoted_to_deputy_on_the_same_building_is_one_active_coverage
     assert [(c.liaison_id, c.role) for c in active] == [(world.liaison.id, CoverageRole.DEPUTY)]
 
 
-def test_the_board_shows_each_building_with_its_cover(world: World) -> None:
+def test_the_board_shows_each_building_as_the_dashboard_counts_it(world: World) -> None:
     lonely = factories.building(world.street)
     deputy_only = factories.building(world.street)
     factories.liaison([deputy_only], role=CoverageRole.DEPUTY)
-    board = {row.building.id: row for row in district.coverage_board(world.street)}
-    assert board[world.building.id].primary is not None
-    assert board[lonely.id].uncovered
-    assert board[deputy_only.id].primary is None and not board[deputy_only.id].uncovered
-    world.liaison.leave_from = world.liaison.leave_until = local_date(utcnow())
-    assert board[world.building.id].primary.liaison.away_on(local_date(utcnow()))
+    today = local_date(utcnow())
+
+    def states() -> dict[int, str]:
+        return {row.building.id: row.state for row in district.coverage_board(world.street, today)}
+
+    assert (states()[world.building.id], states()[lonely.id], states()[deputy_only.id]) == (
+        "covered",
+        "uncovered",
+        "deputy_only",
+    )
+    # a primary on leave covers nothing today: its building is a gap here as on the dashboard
+    world.liaison.leave_from = world.liaison.leave_until = today
+    db.session.flush()
+    assert states()[world.building.id] == "uncovered"
+    from hotline.stats.queries import coverage
+
+    assert world.building.id in {building_id for building_id, *_rest in coverage().gaps}
 
 
 def test_moving_a_coverage_ends_it_and_starts_one_on_the_other_building(world: World) -> None:
@@ -155,3 +166,18 @@ def test_moving_a_coverage_ends_it_and_starts_one_on_the_other_building(world: W
     with pytest.raises(ValidationFailed):
         district.move_coverage(moved.id, world.manager, now, {})
     assert db.session.get(Building, target.id) is target
+
+
+def test_deactivating_a_liaison_ends_its_coverage_and_leaves_a_gap(world: World) -> None:
+    from hotline.auth.services import set_user_active
+    from hotline.stats.queries import coverage
+
+    now = utcnow()
+    set_user_active(world.other_liaison.id, False, world.admin, now)
+
+    ended = db.session.scalars(select(Coverage).where(Coverage.liaison_id == world.other_liaison.id)).all()
+    assert ended and all(
+        not c.active and c.ended_at == now and c.ended_by_id == world.admin.id for c in ended
+    )
+    gaps = {building_id for building_id, _name, _street, _kind in coverage().gaps}
+    assert {c.building_id for c in ended} <= gaps
