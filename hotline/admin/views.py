@@ -7,7 +7,7 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, or_, select
 from werkzeug.wrappers import Response
 
 from hotline.admin.forms import (
@@ -98,11 +98,14 @@ def toggle_active(user_id: int) -> Response:
     return redirect(back)
 
 
-def _department_choices() -> list[tuple[str, str]]:
+def _department_choices(keep: Department | None = None) -> list[tuple[str, str]]:
+    """The active departments, and ``keep`` (a user's own, even when retired: editing its phone must not
+    fail on a department it cannot be given again)."""
     english = str(get_locale() or "") == "en"
-    departments = db.session.scalars(
-        select(Department).where(Department.active.is_(True)).order_by(Department.name)
-    ).all()
+    wanted: ColumnElement[bool] = Department.active.is_(True)
+    if keep is not None:
+        wanted = or_(wanted, Department.id == keep.id)
+    departments = db.session.scalars(select(Department).where(wanted).order_by(Department.name)).all()
     named = [(d.code, (d.name_en or d.name) if english else d.name) for d in departments]
     return [("", _("— choose —")), *named]
 
@@ -125,7 +128,7 @@ def _edit_form(user: User, submitted: bool) -> EditUserForm:
     # an enterprise contact stays one, and staff stay staff: only the roles it can take are offered
     roles = [Role.ENTERPRISE] if user.role == Role.ENTERPRISE else list(STAFF_ROLES)
     form.role.choices = [(role.value, role_label(role)) for role in roles]
-    form.department.choices = _department_choices()
+    form.department.choices = _department_choices(keep=user.department)
     form.active.choices = [("1", _("Active")), ("0", _("Deactivated"))]
     return form
 

@@ -33,6 +33,12 @@ from hotline.web import perform
 READERS = (Role.MANAGER, Role.ADMIN, Role.LIAISON)
 
 
+def _given(body: dict[str, Any]) -> dict[str, Any]:
+    """A PATCH body's keys that carry a value: ``null`` reads as absent (leave it as it is), as everywhere in
+    the API."""
+    return {key: value for key, value in body.items() if value is not None}
+
+
 def _reader() -> User:
     user = api_user()
     if user.role not in READERS:
@@ -78,7 +84,7 @@ def create_street(body: dict[str, Any]) -> tuple[Street, int]:
 def update_street(body: dict[str, Any], code: str) -> Street:
     """A manager renames a street or retires it (`active` false: its buildings stay, no new one goes in)."""
     user = api_user()
-    return perform(lambda: district.update_street(code, user, utcnow(), body))
+    return perform(lambda: district.update_street(code, user, utcnow(), _given(body)))
 
 
 # --------------------------------------------------------------------------- buildings
@@ -133,7 +139,7 @@ def update_building(body: dict[str, Any], building_id: int) -> Building:
     """A manager changes a building's street, names or address, or retires it (`active` false: offered to no
     new enterprise; its enterprises, requests and coverage stay)."""
     user = api_user()
-    return perform(lambda: district.update_building(building_id, user, utcnow(), body))
+    return perform(lambda: district.update_building(building_id, user, utcnow(), _given(body)))
 
 
 # --------------------------------------------------------------------------- departments
@@ -173,7 +179,7 @@ def update_department(body: dict[str, Any], code: str) -> Department:
     """A manager renames a department or retires it (`active` false: offered for no new transfer; what it
     holds stays with it to be answered)."""
     user = api_user()
-    return perform(lambda: district.update_department(code, user, utcnow(), body))
+    return perform(lambda: district.update_department(code, user, utcnow(), _given(body)))
 
 
 # --------------------------------------------------------------------------- categories
@@ -203,7 +209,7 @@ def update_category(body: dict[str, Any], code: str) -> Category:
     """A manager renames, reorders or retires a category, or changes its clocks (the deadlines of its open
     requests are re-derived)."""
     user = api_user()
-    return perform(lambda: district.update_category(code, user, utcnow(), body))
+    return perform(lambda: district.update_category(code, user, utcnow(), _given(body)))
 
 
 # --------------------------------------------------------------------------- coverage (包联)
@@ -288,7 +294,9 @@ class CoverageItem(MethodView):
         """A manager moves a coverage to another `building` or changes its `kind`: the coverage is ended and
         the new one answered (both stay in the history); the rules of `POST /api/v1/coverage` apply."""
         user = api_user()
-        return perform(lambda: district.move_coverage(_coverage_id(coverage_id), user, utcnow(), body))
+        return perform(
+            lambda: district.move_coverage(_coverage_id(coverage_id), user, utcnow(), _given(body))
+        )
 
     @token_required
     @errors_documented(401, 403, 404, 409)

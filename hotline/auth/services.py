@@ -183,7 +183,9 @@ def create_user(
         code = (department_code or "").strip()
         department = None
         if code and not has_control_characters(code, multiline=False):
-            department = db.session.scalars(select(Department).where(Department.code == code)).first()
+            department = db.session.scalars(
+                select(Department).where(Department.code == code, Department.active.is_(True))
+            ).first()
         if department is None:
             errors["department"] = _("Department staff need a department.")
         else:
@@ -401,6 +403,8 @@ def update_user(
             errors["active"] = problem
     if errors:
         raise ValidationFailed(_("Please correct the marked fields."), errors)
+    if changes.get("email", user.email) != user.email:
+        void_reset_links(user.id, now)
     for field, value in changes.items():
         setattr(user, field, value)
     role_changed = new_role != user.role
@@ -427,6 +431,22 @@ def _role_change_refused(user: User, new_role: Role, actor: User | None) -> str 
     if user.role == Role.LIAISON:
         return _liaison_still_needed(user)
     return None
+
+
+def void_reset_links(user_id: int, now: datetime) -> None:
+    """Make the user's unused password reset links void (its e-mail address changed: a link mailed to the
+    old one must not outlive it)."""
+    from hotline.auth.models import PasswordReset
+
+    db.session.execute(
+        update(PasswordReset)
+        .where(
+            PasswordReset.user_id == user_id,
+            PasswordReset.used_at.is_(None),
+            PasswordReset.revoked_at.is_(None),
+        )
+        .values(revoked_at=now)
+    )
 
 
 def end_coverages_of(user: User, actor: User | None, now: datetime) -> int:
@@ -662,6 +682,8 @@ def update_profile(
             changes["locale"] = locale.strip()
     if errors:
         raise ValidationFailed(_("Please correct the marked fields."), errors)
+    if changes.get("email", actor.email) != actor.email:
+        void_reset_links(actor.id, now)
     for field, value in changes.items():
         setattr(actor, field, value)
     db.session.flush()

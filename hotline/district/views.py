@@ -354,12 +354,9 @@ def category_names(category_id: int) -> Page:
         abort(404)
     form = forms.CategoryNamesForm()
     if form.validate_on_submit():
-        changes = {
-            "name": form.name.data,
-            "name_en": form.name_en.data,
-            "sort_order": form.sort_order.data or "0",
-            "active": bool(form.active.data),
-        }
+        changes = {"name": form.name.data, "name_en": form.name_en.data, "active": bool(form.active.data)}
+        if (form.sort_order.data or "").strip():  # a blank order leaves it as it is
+            changes["sort_order"] = form.sort_order.data
         code = row.code
         done = perform(lambda: district.update_category(code, current_user, utcnow(), changes), form=form)
         if isinstance(done, Category):

@@ -293,3 +293,10 @@ def test_a_write_that_loses_a_race_on_a_unique_index_is_a_409_not_a_500(
         db.session.scalar(select(func.count()).select_from(Street).where(Street.name == "同时添加的街道"))
         == 0
     )
+
+
+def test_null_in_a_patch_leaves_the_value_as_it_is(client: FlaskClient, world: World) -> None:
+    manager = Manager(client, world.manager)
+    answer = manager.call("PATCH", f"/streets/{world.street.code}", {"name": None, "name_en": "Renamed"})
+    assert answer.status_code == 200, answer.get_json()
+    assert (answer.get_json()["name"], answer.get_json()["name_en"]) == (world.street.name, "Renamed")

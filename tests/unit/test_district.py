@@ -181,3 +181,28 @@ def test_deactivating_a_liaison_ends_its_coverage_and_leaves_a_gap(world: World)
     )
     gaps = {building_id for building_id, _name, _street, _kind in coverage().gaps}
     assert {c.building_id for c in ended} <= gaps
+
+
+def test_accounts_take_only_departments_in_use_and_a_new_email_voids_old_links(world: World) -> None:
+    from hotline.auth import resets
+    from hotline.auth.models import PasswordReset
+    from hotline.auth.services import create_user, update_user
+
+    now = utcnow()
+    district.update_department(world.department.code, world.manager, now, {"active": False})
+    with pytest.raises(ValidationFailed) as refused:
+        create_user(
+            username="newstaff",
+            password="Quiet-Lantern-2026",
+            name="新同事",
+            role="department",
+            department_code=world.department.code,
+            actor=world.admin,
+            now=now,
+        )
+    assert set(refused.value.fields) == {"department"}
+
+    resets.issue_reset_link(world.liaison.username, world.admin, now)
+    update_user(world.liaison.id, world.admin, now, email="moved@example.gov.cn")
+    links = db.session.scalars(select(PasswordReset).where(PasswordReset.user_id == world.liaison.id)).all()
+    assert links and all(link.revoked_at == now for link in links)
