@@ -14,7 +14,8 @@ import os
 from datetime import UTC, datetime
 
 from flask import Flask, request
-from sqlalchemy import DateTime, String, Text, create_engine, text
+from sqlalchemy import DateTime, String, Text, create_engine, inspect, text
+from sqlalchemy.exc import IntegrityError, ProgrammingError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from hotline.db import ping_idle_connections  # the function only: no application is made
@@ -40,7 +41,17 @@ class Row(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
-Base.metadata.create_all(engine)
+def _create_table() -> None:
+    """Each gunicorn worker imports this module: two may both find the table missing and both create it;
+    the one that loses sees the other's table (PostgreSQL's duplicate table, or a duplicate type row)."""
+    try:
+        Base.metadata.create_all(engine)
+    except (ProgrammingError, IntegrityError):
+        if not inspect(engine).has_table(Row.__tablename__):
+            raise
+
+
+_create_table()
 
 
 @app.get("/")
