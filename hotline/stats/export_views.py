@@ -181,6 +181,7 @@ def _request_records(query: Select[Ticket]) -> Select:
             Ticket.title,
             Ticket.created_at,
             Enterprise.name.label("enterprise"),
+            Enterprise.verified_at.is_not(None).label("enterprise_verified"),
             Building.name.label("building"),
             street.name.label("street"),
             Category.name.label("category"),

@@ -244,6 +244,7 @@ REQUEST_COLUMNS: list[tuple[Any, int]] = [
     (_l("Title"), 40),
     (_l("Created"), 17),
     (_l("Enterprise"), 30),
+    (_l("Enterprise verified"), 10),
     (_l("Building"), 22),
     (_l("Street"), 16),
     (_l("Category"), 16),
@@ -270,6 +271,7 @@ class RequestRecord(Protocol):
     title: str
     created_at: datetime
     enterprise: str
+    enterprise_verified: bool
     building: str
     street: str | None
     category: str
@@ -297,6 +299,8 @@ class RowLabels:
         self.urgencies = {urgency: str(label) for urgency, label in URGENCY_LABELS.items()}
         self.scores = {score: str(label) for score, label in SCORE_LABELS.items()}
         self.english = str(get_locale() or "zh") == "en"
+        # requests of enterprises nobody has verified yet are marked in every list (issue 10, point 4)
+        self.verified = {True: _("Verified"), False: _("Not verified")}
 
     def category(self, record: RequestRecord) -> str:
         return record.category_en if self.english and record.category_en else record.category
@@ -319,6 +323,7 @@ def request_row(record: RequestRecord, labels: RowLabels | None = None) -> list[
         record.title,
         record.created_at,
         record.enterprise,
+        words.verified[bool(record.enterprise_verified)],
         record.building,
         record.street,
         words.category(record),

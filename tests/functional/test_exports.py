@@ -201,6 +201,7 @@ def expected_row(ticket: Ticket, state: str, rating: str | None, hours: float | 
         w_ticket.title,
         naive_local(w_ticket.created_at),
         ENTERPRISE,
+        "已核验" if w_ticket.enterprise.verified else "未核验",  # requests of unverified enterprises are marked
         w_ticket.building.name,
         w_ticket.building.street.name,
         CATEGORY,
@@ -244,7 +245,7 @@ def test_the_requests_behind_a_figure_in_excel(client, cohort) -> None:  # type:
         cell = rows[number][1]
         assert cell.data_type == "s", title
         assert cell.value == "'" + title
-        assert rows[number][16].data_type == "n"
+        assert rows[number][17].data_type == "n"  # times reopened
 
 
 def test_the_requests_behind_a_figure_in_csv(client, cohort) -> None:  # type: ignore[no-untyped-def]
@@ -260,16 +261,17 @@ def test_the_requests_behind_a_figure_in_csv(client, cohort) -> None:  # type: i
     assert set(by_number) == {cohort.closed.number, cohort.resolved.number}
     closed = by_number[cohort.closed.number]
     assert closed[1] == "'" + INJECTIONS[0]
-    assert closed[2:10] == [
+    assert closed[2:11] == [
         "2026-03-02 09:00",
         ENTERPRISE,
-        *closed[4:6],
+        "未核验",
+        *closed[5:7],
         CATEGORY,
         "网上提交",
         "一般",
         "已关闭",
     ]
-    assert closed[15:] == ["满意", "0", "8.0"]
+    assert closed[16:] == ["满意", "0", "8.0"]
     assert by_number[cohort.resolved.number][1] == "'+1+1"
 
     everything = client.get(f"/manage/exports/requests.csv?{MARCH}")
