@@ -16,6 +16,8 @@ from hotline.errors import Conflict, Forbidden, InvalidTransition, NotFound, Val
 from hotline.extensions import db
 from hotline.text import has_control_characters
 
+ROOM_MAX = 50  # enterprises.room
+
 
 def _check_new_enterprise(
     uscc: str, name: str, building_id: int | None, *, claim: bool = False
@@ -56,12 +58,20 @@ def _check_enterprise_and_contact(
     contact_name: str,
     username: str,
     password: str,
+    room: str = "",
+    phone: str = "",
+    email: str = "",
     extra_errors: dict[str, str] | None = None,
     claim: bool = False,
 ) -> tuple[str, str, Building]:
     """Every problem of a new enterprise and its first contact at once, as one :class:`ValidationFailed`
-    (with ``claim``, a code already registered is no problem: self-registration makes it a claim)."""
+    (with ``claim``, a code already registered is no problem: self-registration makes it a claim): the
+    code, names, building, room, the contact's username, password, phone and e-mail."""
     errors: dict[str, str] = {}
+    if len((room or "").strip()) > ROOM_MAX:
+        errors["room"] = _("At most %(n)d characters.", n=ROOM_MAX)
+    _changes, problems = accounts.checked_profile(name=None, phone=phone or "", email=email or "")
+    errors.update(problems)
     code, display, building = "", "", None
     try:
         code, display, building = _check_new_enterprise(uscc, name, building_id, claim=claim)
@@ -113,6 +123,9 @@ def register_enterprise(
         contact_name=contact_name,
         username=username,
         password=password,
+        room=room,
+        phone=phone,
+        email=email,
         claim=True,
     )
     existing = db.session.scalars(select(Enterprise).where(Enterprise.uscc == code)).first()
@@ -178,6 +191,9 @@ def create_enterprise_with_contact(
         contact_name=contact_name,
         username=username,
         password=password,
+        room=room,
+        phone=phone,
+        email=email,
         extra_errors=extra,
     )
     enterprise, _contact = _save_enterprise_and_contact(
@@ -215,7 +231,7 @@ def _save_enterprise_and_contact(
         uscc=code,
         name=display,
         building_id=building.id,
-        room=(room or "").strip()[:50],
+        room=(room or "").strip(),  # checked: at most ROOM_MAX
         created_at=now,
         verified_at=now if verified_by else None,
         verified_by_id=verified_by.id if verified_by else None,
@@ -294,7 +310,6 @@ def verify_enterprise(enterprise_id: int, actor: User, now: datetime) -> Enterpr
 
 # --------------------------------------------------------------------------- editing and contacts
 
-ROOM_MAX = 50  # enterprises.room
 INDUSTRY_MAX = 100  # enterprises.industry
 
 

@@ -300,3 +300,26 @@ def test_null_in_a_patch_leaves_the_value_as_it_is(client: FlaskClient, world: W
     answer = manager.call("PATCH", f"/streets/{world.street.code}", {"name": None, "name_en": "Renamed"})
     assert answer.status_code == 200, answer.get_json()
     assert (answer.get_json()["name"], answer.get_json()["name_en"]) == (world.street.name, "Renamed")
+
+
+def test_onboarding_answers_every_problem_at_once_and_cuts_nothing(client: FlaskClient, world: World) -> None:
+    manager = Manager(client, world.manager)
+    body = {
+        "uscc": "91310000BAD",
+        "name": "新企业",
+        "building": world.building.id,
+        "room": "房" * 51,
+        "contact": {
+            "username": "fresh.contact",
+            "name": "联系人",
+            "phone": "12",
+            "email": "not-an-address",
+            "password": "Quiet-Lantern-2026",
+        },
+    }
+    error = error_of(manager.call("POST", "/enterprises", body), 400, "validation_failed")
+    assert {"uscc", "room", "contact.phone", "contact.email"} <= set(error["fields"]), error["fields"]
+    huge = error_of(
+        manager.call("POST", "/enterprises", {**body, "building": 2**70}), 400, "validation_failed"
+    )
+    assert "building" in huge["fields"]

@@ -201,7 +201,9 @@ def expected_row(ticket: Ticket, state: str, rating: str | None, hours: float | 
         w_ticket.title,
         naive_local(w_ticket.created_at),
         ENTERPRISE,
-        "已核验" if w_ticket.enterprise.verified else "未核验",  # requests of unverified enterprises are marked
+        "已核验"
+        if w_ticket.enterprise.verified
+        else "未核验",  # requests of unverified enterprises are marked
         w_ticket.building.name,
         w_ticket.building.street.name,
         CATEGORY,
