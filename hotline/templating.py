@@ -57,6 +57,9 @@ NAV[Role.ADMIN] = [*NAV[Role.MANAGER], NavItem("admin.users", _l("Users"))]
 def nav_items() -> list[NavItem]:
     if not current_user.is_authenticated:
         return []
+    if current_user.role == Role.ENTERPRISE and current_user.enterprise_id is None:
+        # a claimant (its claim not confirmed yet, or rejected) files nothing: its portal says why
+        return NAV[Role.ENTERPRISE][:1]
     return NAV.get(current_user.role, [])
 
 

@@ -165,6 +165,7 @@ def test_registering_a_registered_code_is_a_claim_decided_by_the_liaison(
     portal = client.get("/portal/").get_data(as_text=True)
     assert 'data-claim="pending"' in portal
     assert ticket.number not in portal
+    assert 'href="/portal/new"' not in portal  # nothing to file with until the claim is confirmed
     assert client.get(f"/tickets/{ticket.number}").status_code == 404
 
     liaison = client.application.test_client()
@@ -184,6 +185,7 @@ def test_registering_a_registered_code_is_a_claim_decided_by_the_liaison(
 
     portal = client.get("/portal/").get_data(as_text=True)
     assert ticket.number in portal and "claim-status" not in portal
+    assert 'href="/portal/new"' in portal
     notices = client.get("/notifications/").get_data(as_text=True)
     assert "电话核实" in notices
     other = client.application.test_client()
