@@ -84,3 +84,9 @@ class CoverageForm(FlaskForm):
 
 class EndCoverageForm(FlaskForm):
     coverage = HiddenField()
+
+
+class MoveCoverageForm(FlaskForm):
+    """A coverage moved to another building of the street (ended, and started there: both in the history)."""
+
+    building = SelectField(_l("Move to"), validators=[Required()], validate_choice=False)

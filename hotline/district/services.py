@@ -572,6 +572,8 @@ def move_coverage(coverage_id: Any, actor: User, now: datetime, changes: Mapping
     if not coverage.active:
         raise Conflict(_("This coverage has already ended."))
     building = changes.get("building", coverage.building_id)
+    if isinstance(building, str):
+        building = whole_number(building)
     kind = changes.get("kind", coverage.role.value)
     if building == coverage.building_id and kind == coverage.role.value:
         raise _refused({"building": _("Give another building or another kind.")})

@@ -119,6 +119,7 @@ def _street_page(
         building_form=building,
         cover=cover,
         end_form=forms.EndCoverageForm(formdata=None),
+        targets=[row.building for row in board if row.building.active],
         today=today,
     )
     return (page, 400) if refused else page
@@ -208,6 +209,35 @@ def cover(code: str) -> Page:
             )
             return redirect(url_for(".street", code=code, _anchor=f"building-{done.building_id}"))
     return _street_page(street, cover=form)
+
+
+@bp.route("/coverage/<int:coverage_id>/move", methods=["POST"])
+@roles_required(Role.MANAGER)
+def move_coverage(coverage_id: int) -> Response:
+    form = forms.MoveCoverageForm()
+    if not form.validate_on_submit():
+        abort(400)
+    coverage = db.session.get(Coverage, coverage_id)
+    if coverage is None:
+        abort(404)
+    back = url_for(".street", code=coverage.building.street.code)
+    target = form.building.data or ""
+    done = perform(
+        lambda: district.move_coverage(coverage_id, current_user, utcnow(), {"building": target or None}),
+        back=back,
+    )
+    flash(
+        _(
+            "%(liaison)s now covers %(building)s as %(kind)s.",
+            liaison=done.liaison.name,
+            building=done.building.name,
+            kind=forms.KIND_LABELS[done.role],
+        ),
+        "success",
+    )
+    return redirect(
+        url_for(".street", code=done.building.street.code, _anchor=f"building-{done.building_id}")
+    )
 
 
 @bp.route("/coverage/<int:coverage_id>/end", methods=["POST"])

@@ -200,3 +200,28 @@ def test_only_managers_reach_the_setup_pages(client: FlaskClient, world: World) 
     assert manager.get("/manage/streets/NOPE").status_code == 404
     assert manager.get("/manage/streets/%00").status_code in (400, 404)
     assert manager.get("/manage/buildings/99999999999999999999").status_code == 404
+
+
+def test_a_coverage_is_moved_to_another_building_on_the_street_page(
+    client: FlaskClient, world: World
+) -> None:
+    other = factories.building(world.street)
+    deputy = factories.liaison([world.building], role=CoverageRole.DEPUTY)
+    coverage = db.session.scalar(select(Coverage).where(Coverage.liaison_id == deputy.id))
+    assert coverage is not None
+    db.session.commit()
+    login(client, world.manager.username)
+    english(client)
+    page = f"/manage/streets/{world.street.code}"
+    assert f"/manage/coverage/{coverage.id}/move" in client.get(page).get_data(as_text=True)
+
+    moved = post_form(client, page, f"/manage/coverage/{coverage.id}/move", {"building": str(other.id)})
+    assert moved.status_code == 302
+    line = row(client.get(page).get_data(as_text=True), f"building-{other.id}")
+    assert f'data-kind="deputy" data-liaison="{deputy.username}"' in line
+    db.session.expire_all()
+    assert coverage.active is False
+    # to a building that does not exist: refused, the coverage stays where it was
+    refused = post_form(client, page, f"/manage/coverage/{coverage.id}/move", {"building": "²"})
+    assert refused.status_code == 302
+    assert "This coverage has already ended." in client.get(page).get_data(as_text=True)
