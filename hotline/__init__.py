@@ -44,6 +44,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         ops,
         outbox,
         pages,
+        reports,
         routing,
         security,
         sla,
@@ -89,6 +90,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     enterprises.init_app(app)
     district.init_app(app)  # streets, buildings, departments, categories, coverage
     imports.init_app(app)  # the district's spreadsheets
+    reports.init_app(app)  # frozen reports, the public definitions
     admin.init_app(app)
     api.init_app(app)
     pages.init_app(app)

@@ -6,6 +6,7 @@ from hotline.imports.models import ImportFile, ImportKind
 from hotline.notifications.models import Notification, NotificationKind
 from hotline.ops.models import Heartbeat, TaskCount
 from hotline.outbox.models import OutboxMessage
+from hotline.reports.models import FrozenReport
 from hotline.sla.models import CalendarDay, ClockAlert, ClockSchedule, Extension, Setting
 from hotline.stats.models import StatsCell
 from hotline.tickets.idempotency.models import IdempotencyKey
@@ -23,6 +24,7 @@ __all__ = [
     "Department",
     "Enterprise",
     "Extension",
+    "FrozenReport",
     "Heartbeat",
     "IdempotencyKey",
     "ImportFile",

@@ -1107,3 +1107,36 @@ class ResetLink(Base):
 
 class PasswordResetBody(Base):
     password = clean_text(required=True, description="The new password; the project's password rules")
+
+
+# --------------------------------------------------------------------------- frozen reports (issue 11)
+
+
+# "from" is a Python keyword: the body's schema is made from a dict
+ReportCreate = Base.from_dict(
+    {
+        "from": clean_text(required=True, description="YYYY-MM-DD, the first day (Asia/Shanghai)"),
+        "to": clean_text(required=True, description="YYYY-MM-DD, the last day, included"),
+    },
+    name="ReportCreate",
+)
+
+
+class ReportSummary(Base):
+    id = fields.Integer(required=True)
+    from_ = fields.Function(lambda r: r.period_start.isoformat(), data_key="from", required=True)
+    to = fields.Function(lambda r: r.period_end.isoformat(), required=True)
+    version = fields.Integer(required=True, metadata={"description": "The nth freeze of the same period"})
+    as_of = LocalTime(required=True, metadata=TIME_REQUIRED)
+    frozen_by = fields.Nested(Person, attribute="created_by", required=True)
+
+
+class ReportSchema(ReportSummary):
+    figures = fields.Dict(
+        required=True, metadata={"description": "Every figure, as /stats/summary names them"}
+    )
+    breakdowns = fields.Dict(required=True, metadata={"description": "By street, category and channel"})
+    definitions = fields.Dict(required=True, metadata={"description": "What each figure counts, zh and en"})
+
+
+ReportPage = page_of(ReportSummary, "ReportPage")

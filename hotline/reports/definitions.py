@@ -1,0 +1,79 @@
+"""What each published figure counts and leaves out, in plain Chinese and English: frozen into every report
+(the definitions in force when it was frozen) and shown on the public definitions page."""
+
+from __future__ import annotations
+
+# figure → (中文 name, Chinese text, English name, English text)
+DEFINITIONS: dict[str, tuple[str, str, str, str]] = {
+    "total": (
+        "受理量",
+        "统计期内提交的诉求件数（按提交日期归入统计期），不含企业撤回和并入其他诉求的件数。",
+        "Requests received",
+        "Requests filed in the period (counted by the day they were filed), withdrawn and merged ones "
+        "excluded.",
+    ),
+    "resolved": (
+        "办结量",
+        "上述诉求中目前已办结（待评价或已关闭）的件数。",
+        "Requests resolved",
+        "Of those, the requests now resolved (awaiting their rating) or closed.",
+    ),
+    "closure_rate": (
+        "办结率",
+        "办结量 ÷ 受理量。",
+        "Closure rate",
+        "Resolved ÷ received.",
+    ),
+    "satisfaction_rate": (
+        "满意率",
+        "（满意 + 基本满意）÷ 已评价件数，按每件诉求的最新一次评价计；未评价的诉求不计入分子也不计入分母。",
+        "Satisfaction rate",
+        "(Satisfied + basically satisfied) ÷ rated requests, by each request's latest rating; unrated "
+        "requests are in neither side.",
+    ),
+    "response_rate": (
+        "及时签收率",
+        "在签收时限内签收的件数 ÷（已签收件数 + 超过签收时限仍未签收的件数）；没有时限的诉求另行列出。",
+        "Response rate",
+        "Acknowledged by the deadline ÷ (acknowledged + still unacknowledged past the deadline); requests "
+        "without a deadline are counted apart.",
+    ),
+    "on_time_rate": (
+        "按期办结率",
+        "在办结时限内办结的件数 ÷ 办结量。",
+        "On-time rate",
+        "Resolved by the deadline ÷ resolved.",
+    ),
+    "reopen_rate": (
+        "重办率",
+        "办结后因企业不满意等原因重新办理过的件数 ÷ 办结量。",
+        "Reopen rate",
+        "Requests reopened at least once ÷ resolved.",
+    ),
+    "avg_handling_hours": (
+        "平均办理时长",
+        "从提交到办结的平均工作小时数（只计工作日的工作时间）。",
+        "Average handling time",
+        "Mean working hours from filing to resolution (working time only).",
+    ),
+    "overdue_open": (
+        "超期未办结",
+        "截至统计时，仍未办结且已超过办结时限的件数。",
+        "Overdue open",
+        "At the time of counting, open requests past their resolution deadline.",
+    ),
+    "coverage": (
+        "楼宇覆盖率",
+        "主包联零号员工在岗（账号有效且不在休假）的楼宇 ÷ 在用楼宇。",
+        "Building coverage",
+        "Buildings whose primary liaison is at work (an active account, not on leave) ÷ buildings in use.",
+    ),
+}
+
+
+def as_json() -> dict[str, dict[str, str]]:
+    """The definitions as a report stores them."""
+    return {
+        name: {"name_zh": zh_name, "zh": zh, "name_en": en_name, "en": en}
+        for name, (zh_name, zh, en_name, en) in DEFINITIONS.items()
+    }

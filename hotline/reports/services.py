@@ -1,0 +1,130 @@
+"""Frozen reports (issue 11, point 5): a manager freezes a period's figures so that what the district
+publishes never changes under it.
+
+A report holds every figure of the period (as ``GET /api/v1/stats/summary`` answers them), the breakdowns by
+street, category and channel, the definitions in force (:mod:`hotline.reports.definitions`), the moment they
+were counted (截至, ``as_of``) and who froze them.  Later changes to the requests (a reopening, a late rating)
+never alter it: they show in the live figures and in the next freeze, which is a new version beside the old
+one.  The database refuses UPDATE and DELETE of a report.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from flask_babel import gettext as _
+from sqlalchemy import func, select
+
+from hotline.auth.models import User
+from hotline.errors import Forbidden, NotFound, ValidationFailed
+from hotline.extensions import db
+from hotline.reports import definitions
+from hotline.reports.models import FrozenReport
+from hotline.stats import queries as stats
+from hotline.timeutil import local_date
+
+PERIOD_DAYS_MAX = 366
+BREAKDOWNS: tuple[stats.Dimension, ...] = ("street", "category", "channel")
+
+
+def _day(value: Any, field: str, errors: dict[str, str]) -> date | None:
+    if isinstance(value, date):
+        return value
+    if not isinstance(value, str) or len(value) != 10 or not value.isascii():
+        errors[field] = _("Give a day as YYYY-MM-DD.")
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        errors[field] = _("Give a day as YYYY-MM-DD.")
+        return None
+
+
+def freeze(start: Any, end: Any, actor: User, now: datetime) -> FrozenReport:
+    """Freeze the figures of ``start`` to ``end`` (both days included, Asia/Shanghai) as they are ``now``.
+
+    Raises :class:`Forbidden` (not a manager) and :class:`ValidationFailed` on ``from``/``to``: not days,
+    the end before the start, a period longer than :data:`PERIOD_DAYS_MAX` days, or starting in the future.
+    """
+    if not actor.is_staff:
+        raise Forbidden(_("Only managers may freeze the district's figures."))
+    errors: dict[str, str] = {}
+    first, last = _day(start, "from", errors), _day(end, "to", errors)
+    if first is not None and last is not None:
+        if last < first:
+            errors["to"] = _("The last day comes before the first.")
+        elif (last - first).days + 1 > PERIOD_DAYS_MAX:
+            errors["to"] = _("A report covers at most %(n)d days.", n=PERIOD_DAYS_MAX)
+        elif first > local_date(now):
+            errors["from"] = _("The period has not begun yet.")
+    if errors:
+        raise ValidationFailed(_("Please correct the marked fields."), errors)
+    assert first is not None and last is not None
+    flt = stats.StatsFilter(start=first, end=last + timedelta(days=1))
+    cover = stats.coverage()
+    figures: dict[str, Any] = {
+        **stats.as_dict(stats.summary(flt, now)),
+        "coverage": cover.rate,
+        "buildings": cover.buildings,
+        "covered_buildings": cover.covered,
+    }
+    breakdowns = {
+        dimension: [
+            {"key": row.key, "label": row.label, "figures": stats.as_dict(row.figures)}
+            for row in stats.breakdown(flt, dimension, now)
+        ]
+        for dimension in BREAKDOWNS
+    }
+    version = (
+        db.session.scalar(
+            select(func.max(FrozenReport.version)).where(
+                FrozenReport.period_start == first, FrozenReport.period_end == last
+            )
+        )
+        or 0
+    ) + 1
+    report = FrozenReport(
+        period_start=first,
+        period_end=last,
+        version=version,
+        as_of=now,
+        created_by_id=actor.id,
+        figures=figures,
+        breakdowns=breakdowns,
+        definitions=definitions.as_json(),
+    )
+    db.session.add(report)
+    db.session.flush()
+    return report
+
+
+def report_by_id(report_id: int, actor: User | None = None) -> FrozenReport:
+    """The report of this id (managers only when ``actor`` is given); :class:`NotFound` otherwise."""
+    if actor is not None and not actor.is_staff:
+        raise Forbidden(_("Only managers may read frozen reports."))
+    report = db.session.get(FrozenReport, report_id) if 0 < report_id < 2**63 else None
+    if report is None:
+        raise NotFound(_("No such report."))
+    return report
+
+
+def reports_query() -> Any:
+    """Every report, newest first."""
+    return select(FrozenReport).order_by(FrozenReport.as_of.desc(), FrozenReport.id.desc())
+
+
+def latest_year_report(today: date) -> FrozenReport | None:
+    """The newest freeze of a whole calendar year (1 January to 31 December) already over: what the public
+    summary states, with its 截至 time."""
+    rows = db.session.scalars(
+        select(FrozenReport)
+        .where(FrozenReport.period_end < today)
+        .order_by(FrozenReport.period_end.desc(), FrozenReport.version.desc())
+        .limit(50)
+    )
+    for report in rows:
+        start, end = report.period_start, report.period_end
+        if (start.month, start.day, end.month, end.day) == (1, 1, 12, 31) and start.year == end.year:
+            return report
+    return None

@@ -1,0 +1,97 @@
+"""Frozen reports on the pages and through the API, and the public page's statement (issue 11, point 5)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import time_machine
+from flask.testing import FlaskClient
+
+from hotline.db import utcnow
+from hotline.extensions import db
+from hotline.tickets import services as tickets
+from hotline.tickets.models import RatingScore
+from hotline.timeutil import local_date
+from tests.factories import World
+from tests.functional.html import field_errors
+from tests.functional.test_admin import english
+from tests.functional.test_api import API, Api, error_of
+from tests.helpers import login, post_form
+
+
+def test_a_manager_freezes_a_period_through_the_api_and_reads_it_back(
+    client: FlaskClient, world: World
+) -> None:
+    world.resolved()
+    db.session.commit()
+    today = local_date(utcnow()).isoformat()
+    manager = Api(client, world.manager)
+
+    made = client.post(f"{API}/reports", json={"from": today, "to": today}, headers=manager.headers)
+    assert made.status_code == 201, made.get_json()
+    body = made.get_json()
+    assert (body["from"], body["to"], body["version"], body["figures"]["total"]) == (today, today, 1, 1)
+    assert body["frozen_by"]["username"] == world.manager.username and body["as_of"].endswith("+08:00")
+    assert body["definitions"]["closure_rate"]["name_zh"] == "办结率"
+    listed = manager.get("/reports").get_json()
+    assert [r["id"] for r in listed["items"]] == [body["id"]]
+    assert manager.get(f"/reports/{body['id']}").get_json()["figures"] == body["figures"]
+
+    bad = client.post(
+        f"{API}/reports",
+        json={"from": "2026-02-30", "to": ["x"]},
+        headers={**manager.headers, "Accept-Language": "en"},
+    )
+    assert set(error_of(bad, 400, "validation_failed")["fields"]) >= {"to"}
+    error_of(manager.get("/reports/99999999999999999999"), 404, "not_found")
+    liaison = Api(client, world.liaison)
+    error_of(liaison.get("/reports"), 403, "forbidden")
+    error_of(
+        client.post(f"{API}/reports", json={"from": today, "to": today}, headers=liaison.headers),
+        403,
+        "forbidden",
+    )
+
+
+def test_the_reports_page_freezes_and_the_public_page_states_the_frozen_year(
+    client: FlaskClient, world: World
+) -> None:
+    last_year = local_date(utcnow()).year - 1
+    with time_machine.travel(utcnow().replace(year=last_year, month=6, day=10), tick=False):
+        ticket = world.resolved()
+        tickets.rate(ticket.id, world.contact, RatingScore.SATISFIED.value, "", utcnow())
+    db.session.commit()
+    login(client, world.manager.username)
+    english(client)
+
+    refused = post_form(client, "/manage/reports", "/manage/reports", {"start": "someday", "end": ""})
+    assert refused.status_code == 400
+    assert field_errors(refused.get_data(as_text=True), "start") == ["Give a day as YYYY-MM-DD."]
+    frozen = post_form(
+        client,
+        "/manage/reports",
+        "/manage/reports",
+        {"start": f"{last_year}-01-01", "end": f"{last_year}-12-31"},
+    )
+    assert frozen.status_code == 302
+    page = client.get(frozen.headers["Location"]).get_data(as_text=True)
+    assert 'id="figure-satisfaction_rate"' in page and "frozen by" in page
+
+    # a later change to that year moves the live figures, not the published ones
+    with time_machine.travel(utcnow().replace(year=last_year, month=7, day=1), tick=False):
+        world.submit()
+    db.session.commit()
+    public = client.get(f"/public/summary?year={last_year}").get_data(as_text=True)
+    assert "As published: the figures of" in public and f"{last_year}-12-31" in public
+    assert "satisfaction rate 100%" in public.replace("100.0%", "100%")
+    assert client.get("/public/definitions").status_code == 200
+    assert "满意率" in client.get("/public/definitions").get_data(as_text=True)
+
+
+def test_a_report_freezes_the_as_of_moment(world: World) -> None:
+    from hotline.reports import services as reports
+
+    now = utcnow()
+    report = reports.freeze(local_date(now).isoformat(), local_date(now).isoformat(), world.manager, now)
+    assert report.as_of == now
+    assert reports.latest_year_report(local_date(now) + timedelta(days=400)) is None

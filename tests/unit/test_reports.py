@@ -1,0 +1,65 @@
+"""Frozen reports (issue 11, point 5): a period's figures kept as they were when frozen."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+
+from hotline.db import utcnow
+from hotline.errors import Forbidden, ValidationFailed
+from hotline.extensions import db
+from hotline.reports import services as reports
+from hotline.tickets import services as tickets
+from hotline.tickets.models import RatingScore
+from hotline.timeutil import local_date
+from tests.factories import World
+
+
+def test_a_frozen_report_keeps_its_figures_after_a_later_reopen(world: World) -> None:
+    now = utcnow()
+    ticket = world.resolved(now)
+    tickets.rate(ticket.id, world.contact, RatingScore.SATISFIED.value, "", now)
+    today = local_date(now)
+    first = reports.freeze(today.replace(day=1).isoformat(), today.isoformat(), world.manager, now)
+    assert (first.figures["total"], first.figures["satisfaction_rate"], first.version) == (1, 1.0, 1)
+    assert first.definitions["satisfaction_rate"]["name_zh"] == "满意率"
+    assert {"street", "category", "channel"} == set(first.breakdowns)
+
+    # later the period gains an unrated, unresolved request: the live figures move, the frozen ones do not
+    later = now + timedelta(minutes=5)
+    world.submit(later)
+    second = reports.freeze(today.replace(day=1).isoformat(), today.isoformat(), world.manager, later)
+    db.session.expire_all()
+    assert (first.figures["total"], first.figures["closure_rate"]) == (1, 1.0)
+    assert second.version == 2 and (second.figures["total"], second.figures["closure_rate"]) == (2, 0.5)
+
+
+def test_freezing_is_for_managers_and_checks_its_period(world: World) -> None:
+    now = utcnow()
+    with pytest.raises(Forbidden):
+        reports.freeze("2026-01-01", "2026-01-31", world.liaison, now)
+    for start, end, field in (
+        ("2026-13-01", "2026-12-31", "from"),
+        ("2026-02-01", "2026-01-31", "to"),
+        ("2024-01-01", "2026-01-31", "to"),
+        ("2026-1-1", "2026-01-31", "from"),
+        ("9999-01-01", "9999-12-31", "from"),
+    ):
+        with pytest.raises(ValidationFailed) as refused:
+            reports.freeze(start, end, world.manager, now)
+        assert field in refused.value.fields, (start, end)
+
+
+def test_the_database_refuses_to_change_a_frozen_report(world: World) -> None:
+    now = utcnow()
+    today = local_date(now)
+    report = reports.freeze(today.isoformat(), today.isoformat(), world.manager, now)
+    for statement in (
+        f"UPDATE frozen_reports SET version = 9 WHERE id = {report.id}",
+        f"DELETE FROM frozen_reports WHERE id = {report.id}",
+    ):
+        with pytest.raises(DBAPIError, match="frozen_reports is append-only"), db.session.begin_nested():
+            db.session.execute(text(statement))
