@@ -334,3 +334,20 @@ def test_a_step_needing_next_years_calendar_is_a_step_in_the_future():
     clock = _Clock(start, datetime(2027, 1, 6, 10, 0, tzinfo=LOCAL_TZ), random.Random(1), 1.0, calendar)
     with pytest.raises(CalendarMissing):
         clock.after(1, 2)
+
+
+def test_the_demo_district_is_wuchang() -> None:
+    """Issue 11, point 8: the streets of 武昌区, buildings along its riverside corridor, enterprises of region
+    420106 (what the seeder makes the codes from)."""
+    from hotline.demo import data
+
+    names = {name for _code, name, _buildings in data.STREETS}
+    assert {"积玉桥街道", "徐家棚街道", "杨园街道", "中南路街道", "水果湖街道", "首义路街道"} <= names
+    assert set(data.REGIONS) == {"420106"}
+    buildings = {b for _code, _name, rows in data.STREETS for b, _address in rows}
+    assert {"武汉数创大厦", "武汉阿里中心", "联发国际", "汇通新长江"} <= buildings
+    covered = {b for _u, _n, primaries, deputies in data.LIAISONS for b in (*primaries, *deputies)}
+    assert covered <= buildings
+    primaries = [b for _u, _n, rows, _d in data.LIAISONS for b in rows]
+    assert sorted(primaries) == sorted(buildings)  # one primary each
+    assert not [name for name, _industry in data.ENTERPRISES if "上海" in name]
