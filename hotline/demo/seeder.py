@@ -311,6 +311,8 @@ class _Seeder:
             category = rng.choices(list(CATEGORY_WEIGHTS), list(CATEGORY_WEIGHTS.values()))[0]
             channel = rng.choices(list(CHANNEL_WEIGHTS), list(CHANNEL_WEIGHTS.values()))[0]
             urgent = rng.random() < (0.25 if category == "utilities" else 0.06)
+            if channel in (Channel.PHONE, Channel.VISIT):
+                created_at = self._in_working_time(created_at, rng)  # a liaison records it at work
             if channel in (Channel.TEA_MEETING, Channel.ROUNDTABLE):
                 # Meetings are held in the morning; the liaison records the requests raised there during or
                 # after the meeting.
@@ -342,15 +344,35 @@ class _Seeder:
             rng = next(streams)
             # The oldest request is almost a year old; the volume grows towards today.
             age = 362.0 if i == 0 else 362.0 * rng.random() ** 1.25
-            created_at = self._in_working_time(
-                self.anchor - timedelta(days=age, hours=rng.uniform(0, 8)), rng
-            )
+            created_at = self._filed_at(self.anchor - timedelta(days=age), rng)
             fate = rng.choices(list(FATES), list(FATES.values()))[0]
             if fate == "in_progress" and age > 90:
                 fate = "closed"  # a request stuck for months would have been escalated long ago
             plans.append(plan(rng, created_at, fate))
         plans.sort(key=lambda p: p.created_at)
         return plans
+
+    def _filed_at(self, moment: datetime, rng: random.Random) -> datetime:
+        """When an enterprise files on the day of ``moment``: mostly in office hours, spread over them
+        (9:00-12:00, 13:30-17:30), some in the evening or the night, and — on a rest day, a quarter of the
+        time — at the weekend (otherwise on the working day before).  Never after "now"."""
+        day = local(moment).date()
+        if not self.calendar.is_workday(day) and rng.random() >= 0.25:
+            day = local(
+                self.calendar.subtract_working_minutes(datetime.combine(day, time(0, 0), LOCAL_TZ), 1)
+            ).date()
+        roll = rng.random()
+        if roll < 0.82:
+            minute = rng.uniform(0, 180 + 240)  # the two working periods, end to end
+            start = time(9, 0) if minute < 180 else time(13, 30)
+            minute = minute if minute < 180 else minute - 180
+        elif roll < 0.95:
+            start, minute = time(18, 0), rng.uniform(0, 5 * 60)  # the evening
+        else:
+            start, minute = time(0, 0), rng.uniform(0, 8 * 60)  # the night
+        filed = datetime.combine(day, start, LOCAL_TZ) + timedelta(minutes=minute)
+        latest = self.anchor - timedelta(minutes=rng.uniform(5, 90))
+        return min(filed, latest)
 
     def _in_working_time(self, moment: datetime, rng: random.Random) -> datetime:
         """The moment itself if it falls in working time, else a few working minutes before the last close."""

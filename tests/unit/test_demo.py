@@ -12,7 +12,7 @@ import random
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 import time_machine
@@ -351,3 +351,21 @@ def test_the_demo_district_is_wuchang() -> None:
     primaries = [b for _u, _n, rows, _d in data.LIAISONS for b in rows]
     assert sorted(primaries) == sorted(buildings)  # one primary each
     assert not [name for name, _industry in data.ENTERPRISES if "上海" in name]
+
+
+def test_requests_are_filed_around_the_clock_as_enterprises_file_them(district):  # type: ignore[no-untyped-def]
+    """Issue 11, point 8: most in office hours and spread over them, some in the evening, at night and at the
+    weekend (web and API filings), not bunched before the office closes; every USCC of region 420106."""
+    from hotline.enterprises.models import Enterprise
+    from hotline.tickets.models import Ticket
+    from hotline.timeutil import local
+
+    filed = [local(moment) for moment in db.session.scalars(select(Ticket.created_at))]
+    assert len(filed) == 300
+    outside = [m for m in filed if not (time(9, 0) <= m.time() < time(17, 30))]
+    late_afternoon = [m for m in filed if time(16, 0) <= m.time() < time(18, 0)]
+    weekend = [m for m in filed if m.weekday() >= 5]
+    assert 0.05 <= len(outside) / len(filed) <= 0.35, len(outside)
+    assert len(late_afternoon) / len(filed) < 0.35, len(late_afternoon)
+    assert weekend, "nobody ever filed at the weekend"
+    assert {code[2:8] for code in db.session.scalars(select(Enterprise.uscc))} == {"420106"}
