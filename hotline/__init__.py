@@ -33,6 +33,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     from hotline import (
         admin,
         api,
+        audit,
         auth,
         cli,
         district,
@@ -90,6 +91,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     district.init_app(app)  # streets, buildings, departments, categories, coverage
     imports.init_app(app)  # the district's spreadsheets
     admin.init_app(app)
+    audit.init_app(app)  # the audit log's page
     api.init_app(app)
     pages.init_app(app)
     cli.init_app(app)

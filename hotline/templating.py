@@ -49,6 +49,7 @@ NAV = {
         NavItem("sla.extensions", _l("Extensions")),
         NavItem("sla.calendar", _l("Calendar")),
         NavItem("sla.categories", _l("Categories and clocks")),
+        NavItem("audit.log", _l("Audit log")),
     ],
 }
 NAV[Role.ADMIN] = [*NAV[Role.MANAGER], NavItem("admin.users", _l("Users"))]

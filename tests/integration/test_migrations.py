@@ -33,6 +33,7 @@ from tests.integration.conftest import new_postgres_database
 
 APP_TABLES = {
     "api_tokens",
+    "audit_entries",
     "buildings",
     "calendar_days",
     "categories",
@@ -91,7 +92,12 @@ def _table_names() -> set[str]:
 
 APPEND_ONLY = {"ticket_events": "body", "ratings": "comment"}  # table → a text column to change
 APPEND_ONLY_TRIGGERS = {
-    (f"trg_{table}_refuse_{operation}", table) for table in APPEND_ONLY for operation in ("update", "delete")
+    (f"trg_{table}_refuse_{operation}", table)
+    for table in (
+        *APPEND_ONLY,
+        "audit_entries",
+    )  # the audit log's (0015): tests/integration/test_audit_postgres.py
+    for operation in ("update", "delete")
 }
 
 
