@@ -54,7 +54,7 @@ def init_app(app: Flask) -> None:
     api.spec.components.schema("Rating", schema=schemas.RatingSchema)
     api.spec.components.schema("Event", schema=schemas.EventSchema)
     csrf.exempt(bp)  # bearer tokens, no cookies: CSRF does not apply
-    from hotline.api import account, calendar, district, enterprises, extensions, imports, users  # noqa: F401
+    from hotline.api import account, audit, calendar, district, enterprises, extensions, imports, users  # noqa: F401
 
     api.register_blueprint(bp)
     app.extensions["hotline.api"] = api
