@@ -26,7 +26,7 @@ def criteria_of(form: AuditFilterForm) -> audit.AuditSearch:
         actor=(form.actor.data or "") if good(form.actor) else "",
         action=(form.action.data or None) if good(form.action) else None,
         target=(form.target.data or "") if good(form.target) else "",
-        start=form.start.data if good(form.start) and good(form.end) else None,
+        start=form.start.data if good(form.start) else None,
         end=form.end.data if good(form.end) else None,
     )
 
