@@ -33,6 +33,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     from hotline import (
         admin,
         api,
+        audit,
         auth,
         cli,
         district,
@@ -92,6 +93,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     imports.init_app(app)  # the district's spreadsheets
     reports.init_app(app)  # frozen reports, the public definitions
     admin.init_app(app)
+    audit.init_app(app)  # the audit log's page
     api.init_app(app)
     pages.init_app(app)
     cli.init_app(app)

@@ -50,6 +50,7 @@ NAV = {
         NavItem("sla.calendar", _l("Calendar")),
         NavItem("sla.categories", _l("Categories and clocks")),
         NavItem("reports.index", _l("Reports")),
+        NavItem("audit.log", _l("Audit log")),
     ],
 }
 NAV[Role.ADMIN] = [*NAV[Role.MANAGER], NavItem("admin.users", _l("Users"))]

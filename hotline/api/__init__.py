@@ -56,6 +56,7 @@ def init_app(app: Flask) -> None:
     csrf.exempt(bp)  # bearer tokens, no cookies: CSRF does not apply
     from hotline.api import (  # noqa: F401 (they add routes)
         account,
+        audit,
         calendar,
         district,
         enterprises,

@@ -20,6 +20,8 @@ import marshmallow as ma
 from flask_babel import lazy_gettext as _l
 from marshmallow import fields
 
+from hotline.audit.labels import action_label
+from hotline.audit.models import AuditAction
 from hotline.auth.models import Role
 from hotline.auth.services import EMAIL_MAX, NAME_MAX
 from hotline.enterprises.models import ClaimState, CoverageRole
@@ -1140,3 +1142,40 @@ class ReportSchema(ReportSummary):
 
 
 ReportPage = page_of(ReportSummary, "ReportPage")
+
+# --------------------------------------------------------------------------- the audit log (issue 11)
+
+
+class AuditListArgs(PageArgs):
+    actor = clean_text(
+        max_length=100, check_length=True, description="A part of the actor's username or name"
+    )
+    action = choice(AuditAction, description="Only entries of this action")
+    target = clean_text(max_length=200, check_length=True, description="A part of the target")
+    start = clean_text(description="YYYY-MM-DD (Asia/Shanghai), the first day, included")
+    end = clean_text(description="YYYY-MM-DD, the last day, included")
+
+
+class AuditEntrySchema(Base):
+    id = fields.Integer(required=True)
+    at = LocalTime(attribute="created_at", required=True, metadata=TIME_REQUIRED)
+    actor = fields.Method(
+        "_actor",
+        required=True,
+        metadata={
+            "type": ["object", "null"],
+            "description": "{username, name, role} as they were then; null: the system or the command line",
+        },
+    )
+    action = fields.String(required=True, metadata={"enum": [a.value for a in AuditAction]})
+    action_label = fields.Function(lambda e: action_label(e.action), required=True)
+    target = fields.String(required=True)
+    details = fields.Dict(required=True)
+
+    def _actor(self, entry: Any) -> dict[str, str] | None:
+        if not entry.actor_username:
+            return None
+        return {"username": entry.actor_username, "name": entry.actor_name, "role": entry.actor_role}
+
+
+AuditPage = page_of(AuditEntrySchema, "AuditPage")

@@ -29,6 +29,8 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import func, select, update
 
+from hotline.audit import services as audit
+from hotline.audit.models import AuditAction
 from hotline.auth.models import PasswordReset, Role, User
 from hotline.auth.services import (
     EMAIL_MAX,
@@ -141,6 +143,9 @@ def issue_reset_link(username: str, actor: User, now: datetime) -> tuple[str, da
     if not user.active:
         raise Conflict(_("This account is deactivated: reactivate it first."))
     _seed, token, row = _new_link(user, actor, now)
+    audit.record(
+        actor, AuditAction.RESET_LINK_ISSUED, user.username, {"expires_at": row.expires_at.isoformat()}, now
+    )
     return reset_url(token), row.expires_at
 
 

@@ -18,6 +18,8 @@ from flask_babel import gettext as _
 from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.orm import joinedload
 
+from hotline.audit import services as audit
+from hotline.audit.models import AuditAction
 from hotline.auth.models import ApiToken, LoginSession, Role, User
 from hotline.config import LANGUAGES
 from hotline.enterprises.models import Department, Enterprise
@@ -209,7 +211,19 @@ def create_user(
     )
     db.session.add(user)
     db.session.flush()
+    audit.record(actor, AuditAction.USER_CREATED, user.username, _account_details(user), now)
     return user
+
+
+def _account_details(user: User) -> dict[str, Any]:
+    """What the audit log keeps of an account: its role, name and where it belongs (never secrets)."""
+    return {
+        "role": user.role.value,
+        "name": user.name,
+        "enterprise_id": user.enterprise_id,
+        "department_id": user.department_id,
+        "active": user.active,
+    }
 
 
 # --------------------------------------------------------------------------- browser sessions
@@ -298,10 +312,14 @@ def set_user_active(user_id: int, active: bool, actor: User | None, now: datetim
             raise ValidationFailed(problem)
     if not active and user.active and user.role == Role.LIAISON:
         end_coverages_of(user, actor, now)
+    was_active = user.active
     user.active = active
     if not active:
         _sign_out_everywhere(user.id, now)
     db.session.flush()
+    if was_active != active:
+        action = AuditAction.USER_ACTIVATED if active else AuditAction.USER_DEACTIVATED
+        audit.record(actor, action, user.username, {"role": user.role.value}, now)
     return user
 
 
@@ -405,6 +423,8 @@ def update_user(
         raise ValidationFailed(_("Please correct the marked fields."), errors)
     if changes.get("email", user.email) != user.email:
         void_reset_links(user.id, now)
+    before = {"role": user.role.value, "department_id": user.department_id, "active": user.active}
+    before.update({field: getattr(user, field) for field in changes})
     for field, value in changes.items():
         setattr(user, field, value)
     role_changed = new_role != user.role
@@ -417,6 +437,11 @@ def update_user(
     if role_changed or active is False:
         _sign_out_everywhere(user.id, now)
     db.session.flush()
+    after = _account_details(user)
+    changed = {key: [old, after.get(key, getattr(user, key))] for key, old in before.items()}
+    changed = {key: pair for key, pair in changed.items() if pair[0] != pair[1]}
+    if changed:
+        audit.record(actor, AuditAction.USER_UPDATED, user.username, {"changes": changed}, now)
     return user
 
 

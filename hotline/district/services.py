@@ -22,6 +22,8 @@ from typing import Any
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
+from hotline.audit import services as audit
+from hotline.audit.models import AuditAction
 from hotline.auth.models import Role, User
 from hotline.auth.services import liaison_named
 from hotline.enterprises.models import Building, Coverage, CoverageRole, Department, Street
@@ -486,6 +488,36 @@ def assign_coverage(
     coverage.  Raises :class:`Forbidden`, :class:`ValidationFailed` (``building``: unknown or inactive,
     ``liaison``: no such active liaison, ``kind``), :class:`Conflict` (already covers it so, or a primary
     is there)."""
+    coverage = _assign_coverage(actor, now, building=building, liaison=liaison, kind=kind, replace=replace)
+    audit.record(actor, AuditAction.COVERAGE_ASSIGNED, _audit_target(coverage), _audit_details(coverage), now)
+    return coverage
+
+
+def _audit_target(coverage: Coverage) -> str:
+    return f"{coverage.building.name} · {coverage.liaison.username}"
+
+
+def _audit_details(coverage: Coverage) -> dict[str, Any]:
+    """What the audit log keeps of a coverage."""
+    return {
+        "coverage_id": coverage.id,
+        "building_id": coverage.building_id,
+        "building": coverage.building.name,
+        "liaison": coverage.liaison.username,
+        "kind": coverage.role.value,
+    }
+
+
+def _assign_coverage(
+    actor: User,
+    now: datetime,
+    *,
+    building: Any,
+    liaison: Any,
+    kind: Any,
+    replace: bool = False,
+) -> Coverage:
+    """:func:`assign_coverage` without its audit entry (:func:`move_coverage` writes its own)."""
     require_manager(actor)
     errors: dict[str, str] = {}
     target: Building | None = None
@@ -559,6 +591,7 @@ def end_coverage(coverage_id: Any, actor: User, now: datetime) -> Coverage:
         raise Conflict(_("This coverage has already ended."))
     _end(coverage, actor, now)
     db.session.flush()
+    audit.record(actor, AuditAction.COVERAGE_ENDED, _audit_target(coverage), _audit_details(coverage), now)
     return coverage
 
 
@@ -578,6 +611,7 @@ def move_coverage(coverage_id: Any, actor: User, now: datetime, changes: Mapping
     if building == coverage.building_id and kind == coverage.role.value:
         raise _refused({"building": _("Give another building or another kind.")})
     liaison = coverage.liaison
+    moved_from = _audit_details(coverage)
     if building != coverage.building_id:
         try:
             target: Building | None = building_by_id(building)
@@ -589,7 +623,7 @@ def move_coverage(coverage_id: Any, actor: User, now: datetime, changes: Mapping
             )
         _end(coverage, actor, now)
         db.session.flush()
-    return assign_coverage(
+    moved = _assign_coverage(
         actor,
         now,
         building=building,
@@ -597,6 +631,9 @@ def move_coverage(coverage_id: Any, actor: User, now: datetime, changes: Mapping
         kind=kind,
         replace=bool(changes.get("replace")),
     )
+    details = {"from": moved_from, "to": _audit_details(moved)}
+    audit.record(actor, AuditAction.COVERAGE_MOVED, _audit_target(moved), details, now)
+    return moved
 
 
 # --------------------------------------------------------------------------- the coverage board

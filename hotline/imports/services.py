@@ -25,6 +25,8 @@ from typing import Any
 from flask_babel import gettext as _
 from sqlalchemy import insert, select, update
 
+from hotline.audit import services as audit
+from hotline.audit.models import AuditAction
 from hotline.auth.models import Role, User
 from hotline.district import services as district
 from hotline.enterprises import uscc as uscc_codes
@@ -207,6 +209,8 @@ def apply(
     db.session.flush()
     db.session.refresh(kept)
     kept.counts = report.counts
+    details = {"import_id": kept.id, "kind": kept.kind.value, "counts": report.counts}
+    audit.record(actor, AuditAction.IMPORT_APPLIED, kept.filename or kept.kind.value, details, now)
     return report
 
 

@@ -15,6 +15,8 @@ from flask_babel import gettext as _
 from sqlalchemy import Select, func, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 
+from hotline.audit import services as audit
+from hotline.audit.models import AuditAction
 from hotline.auth.models import Role, User
 from hotline.errors import Forbidden, InvalidTransition, NotFound, ValidationFailed
 from hotline.extensions import db
@@ -117,8 +119,17 @@ def sync_calendar_from_package(now: datetime, years: Iterable[int] | None = None
     """Load each year ``chinese-calendar`` knows (or only ``years``) that has no rows; return those loaded.
 
     A year that already has rows is never touched, so managers' overrides survive a package upgrade.
-    Two processes syncing at once each load a year at most once (a savepoint per year).
+    Two processes syncing at once each load a year at most once (a savepoint per year).  What it loads is
+    in the audit log (by the system).
     """
+    loaded = _load_package_years(now, years)
+    if loaded:
+        audit.record(None, AuditAction.CALENDAR_SYNCED, ", ".join(map(str, loaded)), {"years": loaded}, now)
+    return loaded
+
+
+def _load_package_years(now: datetime, years: Iterable[int] | None) -> list[int]:
+    """:func:`sync_calendar_from_package` without its audit entry (:func:`enter_year` writes its own)."""
     wanted = sorted(set(years)) if years is not None else package_years()
     present = known_years()
     loaded: list[int] = []
@@ -162,7 +173,8 @@ def enter_year(year: int | str, actor: User | None, now: datetime) -> DaySource:
         raise InvalidTransition(
             _("The calendar already has %(year)d; change single days instead.", year=number)
         )
-    if sync_calendar_from_package(now, years=[number]):
+    if _load_package_years(now, years=[number]):
+        audit.record(actor, AuditAction.CALENDAR_YEAR_ENTERED, str(number), {"source": "package"}, now)
         return DaySource.PACKAGE
     day = date(number, 1, 1)
     rows: list[dict[str, Any]] = []
@@ -186,6 +198,7 @@ def enter_year(year: int | str, actor: User | None, now: datetime) -> DaySource:
             _("The calendar already has %(year)d; change single days instead.", year=number)
         ) from None
     _calendar_changed(now, "calendar")
+    audit.record(actor, AuditAction.CALENDAR_YEAR_ENTERED, str(number), {"source": "weekday"}, now)
     return DaySource.WEEKDAY
 
 
@@ -230,6 +243,8 @@ def set_day(day: date, is_workday: bool, note: str, actor: User | None, now: dat
     row.updated_by_id = actor.id if actor else None
     db.session.flush()
     _calendar_changed(now, "calendar")
+    details = {"is_workday": row.is_workday, "note": row.note}
+    audit.record(actor, AuditAction.CALENDAR_DAY_SET, day.isoformat(), details, now)
     return row
 
 
@@ -301,10 +316,14 @@ def set_category_clocks(
             errors[urgent] = _("The urgent limit may not be longer than the normal one.")
     if errors:
         raise ValidationFailed(_("Please correct the marked fields."), errors)
+    changes = {field: [getattr(category, field), value] for field, value in values.items()}
     for field, value in values.items():
         setattr(category, field, value)
     db.session.flush()
     recompute_open_clocks(now, reason="category_clocks", category_id=category.id)
+    changes = {field: pair for field, pair in changes.items() if pair[0] != pair[1]}
+    if changes:
+        audit.record(actor, AuditAction.CATEGORY_CLOCKS_SET, category.code, {"changes": changes}, now)
     return category
 
 

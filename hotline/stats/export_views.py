@@ -5,7 +5,11 @@ liaison), so the dashboard links here with the arguments it was given.
 
 - ``/manage/exports/figures.xlsx``: the summary and a sheet per breakdown;
 - ``/manage/exports/figures.csv?what=summary|month|category|street|building|channel|liaison``: one table;
-- ``/manage/exports/requests.xlsx|csv?figure=total|resolved|…``: the requests counted in one figure.
+- ``/manage/exports/requests.xlsx|csv?figure=total|resolved|…``: the requests counted in one figure;
+- ``/manage/exports/events.xlsx|csv``: every event of every request created in the period (any state), for
+  an audit of the figures (issue 11, point 6).
+
+Every download is written in the audit log (who, which file, which filter, how many rows) before it starts.
 
 The figures' workbook is small and built in memory.  A list of requests is read in keyset batches
 (:func:`exports.keyset_batches`, each batch its own short read, so the stream does not depend on the
@@ -23,10 +27,13 @@ from typing import IO, Any
 
 from flask import Blueprint, render_template, request, stream_with_context
 from flask_babel import gettext as _
+from flask_login import current_user
 from sqlalchemy import Row, Select, func, select
 from sqlalchemy.orm import aliased
 from werkzeug.wrappers import Response
 
+from hotline.audit import services as audit
+from hotline.audit.models import AuditAction
 from hotline.auth.access import roles_required
 from hotline.auth.models import Role, User
 from hotline.db import utcnow
@@ -37,7 +44,8 @@ from hotline.stats.labels import FIGURES, LIST_LABELS
 from hotline.stats.periods import describe
 from hotline.stats.queries import Dimension, FigureName, StatsFilter
 from hotline.stats.views import chosen_filters, read_filter
-from hotline.tickets.models import Category, Ticket
+from hotline.tickets.models import Category, Ticket, TicketEvent
+from hotline.web import perform
 
 bp = Blueprint("stats_export", __name__, url_prefix="/manage/exports")
 
@@ -85,6 +93,7 @@ def figures(fmt: str) -> Response | tuple[str, int]:
     if fmt == "csv" and what not in exports.CSV_TABLES:
         return _refuse(_("Choose what to export: the summary or one breakdown."))
     period = describe(flt.start, flt.end)
+    _audited(f"figures.{fmt}", period, {"what": what} if fmt == "csv" else {})
     name = _("Figures")  # outside the f-string: pybabel does not extract a call inside one
     stem, fallback = f"{name}_{period}", f"figures_{period}"
     if fmt == "csv":
@@ -123,15 +132,16 @@ def requests(fmt: str) -> Response | tuple[str, int]:
     stem, fallback = f"{label}_{period}", f"requests_{figure}_{period}"
     counting = select(func.count()).select_from(query.order_by(None).subquery())
     count = db.session.scalar(counting) or 0
+    if fmt == "csv" and count > exports.MAX_CSV_ROWS:
+        return _refuse(_too_many(count, exports.MAX_CSV_ROWS))
+    if fmt == "xlsx" and count > exports.MAX_XLSX_ROWS:
+        return _refuse(_too_many(count, exports.MAX_XLSX_ROWS, csv_fits=count <= exports.MAX_CSV_ROWS))
+    _audited(f"requests.{fmt}", period, {"figure": figure, "rows": count})
     if fmt == "csv":
-        if count > exports.MAX_CSV_ROWS:
-            return _refuse(_too_many(count, exports.MAX_CSV_ROWS))
         table = exports.requests_table(request_records(query), figure)
         return _download(
             stream_with_context(exports.iter_csv(table)), exports.CSV_MIME, f"{stem}.csv", f"{fallback}.csv"
         )
-    if count > exports.MAX_XLSX_ROWS:
-        return _refuse(_too_many(count, exports.MAX_XLSX_ROWS, csv_fits=count <= exports.MAX_CSV_ROWS))
     # Not a context manager: the response closes it once sent.  No name on disk: gone once closed.
     file = tempfile.TemporaryFile(prefix="hotline-export-", suffix=".xlsx")  # noqa: SIM115
     try:
@@ -143,6 +153,98 @@ def requests(fmt: str) -> Response | tuple[str, int]:
         file.close()
         raise
     return _file_download(file, exports.XLSX_MIME, f"{stem}.xlsx", f"{fallback}.xlsx")
+
+
+@bp.get("/events.<any(xlsx, csv):fmt>")
+@roles_required(Role.MANAGER)
+def events(fmt: str) -> Response | tuple[str, int]:
+    """Every event of every request created in the period (the dashboard's filters; any state): number,
+    time, kind, who (name, role), public or internal, the states, the payload in words and the text."""
+    parsed = _read_filter()
+    if isinstance(parsed, str):
+        return _refuse(parsed)
+    flt, _labels = parsed
+    query = _event_records(flt)
+    counting = select(func.count()).select_from(query.order_by(None).subquery())
+    count = db.session.scalar(counting) or 0
+    if fmt == "csv" and count > exports.MAX_CSV_ROWS:
+        return _refuse(_too_many_events(count, exports.MAX_CSV_ROWS))
+    if fmt == "xlsx" and count > exports.MAX_XLSX_ROWS:
+        return _refuse(_too_many_events(count, exports.MAX_XLSX_ROWS))
+    period = describe(flt.start, flt.end)
+    _audited(f"events.{fmt}", period, {"rows": count})
+    label = _("Events")  # outside the f-string: pybabel does not extract a call inside one
+    stem, fallback = f"{label}_{period}", f"events_{period}"
+    records = exports.keyset_batches(query, TicketEvent.id)
+    if fmt == "csv":
+        return _download(
+            stream_with_context(exports.iter_csv(exports.events_table(records))),
+            exports.CSV_MIME,
+            f"{stem}.csv",
+            f"{fallback}.csv",
+        )
+    file = tempfile.TemporaryFile(prefix="hotline-export-", suffix=".xlsx")  # noqa: SIM115  (as above)
+    try:
+        exports.save_xlsx([exports.events_table(records)], file)
+    except exports.TooManyRows:  # events were written since the count
+        file.close()
+        return _refuse(_too_many_events(db.session.scalar(counting) or 0, exports.MAX_XLSX_ROWS))
+    except BaseException:
+        file.close()
+        raise
+    return _file_download(file, exports.XLSX_MIME, f"{stem}.xlsx", f"{fallback}.xlsx")
+
+
+def _event_records(flt: StatsFilter) -> Select:
+    """The columns of :class:`exports.EventRecord` for the events of the requests of ``flt``'s period."""
+    actor = aliased(User)
+    return (
+        select(
+            TicketEvent.id,  # the keyset of the batches
+            Ticket.number,
+            TicketEvent.created_at,
+            TicketEvent.kind,
+            actor.name.label("actor_name"),
+            actor.role.label("actor_role"),
+            TicketEvent.public,
+            TicketEvent.from_state,
+            TicketEvent.to_state,
+            TicketEvent.body,
+            TicketEvent.payload,
+        )
+        .select_from(TicketEvent)
+        .join(Ticket, Ticket.id == TicketEvent.ticket_id)
+        .outerjoin(actor, actor.id == TicketEvent.actor_id)
+        .where(*queries.period_conditions(flt))
+    )
+
+
+# The filter's arguments the audit log keeps (others are ignored by the export, so not worth keeping).
+AUDITED_ARGS = ("period", "value", "from", "to", "street", "building", "category", "channel", "liaison")
+
+
+def _audited(export: str, period: str, details: dict[str, Any]) -> None:
+    """Write the download in the audit log (its own commit: the file is read-only work that follows)."""
+    filters = {key: request.args.get(key, "")[:100] for key in AUDITED_ARGS if request.args.get(key)}
+    now = utcnow()
+    perform(
+        lambda: audit.record(
+            current_user,
+            AuditAction.EXPORT_DOWNLOADED,
+            f"{export} {period}",
+            {"export": export, "period": period, "filters": filters, **details},
+            now,
+        )
+    )
+
+
+def _too_many_events(count: int, limit: int) -> str:
+    return _(
+        "This period has %(count)s events; a download holds at most %(limit)s. Narrow the period or the "
+        "filters.",
+        count=count,
+        limit=limit,
+    )
 
 
 def request_records(query: Select[Ticket]) -> Iterator[Row[Any]]:

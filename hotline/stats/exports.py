@@ -37,11 +37,14 @@ from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 from sqlalchemy import ColumnElement, Row, Select
 from sqlalchemy.orm import InstrumentedAttribute
 
+from hotline.auth.labels import ROLE_LABELS
+from hotline.auth.models import Role
 from hotline.extensions import db
+from hotline.routing.labels import describe, rule_label
 from hotline.stats.labels import LIST_LABELS
 from hotline.stats.queries import DIMENSIONS, BreakdownRow, Dimension, FigureName, Figures, StatsFilter
-from hotline.tickets.labels import CHANNEL_LABELS, SCORE_LABELS, URGENCY_LABELS, state_label
-from hotline.tickets.models import Channel, RatingScore, TicketState, Urgency
+from hotline.tickets.labels import CHANNEL_LABELS, EVENT_LABELS, SCORE_LABELS, URGENCY_LABELS, state_label
+from hotline.tickets.models import Channel, EventKind, RatingScore, TicketState, Urgency
 from hotline.timeutil import local
 
 # The longest lists a download holds.  Memory no longer bounds them: rows are read in keyset batches and
@@ -349,6 +352,147 @@ def requests_table(records: Iterable[RequestRecord], figure: FigureName = "total
         headers=[str(label) for label, _width in REQUEST_COLUMNS],
         widths=[width for _label, width in REQUEST_COLUMNS],
         rows=(request_row(record, labels) for record in records),
+    )
+
+
+# --------------------------------------------------------------------------- every event as a table
+
+EVENT_COLUMNS: list[tuple[Any, int]] = [
+    (_l("Number"), 18),
+    (_l("Time"), 17),
+    (_l("Event"), 24),
+    (_l("By"), 16),
+    (_l("Role"), 12),
+    (_l("Visibility"), 10),
+    (_l("From state"), 16),
+    (_l("To state"), 16),
+    (_l("Details"), 50),
+    (_l("Text"), 60),
+]
+
+
+class EventRecord(Protocol):
+    """What an event row is built from: one result row of the events' query (plain columns)."""
+
+    number: str
+    created_at: datetime
+    kind: EventKind
+    actor_name: str | None
+    actor_role: Role | None
+    public: bool
+    from_state: TicketState | None
+    to_state: TicketState | None
+    body: str
+    payload: dict[str, Any] | None
+
+
+class EventLabels:
+    """The words of an event row in the page's language, translated once per file (see :class:`RowLabels`)."""
+
+    def __init__(self) -> None:
+        self.kinds = {kind: str(label) for kind, label in EVENT_LABELS.items()}
+        self.states = {state: state_label(state) for state in TicketState}
+        self.roles = {role: str(label) for role, label in ROLE_LABELS.items()}
+        self.scores = {score.value: str(label) for score, label in SCORE_LABELS.items()}
+        self.channels = {channel.value: str(label) for channel, label in CHANNEL_LABELS.items()}
+        self.urgencies = {urgency.value: str(label) for urgency, label in URGENCY_LABELS.items()}
+        self.public = {True: _("Public"), False: _("Internal")}
+        self.system = _("System")
+
+
+def _payload_time(value: Any) -> str:
+    """A time the payload holds (ISO 8601, UTC) as the local ``YYYY-MM-DD HH:MM`` the cells show."""
+    try:
+        moment = datetime.fromisoformat(str(value))
+    except ValueError:
+        return str(value)
+    return _local_naive(moment).isoformat(" ", "minutes")
+
+
+def event_details(kind: EventKind, payload: dict[str, Any] | None, words: EventLabels) -> str:
+    """The event's payload in words, as the timeline says it (the same messages), for staff: the routing
+    rule and its reason, whom it went to, the score, the deadlines moved.  What no sentence covers is
+    listed as ``key: value``."""
+    p = dict(payload or {})
+    parts: list[str] = []
+    if kind == EventKind.ASSIGNED and p.get("assignee_name"):
+        if p.get("method") == "handover" and p.get("previous_assignee_name"):
+            parts.append(
+                _(
+                    "Handed over from %(previous)s to %(name)s, in progress",
+                    previous=p["previous_assignee_name"],
+                    name=p["assignee_name"],
+                )
+            )
+        else:
+            parts.append(_("To %(name)s", name=p["assignee_name"]))
+        if p.get("method") in ("manual", "handover") and p.get("reason"):
+            parts.append(str(p["reason"]))
+    if kind in (EventKind.ASSIGNED, EventKind.POOLED) and p.get("rule"):
+        parts.append(f"{rule_label(p['rule'])}: {describe(p.get('reason'))}")
+    if kind in (EventKind.TRANSFERRED, EventKind.HANDED_BACK) and p.get("department_name"):
+        parts.append(
+            _("To %(name)s", name=p["department_name"])
+            if kind == EventKind.TRANSFERRED
+            else p["department_name"]
+        )
+    if kind == EventKind.RATED and p.get("score") in words.scores:
+        parts.append(words.scores[p["score"]])
+        if p.get("via") == "phone_follow_up":
+            parts.append(_("recorded from a phone follow-up"))
+    if kind == EventKind.CLOSED and p.get("unrated"):
+        parts.append(_("Not rated within the rating window"))
+    if kind == EventKind.SUBMITTED:
+        if p.get("channel") in words.channels:
+            parts.append(words.channels[p["channel"]])
+        if p.get("urgency") in words.urgencies:
+            parts.append(words.urgencies[p["urgency"]])
+    if p.get("old_due_at") or p.get("new_due_at"):
+        parts.append(
+            _(
+                "Deadline %(old)s → %(new)s",
+                old=_payload_time(p["old_due_at"]) if p.get("old_due_at") else MISSING,
+                new=_payload_time(p["new_due_at"]) if p.get("new_due_at") else MISSING,
+            )
+        )
+    if kind in (EventKind.WARNING, EventKind.OVERDUE, EventKind.ESCALATED, EventKind.EXTENSION_REQUESTED):
+        if p.get("clock") == "acknowledge":
+            parts.append(_("Acknowledgement clock"))
+        elif p.get("clock") == "resolve":
+            parts.append(_("Resolution clock"))
+        if p.get("days"):
+            parts.append(_("%(days)s working days more", days=p["days"]))
+        if p.get("due_at"):
+            parts.append(_("due %(time)s", time=_payload_time(p["due_at"])))
+    return "; ".join(str(part) for part in parts if part)
+
+
+def event_row(record: EventRecord, labels: EventLabels | None = None) -> list[Value]:
+    """One event as a row of ``EVENT_COLUMNS``."""
+    words = labels or EventLabels()
+    kind = EventKind(record.kind)
+    return [
+        record.number,
+        record.created_at,
+        words.kinds.get(kind, kind.value),
+        record.actor_name or words.system,
+        words.roles[Role(record.actor_role)] if record.actor_role is not None else "",
+        words.public[bool(record.public)],
+        words.states[TicketState(record.from_state)] if record.from_state is not None else None,
+        words.states[TicketState(record.to_state)] if record.to_state is not None else None,
+        event_details(kind, record.payload, words),
+        record.body or "",
+    ]
+
+
+def events_table(records: Iterable[EventRecord]) -> Table:
+    """Every event of the requests, one row each; ``records`` may be a lazy stream."""
+    labels = EventLabels()
+    return Table(
+        title=_("Events"),
+        headers=[str(label) for label, _width in EVENT_COLUMNS],
+        widths=[width for _label, width in EVENT_COLUMNS],
+        rows=(event_row(record, labels) for record in records),
     )
 
 

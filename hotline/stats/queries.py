@@ -222,6 +222,13 @@ def filter_conditions(flt: StatsFilter) -> list[ColumnElement[bool]]:
     return conditions
 
 
+def period_conditions(flt: StatsFilter) -> list[ColumnElement[bool]]:
+    """Every request created in the period, in any state (withdrawn and merged too), narrowed by the
+    filters: what the events' export covers (issue 11, point 6)."""
+    lo, hi = utc_bounds(flt)
+    return [Ticket.created_at >= lo, Ticket.created_at < hi, *_dimension_conditions(flt)]
+
+
 def _dimension_conditions(flt: StatsFilter) -> list[ColumnElement[bool]]:
     conditions: list[ColumnElement[bool]] = []
     if flt.street_id is not None:

@@ -20,7 +20,8 @@ first.
 Two paths create the triggers, and they must agree:
 
 - ``db.create_all()`` (the tests, a first start): :func:`install` hangs the statements below on the tables'
-  ``after_create`` event (``hotline/tickets/models.py`` calls it for ``TicketEvent`` and ``Rating``);
+  ``after_create`` event (``hotline/tickets/models.py`` calls it for ``TicketEvent`` and ``Rating``,
+  ``hotline/audit/models.py`` for the audit log's ``AuditEntry``, whose triggers migration 0015 makes);
 - the migrations: ``migrations/versions/0004_append_only.py`` holds a copy of the same statements (a revision
   describes the schema as of that revision and must not change when this module does).  If these
   statements change, write a new revision; ``tests/integration/test_migrations.py`` compares the triggers a

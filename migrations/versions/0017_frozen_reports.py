@@ -5,7 +5,7 @@ and its version (a later freeze of the same period is a new row); append-only li
 statements of ``hotline/tickets/append_only.py`` as of this revision).
 
 Revision ID: 0017
-Revises: 0013
+Revises: 0015
 Create Date: 2026-12-20 10:00:00.000000
 
 """
@@ -15,7 +15,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "0017"
-down_revision = "0013"
+down_revision = "0015"
 branch_labels = None
 depends_on = None
 

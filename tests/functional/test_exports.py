@@ -310,12 +310,14 @@ def test_the_dashboard_and_its_lists_link_to_their_downloads(client, cohort) -> 
         links += [
             html.unescape(h) for h in re.findall(r'class="[^"]*export-link[^"]*" href="([^"]+)"', html_text)
         ]
-    assert len(links) == 4
+    assert len(links) == 6  # the figures, the events of the period (issue 11) and the list, in Excel and CSV
     for link in links:
         response = client.get(link)
         assert response.status_code == 200, link
         assert response.headers["Content-Disposition"].startswith("attachment;")
-        if "/requests." in link:
+        if "/events." in link:
+            assert "events_2026-03" in response.headers["Content-Disposition"]
+        elif "/requests." in link:
             assert "_resolved_2026-03." in response.headers["Content-Disposition"]  # the list that was shown
         else:
             assert "figures_2026-03" in response.headers["Content-Disposition"]  # the dashboard's period
@@ -328,6 +330,8 @@ EXPORTS = [
     f"/manage/exports/figures.csv?{MARCH}&what=summary",
     f"/manage/exports/requests.xlsx?{MARCH}&figure=total",
     f"/manage/exports/requests.csv?{MARCH}&figure=total",
+    f"/manage/exports/events.xlsx?{MARCH}",
+    f"/manage/exports/events.csv?{MARCH}",
 ]
 
 

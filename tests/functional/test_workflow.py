@@ -13,6 +13,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from hotline.api.schemas import DayKind, StaffRole
+from hotline.audit.models import AuditAction
 from hotline.auth.models import Role, User
 from hotline.db import utcnow
 from hotline.enterprises.models import ClaimState, CoverageRole
@@ -186,6 +187,7 @@ ENUMS = {
         StaffRole,
         CoverageRole,
         RowAction,
+        AuditAction,
     )
 }
 
