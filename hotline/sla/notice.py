@@ -197,8 +197,8 @@ class _Segment:
                 if self.wants_end:
                     self.problem("dangling_range", part=text[: kind_match.start()].strip())
                     return
-                word = kind_match.group(0).lower()
-                self.close(DayKind.WORKDAY if word in WORK_WORDS else DayKind.HOLIDAY)
+                said = kind_match.group(0).lower()
+                self.close(DayKind.WORKDAY if said in WORK_WORDS else DayKind.HOLIDAY)
                 position = kind_match.end()
                 continue
             assert token is not None
@@ -337,7 +337,7 @@ def parse_rows(rows: Sequence[Sequence[str]], year: int | None) -> tuple[int | N
         kind = KIND_WORDS.get(kind_text.lower())
         if start is None:
             result.problems.append(NoticeProblem(number, shown, "bad_date", {"part": start_text}))
-        if end is None:
+        if end is None and end_text:
             result.problems.append(NoticeProblem(number, shown, "bad_date", {"part": end_text}))
         if kind is None:
             result.problems.append(NoticeProblem(number, shown, "bad_kind", {"part": kind_text}))
