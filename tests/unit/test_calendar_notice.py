@@ -309,3 +309,91 @@ def test_a_package_year_with_a_local_closure_is_not_a_hand_year(app, world):
     assert sla.adopt_package_years([2026], NOW) == []
     row = db.session.get(CalendarDay, date(2026, 3, 11))
     assert row is not None and row.is_workday is False
+
+
+# --------------------------------------------------------------------------- the command line
+
+CSV_2027 = (
+    "date,end,kind,name\n"
+    "2027-01-01,2027-01-03,休,元旦\n"
+    "2027-02-06,2027-02-14,休,春节\n"
+    "2027-02-20,,班,春节\n"
+    "2027-10-01,2027-10-07,holiday,国庆节\n"
+    "2027-09-26,,workday,国庆节\n"
+)
+
+
+def invoke(app, *args: str):  # type: ignore[no-untyped-def]
+    return app.test_cli_runner().invoke(args=list(args))
+
+
+def test_calendar_import_is_a_dry_run_by_default_then_saves_with_apply(app, world, tmp_path):
+    path = tmp_path / "2027.csv"
+    path.write_bytes(CSV_2027.encode("utf-8-sig"))  # as Excel saves it
+    dry = invoke(app, "calendar", "import", str(path))
+    assert dry.exit_code == 0, dry.output
+    assert "2027-02-06 – 2027-02-14  day off  春节" in dry.output
+    assert "2027-02-20  make-up working day  春节" in dry.output
+    assert "2027: 19 days off, 2 make-up working days" in dry.output
+    assert "dry run: nothing saved" in dry.output
+    assert not calendar_db.year_is_known(2027)
+    done = invoke(app, "calendar", "import", str(path), "--apply")
+    assert done.exit_code == 0, done.output
+    assert "saved" in done.output.splitlines()[-1]
+    assert calendar_db.current_calendar().is_workday(date(2027, 2, 20)) is True
+    assert calendar_db.current_calendar().is_workday(date(2027, 2, 8)) is False
+    row = db.session.get(CalendarDay, date(2027, 2, 20))
+    assert row is not None and row.updated_by_id == world.admin.id
+    # Again, with one day moved: only that change is shown.
+    path.write_text(CSV_2027.replace("2027-09-26", "2027-10-09"), encoding="utf-8")
+    again = invoke(app, "calendar", "import", str(path))
+    assert "changes 2027-09-26 Sun: working day -> rest day" in again.output
+    assert "changes 2027-10-09 Sat: rest day -> working day" in again.output
+
+
+def test_calendar_import_names_every_bad_row_and_saves_nothing(app, world, tmp_path):
+    path = tmp_path / "bad.csv"
+    path.write_text("2027-01-01,2027-01-03,休,元旦\n2027-02-30,,休,春节\n2027-02-20,,maybe,春节\n", "utf-8")
+    result = invoke(app, "calendar", "import", str(path), "--apply")
+    assert result.exit_code != 0
+    assert "Line 2 (“2027-02-30,,休,春节”): “2027-02-30” is not a date." in result.output
+    assert "Line 3" in result.output and "“maybe” is not a kind" in result.output
+    assert "nothing was saved" in result.output
+    assert not calendar_db.year_is_known(2027)
+
+
+def test_calendar_import_refuses_a_liaison(app, world, tmp_path):
+    path = tmp_path / "2027.csv"
+    path.write_text(CSV_2027, "utf-8")
+    result = invoke(app, "calendar", "import", str(path), "--apply", "--by", world.liaison.username)
+    assert result.exit_code != 0 and not calendar_db.year_is_known(2027)
+
+
+def test_calendar_sync_reports_a_hand_year_the_package_knows_and_changes_nothing(app, world):
+    invoke(app, "calendar", "sync")  # every year the package knows
+    enter_2026_by_hand(world, NOTICE_2026.replace("至23日", "至24日"))
+    report = invoke(app, "calendar", "sync")
+    assert report.exit_code == 0, report.output
+    assert "loaded years: none" in report.output
+    assert "2026 was entered by hand; chinese-calendar differs on 1 days:" in report.output
+    assert "2026-02-24 Tue: entered rest day (春节), package working day" in report.output
+    assert "run with --apply" in report.output
+    row = db.session.get(CalendarDay, date(2026, 2, 24))
+    assert row is not None and row.is_workday is False
+    applied = invoke(app, "calendar", "sync", "--apply")
+    assert "2026 now follows chinese-calendar" in applied.output
+    db.session.expire_all()
+    row = db.session.get(CalendarDay, date(2026, 2, 24))
+    assert row is not None and row.is_workday is True and row.source == DaySource.PACKAGE
+    quiet = invoke(app, "calendar", "sync")
+    assert "entered by hand" not in quiet.output
+
+
+def test_calendar_sync_leaves_a_package_year_with_a_local_closure_alone(app, world):
+    invoke(app, "calendar", "sync")
+    sla.set_day(date(2026, 3, 11), False, "closed for repairs", world.manager, NOW)
+    db.session.commit()
+    result = invoke(app, "calendar", "sync", "--apply")
+    assert "entered by hand" not in result.output
+    row = db.session.get(CalendarDay, date(2026, 3, 11))
+    assert row is not None and row.is_workday is False and row.source == DaySource.OVERRIDE
