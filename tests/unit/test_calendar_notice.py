@@ -397,3 +397,14 @@ def test_calendar_sync_leaves_a_package_year_with_a_local_closure_alone(app, wor
     assert "entered by hand" not in result.output
     row = db.session.get(CalendarDay, date(2026, 3, 11))
     assert row is not None and row.is_workday is False and row.source == DaySource.OVERRIDE
+
+
+def test_the_daily_check_logs_a_hand_year_the_package_knows_otherwise(app, world, caplog):
+    from hotline.sla.tasks import check_calendar
+
+    enter_2026_by_hand(world, NOTICE_2026.replace("至23日", "至24日"))
+    with caplog.at_level("WARNING", logger="hotline.sla.tasks"):
+        check_calendar.run()
+    assert "2026 was entered by hand and chinese-calendar now differs on 1 days" in caplog.text
+    row = db.session.get(CalendarDay, date(2026, 2, 24))
+    assert row is not None and row.is_workday is False  # reported, not changed
