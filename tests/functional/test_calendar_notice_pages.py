@@ -170,3 +170,50 @@ def test_only_managers_and_admins_enter_a_year(client: FlaskClient, world: World
     admin = client.application.test_client()
     login(admin, world.admin.username)
     assert admin.get(PAGE).status_code == 200
+
+
+# --------------------------------------------------------------------------- the same through the API
+
+
+def test_the_api_previews_then_saves_a_year_from_the_notice(
+    client: FlaskClient, world: World, frozen: datetime
+):
+    from tests.functional.test_api import API, Api, error_of
+
+    manager = Api(client, world.manager)
+    english = {**manager.headers, "Accept-Language": "en"}
+
+    def post(body: object, year: str = "2027"):  # type: ignore[no-untyped-def]
+        return client.post(f"{API}/calendar/{year}/notice", json=body, headers=english)
+
+    preview = post({"text": NOTICE})
+    assert preview.status_code == 200, preview.get_json()
+    body = preview.get_json()
+    assert (body["year"], body["saved"], body["known"]) == (2027, False, False)
+    assert (body["holidays"], body["makeup_days"]) == (19, 3)
+    assert body["ranges"][1] == {
+        "start": "2027-02-06",
+        "end": "2027-02-14",
+        "kind": "holiday",
+        "name": "春节",
+    }
+    assert days_2027() == 0
+    saved = post({"text": NOTICE, "apply": True})
+    assert saved.status_code == 200 and saved.get_json()["saved"] is True
+    assert days_2027() == 365
+    again = post({"text": NOTICE.replace("9月26日、", "")}).get_json()
+    assert again["known"] is True
+    assert again["changed"] == [{"date": "2027-09-26", "before": "workday", "after": "restday", "note": ""}]
+
+    bad = error_of(post({"text": "元旦 1月1日\n春节 2月30日", "apply": True}), 400, "validation_failed")
+    assert bad["fields"]["text"] == "Line 2 (“春节 2月30日”): “2月30日” is not a date."
+    for hostile in (
+        {"text": ["元旦"]},
+        {"text": {"a": 1}},
+        {"text": "元旦 1月1日\x00"},
+        {"apply": "yes"},
+        [1],
+    ):
+        assert post(hostile).status_code == 400, hostile
+    assert set(error_of(post({"text": NOTICE}, "1999"), 400, "validation_failed")["fields"]) == {"year"}
+    error_of(Api(client, world.liaison).post("/calendar/2027/notice", {"text": NOTICE}), 403, "forbidden")
