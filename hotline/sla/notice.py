@@ -72,6 +72,7 @@ PROBLEM_TEXT = {
     "too_long": "the range {part!r} is longer than {days} days",
     "dangling_range": "the range {part!r} has no end date",
     "no_dates": "no date on this line",
+    "kind_first": "{part!r} follows no date: write the dates first, like 2月14日 上班",
     "conflict": "{day} is both a day off and a working day",
     "bad_kind": "{part!r} is not a kind: write 休 or 班 (holiday or workday)",
     "columns": "expected the columns date, end, kind, name",
@@ -198,6 +199,9 @@ class _Segment:
                     self.problem("dangling_range", part=text[: kind_match.start()].strip())
                     return
                 said = kind_match.group(0).lower()
+                if not self.pending:  # "上班 2月14日": the kind comes after its dates, never before
+                    self.problem("kind_first", part=kind_match.group(0))
+                    return
                 self.close(DayKind.WORKDAY if said in WORK_WORDS else DayKind.HOLIDAY)
                 position = kind_match.end()
                 continue

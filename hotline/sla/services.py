@@ -707,6 +707,10 @@ def _problem_message(problem: notice.NoticeProblem) -> str:
         ),
         "dangling_range": lambda: _("the range “%(part)s” has no end date.", part=params.get("part", "")),
         "no_dates": lambda: _("no date on this line."),
+        "kind_first": lambda: _(
+            "“%(part)s” follows no date: write the dates first, like 2月14日 上班.",
+            part=params.get("part", ""),
+        ),
         "conflict": lambda: _("%(day)s is both a day off and a working day.", day=params.get("day", "")),
         "bad_kind": lambda: _(
             "“%(part)s” is not a kind: write 休 or 班 (holiday or workday).", part=params.get("part", "")

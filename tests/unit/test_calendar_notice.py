@@ -116,7 +116,9 @@ def test_a_day_of_the_year_before_in_the_notice_is_left_out_and_reported():
         ("国庆 3日", "'3日' has no month"),
         ("国庆 10月7日至10月1日", "the range '10月7日–10月1日' ends before it starts"),
         ("春节 2月1日-3月5日", "longer than 31 days"),
-        ("休 班", "no date on this line"),
+        ("休 班", "'休' follows no date"),
+        ("春节 上班 2月14日", "'上班' follows no date: write the dates first"),
+        ("春节：", "no date on this line"),
         ("春节 2月14日 上班; 2月14日 休", "2027-02-14 is both a day off and a working day"),
         ("", "enter at least one holiday range"),
         ("元旦 2028年1月1日", ""),  # another year only: nothing left to enter
