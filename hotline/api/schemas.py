@@ -1126,8 +1126,10 @@ class CalendarNoticeBody(Base):
 class NoticeRangeSchema(Base):
     start = fields.Date(required=True)
     end = fields.Date(required=True)
-    kind = fields.Function(
-        lambda r: r.kind.value, required=True, metadata={"type": "string", "enum": ["holiday", "workday"]}
+    kind = fields.Function(  # the words of PUT /calendar/<day>: a holiday range is rest days
+        lambda r: (DayKind.WORKDAY if r.kind.value == "workday" else DayKind.RESTDAY).value,
+        required=True,
+        metadata={"type": "string", "enum": [k.value for k in DayKind]},
     )
     name = fields.String(required=True)
 

@@ -194,7 +194,7 @@ def test_the_api_previews_then_saves_a_year_from_the_notice(
     assert body["ranges"][1] == {
         "start": "2027-02-06",
         "end": "2027-02-14",
-        "kind": "holiday",
+        "kind": "restday",
         "name": "春节",
     }
     assert days_2027() == 0
