@@ -1,5 +1,6 @@
 """Command-line tools: ``flask users create|reset-password|deactivate``, ``flask seed-demo``, ``flask calendar
-sync``, ``flask import streets|buildings|liaisons|enterprises|coverage FILE [--apply]``, ``backup``."""
+sync [--apply]|import FILE [--apply]``, ``flask import streets|buildings|liaisons|enterprises|coverage FILE
+[--apply]``, ``backup``."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 
 from hotline.auth import services as accounts
+from hotline.auth.models import User
 from hotline.db import utcnow
 from hotline.errors import DomainError
 from hotline.extensions import db
@@ -101,17 +103,110 @@ calendar_cli = AppGroup("calendar", help="The working-day calendar.")
 
 
 @calendar_cli.command("sync")
-def calendar_sync_command() -> None:
-    """Load every year chinese-calendar knows that the database lacks (existing years are left alone)."""
-    from hotline.sla.services import missing_years, sync_calendar_from_package
+@click.option(
+    "--apply", "apply_it", is_flag=True, help="Replace years entered by hand with the package's days."
+)
+def calendar_sync_command(apply_it: bool) -> None:
+    """Load every year chinese-calendar knows that the database lacks, and report every day where a year
+    entered by hand differs from what the package now knows; only --apply replaces such a year."""
+    from hotline.sla.services import (
+        adopt_package_years,
+        hand_years_the_package_knows,
+        missing_years,
+        sync_calendar_from_package,
+    )
 
     now = utcnow()
     loaded = sync_calendar_from_package(now)
+    hand_years = hand_years_the_package_knows()
+    adopted = adopt_package_years([h.year for h in hand_years], now) if apply_it else []
     missing = missing_years(now)
     db.session.commit()
     click.echo(f"loaded years: {', '.join(map(str, loaded)) or 'none'}")
+    for hand in hand_years:
+        if not hand.differences:
+            click.echo(f"{hand.year} was entered by hand and agrees with chinese-calendar on every day")
+        else:
+            click.echo(
+                f"{hand.year} was entered by hand; chinese-calendar differs on {len(hand.differences)} days:"
+            )
+        for d in hand.differences:
+            entered = "working day" if d.entered_workday else "rest day"
+            package = "working day" if d.package_workday else "rest day"
+            click.echo(
+                f"  {d.day.isoformat()} {d.day:%a}: entered {entered}"
+                f"{f' ({d.entered_note})' if d.entered_note else ''}, package {package}"
+                f"{f' ({d.package_note})' if d.package_note else ''}"
+            )
+        if hand.year in adopted:
+            click.echo(f"{hand.year} now follows chinese-calendar; open deadlines were recomputed")
+        elif hand.differences:
+            click.echo(f"{hand.year} left as entered: run with --apply to take the package's days")
     if missing:
         click.echo(f"still missing (enter them on the calendar page): {', '.join(map(str, missing))}")
+
+
+@calendar_cli.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--year", type=int, default=None, help="The year entered (default: the year of the first row).")
+@click.option(
+    "--apply", "apply_it", is_flag=True, help="Save it (the whole year, or nothing); without: a dry run."
+)
+@click.option("--by", "by", default="", help="The manager or admin it is done as (default: the first admin).")
+def calendar_import_command(path: str, year: int | None, apply_it: bool, by: str) -> None:
+    """Enter a year from a CSV of its holidays and make-up working days (columns: date or range start, end,
+    kind as 休/班 or holiday/workday, name): prints the year's days off and make-up days and what changes
+    against the calendar; with --apply, saves the whole year in one transaction and recomputes deadlines."""
+    from pathlib import Path
+
+    from hotline.sla import notice
+    from hotline.sla import services as sla
+
+    actor = _acting_staff(by)
+    rows = notice.read_csv(Path(path).read_bytes())
+    now = utcnow()
+    try:
+        plan = sla.import_rows(rows, year, actor, now) if apply_it else sla.plan_rows(rows, year, actor)
+    except DomainError as error:
+        db.session.rollback()
+        problems = "\n".join(f"  {message}" for message in error.fields.values())
+        raise click.ClickException(f"{error.message}\n{problems}\nnothing was saved") from None
+    db.session.commit()
+    for item in plan.ranges:
+        span = item.start.isoformat() if item.start == item.end else f"{item.start} – {item.end}"
+        kind = "make-up working day" if item.kind == notice.DayKind.WORKDAY else "day off"
+        click.echo(f"{span}  {kind}  {item.name}".rstrip())
+    for day in plan.outside:
+        click.echo(f"{day.isoformat()} is not in {plan.year}: left as it is")
+    click.echo(f"{plan.year}: {plan.holidays} days off, {plan.makeup_days} make-up working days")
+    if not plan.year_known:
+        click.echo(f"{plan.year} is not in the calendar yet: every day is new")
+    for d in plan.changed:
+        before = "working day" if d.stored_workday else "rest day"
+        after = "working day" if d.is_workday else "rest day"
+        click.echo(f"changes {d.day.isoformat()} {d.day:%a}: {before} -> {after}")
+    if plan.year_known and not plan.changed:
+        click.echo("no working day changes against the calendar")
+    click.echo("saved" if apply_it else "dry run: nothing saved (run with --apply to save)")
+
+
+def _acting_staff(by: str) -> User:
+    """The user ``by`` names (active), or the first active admin."""
+    from sqlalchemy import select
+
+    from hotline.auth.models import Role
+
+    query = select(User).where(User.active.is_(True))
+    if by:
+        query = query.where(User.username == by.strip())
+    else:
+        query = query.where(User.role == Role.ADMIN).order_by(User.id)
+    actor = db.session.scalars(query.limit(1)).first()
+    if actor is None:
+        raise click.ClickException(
+            f"no active user {by!r}" if by else "no active admin: create one, or give --by"
+        )
+    return actor
 
 
 @click.command("import")

@@ -61,3 +61,30 @@ def set_calendar_day(body: dict[str, Any], day: str) -> CalendarDay:
     when = _day(day)
     is_workday = body["kind"] == schemas.DayKind.WORKDAY
     return perform(lambda: sla.set_day(when, is_workday, body.get("note") or "", user, utcnow()))
+
+
+@bp.route("/calendar/<int:year>/notice", methods=["POST"])
+@token_required
+@bp.arguments(schemas.CalendarNoticeBody)
+@bp.response(200, schemas.CalendarNoticePlan)
+@bp.doc(security=BEARER)
+def calendar_notice(body: dict[str, Any], year: int) -> dict[str, Any]:
+    """A whole year from the State Council's notice (managers): the plan of its days off and make-up working
+    days, and the days that change against the calendar; `apply: true` saves it (open requests' deadlines
+    follow).  400 with every unreadable line under `fields.text`."""
+    user = api_user()
+    text = body.get("text") or ""
+    if body.get("apply"):
+        plan = perform(lambda: sla.enter_notice(year, text, user, utcnow()))
+    else:
+        plan = sla.plan_notice(year, text, user)
+    return {
+        "year": plan.year,
+        "saved": bool(body.get("apply")),
+        "year_known": plan.year_known,
+        "holidays": plan.holidays,
+        "makeup_days": plan.makeup_days,
+        "ranges": plan.ranges,
+        "changed": plan.changed,
+        "outside": plan.outside,
+    }

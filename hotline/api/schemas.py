@@ -1179,3 +1179,63 @@ class AuditEntrySchema(Base):
 
 
 AuditPage = page_of(AuditEntrySchema, "AuditPage")
+
+# ------------------------------------------------------------------------ a year from the notice (issue 11.7)
+
+
+class CalendarNoticeBody(Base):
+    text = clean_text(
+        required=True,
+        multiline=True,
+        max_length=5000,
+        description="The notice's holidays and make-up working days, e.g. "
+        "'元旦 1月1日–3日; 春节 2月15日–23日 休, 2月14日、2月28日 上班', or one range per line",
+    )
+    apply = json_boolean(description="true saves the whole year; false or absent only previews it")
+
+
+class NoticeRangeSchema(Base):
+    start = fields.Date(required=True)
+    end = fields.Date(required=True)
+    kind = fields.Function(  # the words of PUT /calendar/<day>: a holiday range is rest days
+        lambda r: (DayKind.WORKDAY if r.kind.value == "workday" else DayKind.RESTDAY).value,
+        required=True,
+        metadata={"type": "string", "enum": [k.value for k in DayKind]},
+    )
+    name = fields.String(required=True)
+
+
+class NoticeChangeSchema(Base):
+    date = fields.Function(
+        lambda d: d.day.isoformat(), required=True, metadata={"type": "string", "format": "date"}
+    )
+    before = fields.Function(
+        lambda d: (DayKind.WORKDAY if d.stored_workday else DayKind.RESTDAY).value,
+        required=True,
+        metadata={"type": "string", "enum": [k.value for k in DayKind]},
+    )
+    after = fields.Function(
+        lambda d: (DayKind.WORKDAY if d.is_workday else DayKind.RESTDAY).value,
+        required=True,
+        metadata={"type": "string", "enum": [k.value for k in DayKind]},
+    )
+    note = fields.String(required=True)
+
+
+class CalendarNoticePlan(Base):
+    year = fields.Integer(required=True)
+    saved = fields.Boolean(required=True)
+    known = fields.Boolean(
+        required=True, attribute="year_known", metadata={"description": "the calendar had the year before"}
+    )
+    holidays = fields.Integer(required=True, metadata={"description": "days off named by the notice"})
+    makeup_days = fields.Integer(required=True, metadata={"description": "make-up working days"})
+    ranges = fields.List(fields.Nested(NoticeRangeSchema), required=True)
+    changed = fields.List(
+        fields.Nested(NoticeChangeSchema),
+        required=True,
+        metadata={"description": "days whose working or not differs from what the calendar holds"},
+    )
+    outside = fields.List(
+        fields.Date(), required=True, metadata={"description": "days of another year: left as they are"}
+    )

@@ -13,7 +13,7 @@ from typing import Any, ClassVar, TypeVar
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import Field, Form, RadioField, StringField
+from wtforms import Field, Form, RadioField, StringField, TextAreaField
 from wtforms.validators import Length, StopValidation
 from wtforms.widgets import DateInput, NumberInput
 
@@ -21,6 +21,7 @@ from hotline.tickets.forms import Required, choices
 
 NOTE_MAX = 200
 TEXT_MAX = 2000
+NOTICE_TEXT_MAX = 5000
 
 
 class Filled:
@@ -93,6 +94,21 @@ class YearForm(FlaskForm):
         description=_l(
             "Creates Monday-to-Friday working days; then mark the published holidays and make-up days "
             "one by one."
+        ),
+    )
+
+
+class NoticeForm(FlaskForm):
+    """A whole year from the State Council's notice: its holiday ranges and make-up working days."""
+
+    year = WholeNumberField(_l("Year"), validators=[Required()])
+    text = TextAreaField(
+        _l("Holidays and make-up working days"),
+        validators=[Required(), Length(max=NOTICE_TEXT_MAX)],
+        description=_l(
+            "As the notice gives them, e.g. “元旦 1月1日–3日; 春节 2月15日–23日 休, 2月14日、2月28日 上班”, "
+            "the notice's own sentences, or one range per line. Dates without 休 or 班 are days off; every "
+            "other day is a working day from Monday to Friday."
         ),
     )
 

@@ -8,21 +8,22 @@ hours or a category's clocks re-derives the deadlines of the open requests (:fun
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import Select, func, insert, or_, select
+from sqlalchemy import Select, extract, func, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from hotline.audit import services as audit
 from hotline.audit.models import AuditAction
 from hotline.auth.models import Role, User
-from hotline.errors import Forbidden, InvalidTransition, NotFound, ValidationFailed
+from hotline.errors import Conflict, Forbidden, InvalidTransition, NotFound, ValidationFailed
 from hotline.extensions import db
 from hotline.notifications import services as notifications
 from hotline.notifications.models import NotificationKind
-from hotline.sla import clocks
+from hotline.sla import clocks, notice
 from hotline.sla.calendar import (
     WORKING_HOURS_KEY,
     bump_calendar_version,
@@ -652,3 +653,351 @@ def pending_extensions() -> Select[tuple[Extension]]:
         )
         .order_by(Extension.created_at, Extension.id)
     )
+
+
+# ------------------------------------------------------------------------ a year from the notice (issue 11.7)
+#
+# A manager enters a year as the State Council publishes it (holiday ranges and make-up working days, typed
+# or as a CSV); the plan is every day of the year, compared with what the calendar holds, shown as month
+# grids before anything is saved.  Saving writes only the days that differ, in the request's one transaction,
+# and recomputes the open clocks once (as set_day does).  When the chinese-calendar package learns a year
+# that was entered by hand, `flask calendar sync` reports every day where they differ; --apply takes the
+# package's days.
+
+NOTICE_TEXT_MAX = 5000
+NOTICE_LINES_MAX = 200
+MAKEUP_NOTE = "调休上班"  # data, like the package's notes: the notice's own words
+
+
+@dataclass(frozen=True)
+class PlannedDay:
+    """One day of an entered year: what it will be, and what the calendar holds now (None: not entered)."""
+
+    day: date
+    is_workday: bool
+    note: str
+    in_notice: bool  # named by the notice (a holiday or a make-up working day), not a plain weekday/weekend
+    stored_workday: bool | None
+    stored_note: str
+
+    @property
+    def changed(self) -> bool:
+        """Working or not differs from what is stored (a year not entered yet has nothing to differ from)."""
+        return self.stored_workday is not None and self.stored_workday != self.is_workday
+
+
+@dataclass
+class NoticePlan:
+    """A whole year as a notice describes it, against the calendar; see :func:`plan_notice`."""
+
+    year: int
+    days: list[PlannedDay]
+    ranges: list[notice.NoticeRange]
+    outside: list[date]
+    year_known: bool
+
+    @property
+    def changed(self) -> list[PlannedDay]:
+        return [day for day in self.days if day.changed]
+
+    @property
+    def holidays(self) -> int:
+        return sum(1 for day in self.days if day.in_notice and not day.is_workday)
+
+    @property
+    def makeup_days(self) -> int:
+        return sum(1 for day in self.days if day.in_notice and day.is_workday)
+
+
+def _problem_message(problem: notice.NoticeProblem) -> str:
+    params = problem.params
+    reasons = {
+        "unexpected": lambda: _(
+            "cannot read “%(part)s”: expected a date like 2月14日, a range like 2月15日至23日, 休 or 班.",
+            part=params.get("part", ""),
+        ),
+        "no_month": lambda: _("“%(part)s” has no month: write it like 2月14日.", part=params.get("part", "")),
+        "bad_date": lambda: _("“%(part)s” is not a date.", part=params.get("part", "")),
+        "reversed": lambda: _("the range “%(part)s” ends before it starts.", part=params.get("part", "")),
+        "too_long": lambda: _(
+            "the range “%(part)s” is longer than %(days)s days.",
+            part=params.get("part", ""),
+            days=params.get("days", ""),
+        ),
+        "dangling_range": lambda: _("the range “%(part)s” has no end date.", part=params.get("part", "")),
+        "no_dates": lambda: _("no date on this line."),
+        "kind_first": lambda: _(
+            "“%(part)s” follows no date: write the dates first, like 2月14日 上班.",
+            part=params.get("part", ""),
+        ),
+        "conflict": lambda: _("%(day)s is both a day off and a working day.", day=params.get("day", "")),
+        "bad_kind": lambda: _(
+            "“%(part)s” is not a kind: write 休 or 班 (holiday or workday).", part=params.get("part", "")
+        ),
+        "columns": lambda: _("expected the columns date, end, kind, name."),
+        "no_year": lambda: _(
+            "“%(part)s” has no year: write it like 2027-02-14, or give the year.", part=params.get("part", "")
+        ),
+        "empty": lambda: _("Enter at least one holiday range or make-up working day."),
+    }
+    reason = reasons[problem.reason]()
+    if problem.line == 0:
+        return reason
+    if problem.text:
+        return _(
+            "Line %(line)d (“%(text)s”): %(reason)s", line=problem.line, text=problem.text, reason=reason
+        )
+    return _("Line %(line)d: %(reason)s", line=problem.line, reason=reason)
+
+
+def _refuse_problems(problems: list[notice.NoticeProblem], field_name: str) -> None:
+    if problems:
+        message = " ".join(_problem_message(p) for p in problems)
+        raise ValidationFailed(message, {field_name: message})
+
+
+def _plan(year: int, parsed: notice.ParsedNotice) -> NoticePlan:
+    named: dict[date, tuple[bool, str]] = {}
+    for item in parsed.ranges:
+        for day in item.days():
+            if item.kind == notice.DayKind.WORKDAY:
+                note = f"{item.name} {MAKEUP_NOTE}" if item.name else MAKEUP_NOTE
+                named[day] = (True, note)
+            else:
+                named.setdefault(day, (False, item.name or "放假"))
+    stored = {
+        row.day: row
+        for row in db.session.scalars(
+            select(CalendarDay).where(CalendarDay.day.between(date(year, 1, 1), date(year, 12, 31)))
+        )
+    }
+    days: list[PlannedDay] = []
+    day = date(year, 1, 1)
+    while day.year == year:
+        is_workday, note = named.get(day, (day.weekday() < 5, ""))
+        row = stored.get(day)
+        days.append(
+            PlannedDay(
+                day=day,
+                is_workday=is_workday,
+                note=note,
+                in_notice=day in named,
+                stored_workday=row.is_workday if row else None,
+                stored_note=row.note if row else "",
+            )
+        )
+        day += timedelta(days=1)
+    return NoticePlan(
+        year=year,
+        days=days,
+        ranges=sorted(parsed.ranges, key=lambda r: r.start),
+        outside=sorted(set(parsed.outside)),
+        year_known=bool(stored),
+    )
+
+
+def plan_notice(year: int | str, text: str | None, actor: User | None) -> NoticePlan:
+    """Read a year's State Council notice (see :mod:`hotline.sla.notice`) into a plan of every day, against
+    what the calendar holds; nothing is written.
+
+    Managers only.  Raises :class:`Forbidden`, :class:`ValidationFailed` (fields ``year`` and ``text``, both
+    at once; every line that cannot be read is named, with what was expected).
+    """
+    require_manager(actor, _("Only a manager may edit the working-day calendar."))
+    errors: dict[str, str] = {}
+    number: int | None = None
+    try:
+        number = _whole_number(year, "year", YEAR_MIN, YEAR_MAX)
+    except ValidationFailed as error:
+        errors.update(error.fields)
+    try:
+        body = _text(text, "text", NOTICE_TEXT_MAX, required=True)
+        if len(body.splitlines()) > NOTICE_LINES_MAX:
+            message = _("At most %(n)d lines.", n=NOTICE_LINES_MAX)
+            raise ValidationFailed(message, {"text": message})
+        # with a bad year, the lines are still read (in a leap year) so that every error shows at once
+        _refuse_problems(notice.parse_notice(body, number or 2000).problems, "text")
+    except ValidationFailed as error:
+        errors.update(error.fields)
+    if errors:
+        raise ValidationFailed(_("Please correct the marked fields."), errors)
+    assert number is not None
+    return _plan(number, notice.parse_notice(body, number))
+
+
+def plan_rows(rows: list[list[str]], year: int | None, actor: User | None) -> NoticePlan:
+    """A year from CSV rows ``date or start, end, kind (休/班, holiday/workday), name``; nothing is written.
+
+    ``year`` None takes the year of the first row's date.  Managers only.  Raises :class:`Forbidden`,
+    :class:`ValidationFailed` (field ``file``: every row that cannot be read, by number; field ``year``).
+    """
+    require_manager(actor, _("Only a manager may edit the working-day calendar."))
+    if year is not None:
+        year = _whole_number(year, "year", YEAR_MIN, YEAR_MAX)
+    for row in rows:
+        for cell in row:
+            refuse_control_characters(cell, "file")
+    found, parsed = notice.parse_rows(rows, year)
+    _refuse_problems(parsed.problems, "file")
+    assert found is not None
+    return _plan(_whole_number(found, "year", YEAR_MIN, YEAR_MAX), parsed)
+
+
+def _save_plan(plan: NoticePlan, actor: User | None, now: datetime) -> int:
+    """Write the days of ``plan`` that differ from the calendar; recompute the open clocks once.  Returns
+    the number of days written."""
+    actor_id = actor.id if actor else None
+    if not plan.year_known:
+        rows = [
+            {
+                "day": d.day,
+                "is_workday": d.is_workday,
+                "source": DaySource.OVERRIDE if d.in_notice else DaySource.WEEKDAY,
+                "note": d.note,
+                "updated_at": now,
+                "updated_by_id": actor_id,
+            }
+            for d in plan.days
+        ]
+        try:
+            with db.session.begin_nested():
+                db.session.execute(insert(CalendarDay), rows)
+        except IntegrityError:  # entered by someone else since the preview
+            raise Conflict(
+                _("Someone else changed this at the same moment. Reload the page and try again.")
+            ) from None
+        written = len(rows)
+    else:
+        stored = {
+            row.day: row
+            for row in db.session.scalars(
+                select(CalendarDay).where(
+                    CalendarDay.day.between(date(plan.year, 1, 1), date(plan.year, 12, 31))
+                )
+            )
+        }
+        written = 0
+        for d in plan.days:
+            row = stored.get(d.day)
+            if row is None:  # a known year has every day; this only guards a hand-edited table
+                row = CalendarDay(day=d.day, is_workday=not d.is_workday, note="")
+                db.session.add(row)
+            if row.is_workday == d.is_workday and row.note == d.note:
+                continue
+            row.is_workday = d.is_workday
+            row.note = d.note
+            row.source = DaySource.OVERRIDE if d.in_notice else DaySource.WEEKDAY
+            row.updated_at = now
+            row.updated_by_id = actor_id
+            written += 1
+        db.session.flush()
+    if written:
+        _calendar_changed(now, "calendar")
+    return written
+
+
+def enter_notice(year: int | str, text: str | None, actor: User | None, now: datetime) -> NoticePlan:
+    """Enter a whole year from its notice (what :func:`plan_notice` previews), in one go: days not named are
+    Monday to Friday; open requests' deadlines follow.  A year already entered is rewritten to the notice.
+
+    Raises what :func:`plan_notice` raises, and :class:`Conflict` when the year was entered meanwhile.
+    """
+    plan = plan_notice(year, text, actor)
+    _save_plan(plan, actor, now)
+    return plan
+
+
+def import_rows(rows: list[list[str]], year: int | None, actor: User | None, now: datetime) -> NoticePlan:
+    """Enter a whole year from CSV rows (what :func:`plan_rows` previews), like :func:`enter_notice`.
+
+    Raises what :func:`plan_rows` raises, and :class:`Conflict` when the year was entered meanwhile.
+    """
+    plan = plan_rows(rows, year, actor)
+    _save_plan(plan, actor, now)
+    return plan
+
+
+@dataclass(frozen=True)
+class PackageDifference:
+    """A day of a year entered by hand that the chinese-calendar package marks otherwise."""
+
+    day: date
+    entered_workday: bool
+    entered_note: str
+    package_workday: bool
+    package_note: str
+
+
+@dataclass(frozen=True)
+class HandYear:
+    """A year entered by hand (no day from the package) that the installed package now knows."""
+
+    year: int
+    differences: list[PackageDifference]
+
+
+def hand_years_the_package_knows(years: Iterable[int] | None = None) -> list[HandYear]:
+    """Every year entered by hand that chinese-calendar knows, with each day where they differ on working
+    or not (notes are not compared: the package names holidays in English).  Nothing is written.
+
+    A year loaded from the package and then edited (a local closure) is not a hand year: it is left alone.
+    """
+    wanted = set(years) if years is not None else set(package_years())
+    from_package = {
+        int(y)
+        for y in db.session.scalars(
+            select(extract("year", CalendarDay.day)).where(CalendarDay.source == DaySource.PACKAGE).distinct()
+        )
+    }
+    found: list[HandYear] = []
+    for year in sorted((wanted & known_years()) - from_package):
+        days = package_days(year)
+        if days is None:
+            continue
+        stored = {
+            row.day: row
+            for row in db.session.scalars(
+                select(CalendarDay).where(CalendarDay.day.between(date(year, 1, 1), date(year, 12, 31)))
+            )
+        }
+        differences = [
+            PackageDifference(day, row.is_workday, row.note, is_workday, note)
+            for day, is_workday, note in days
+            if (row := stored.get(day)) is not None and row.is_workday != is_workday
+        ]
+        found.append(HandYear(year, differences))
+    return found
+
+
+def adopt_package_years(years: Iterable[int], now: datetime) -> list[int]:
+    """Replace the days of the hand years among ``years`` by the package's (its notes, source ``package``);
+    open requests' deadlines follow, recomputed once.  Returns the years replaced.  For the CLI's --apply.
+    """
+    wanted = set(years)
+    adopted: list[int] = []
+    for hand in hand_years_the_package_knows(wanted):
+        days = package_days(hand.year)
+        assert days is not None  # hand_years_the_package_knows checked it
+        stored = {
+            row.day: row
+            for row in db.session.scalars(
+                select(CalendarDay).where(
+                    CalendarDay.day.between(date(hand.year, 1, 1), date(hand.year, 12, 31))
+                )
+            )
+        }
+        for day, is_workday, note in days:
+            row = stored.get(day)
+            if row is None:
+                row = CalendarDay(day=day)
+                db.session.add(row)
+            row.is_workday = is_workday
+            row.note = note
+            row.source = DaySource.PACKAGE
+            row.updated_at = now
+            row.updated_by_id = None
+        adopted.append(hand.year)
+    db.session.flush()
+    if adopted:
+        _calendar_changed(now, "calendar")
+    return adopted

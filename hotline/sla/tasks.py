@@ -53,11 +53,20 @@ def sweep_clocks() -> dict[str, Any] | None:
 
 @shared_task(time_limit=SHORT_JOB_LIMIT, soft_time_limit=SHORT_JOB_LIMIT - 10)
 def check_calendar() -> None:
-    """Load new years from the calendar package and warn managers about a missing next year."""
+    """Load new years from the calendar package and warn managers about a missing next year; log a year
+    entered by hand that the package now knows otherwise (``flask calendar sync`` lists the days)."""
 
     def work() -> None:
         now = utcnow()
         services.sync_calendar_from_package(now)
         services.check_missing_years(now)
+        for hand in services.hand_years_the_package_knows():
+            if hand.differences:
+                log.warning(
+                    "%d was entered by hand and chinese-calendar now differs on %d days: "
+                    "run `flask calendar sync` to see them, with --apply to take the package's",
+                    hand.year,
+                    len(hand.differences),
+                )
 
     periodic("check-calendar", SHORT_JOB_LIMIT, work)

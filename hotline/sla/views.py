@@ -127,6 +127,7 @@ class DayCell:
     is_workday: bool | None  # None: the year is not in the calendar
     override: bool
     note: str
+    changed: bool = False  # a preview: working or not differs from what the calendar holds
 
     @property
     def weekend(self) -> bool:
@@ -145,6 +146,8 @@ class DayCell:
             classes.append("cal-holiday")
         if self.override:
             classes.append("cal-override")
+        if self.changed:
+            classes.append("cal-changed")
         return " ".join(classes)
 
     @property
@@ -174,26 +177,46 @@ def _months(year: int) -> tuple[list[Month], bool]:
     """The twelve month grids of ``year`` and whether the calendar has the year at all."""
     rows = services.calendar_year(year, current_user)
     known = {row.day: row for row in rows}
+
+    def cell(day: date, in_month: bool) -> DayCell:
+        row = known.get(day)
+        return DayCell(
+            day=day,
+            in_month=in_month,
+            is_workday=row.is_workday if row else None,
+            override=bool(row and row.source == DaySource.OVERRIDE),
+            note=row.note if row else "",
+        )
+
+    return _month_grids(year, cell), bool(known)
+
+
+def _month_grids(year: int, cell: Callable[[date, bool], DayCell]) -> list[Month]:
     weeks_of = month_calendar.Calendar(firstweekday=0).monthdatescalendar
-    months = []
-    for number in range(1, 13):
-        weeks = []
-        for week in weeks_of(year, number):
-            cells = []
-            for day in week:
-                row = known.get(day)
-                cells.append(
-                    DayCell(
-                        day=day,
-                        in_month=day.month == number,
-                        is_workday=row.is_workday if row else None,
-                        override=bool(row and row.source == DaySource.OVERRIDE),
-                        note=row.note if row else "",
-                    )
-                )
-            weeks.append(cells)
-        months.append(Month(number, weeks))
-    return months, bool(known)
+    return [
+        Month(number, [[cell(day, day.month == number) for day in week] for week in weeks_of(year, number)])
+        for number in range(1, 13)
+    ]
+
+
+def _preview_months(plan: services.NoticePlan) -> list[Month]:
+    """The month grids of a year as the notice has it, each day that changes against the calendar marked."""
+    planned = {d.day: d for d in plan.days}
+
+    def cell(day: date, in_month: bool) -> DayCell:
+        entry = planned.get(day)
+        if entry is None:  # a day of the month before or after, outside the year
+            return DayCell(day=day, in_month=False, is_workday=None, override=False, note="")
+        return DayCell(
+            day=day,
+            in_month=in_month,
+            is_workday=entry.is_workday,
+            override=False,
+            note=entry.note,
+            changed=entry.changed,
+        )
+
+    return _month_grids(plan.year, cell)
 
 
 def _hours_text() -> str:
@@ -331,6 +354,55 @@ def sync_calendar() -> Response:
     else:
         flash(_("The chinese-calendar package knows no year that is not already in the calendar."), "info")
     return redirect(url_for(".calendar", year=year))
+
+
+@bp.route("/manage/calendar/notice", methods=["GET", "POST"])
+@roles_required(Role.MANAGER)
+def notice() -> tuple[str, int] | Response:
+    """A whole year from the State Council's notice: preview it as month grids, then save it."""
+    form = forms.NoticeForm()
+    if request.method == "GET":
+        form.year.data = str(_year_arg(local_date(utcnow()).year + 1))
+        return _render_notice(form, None)
+    if not form.validate():
+        return _render_notice(form, None, 400)
+    year, text = form.year.data or "", form.text.data or ""
+    if request.form.get("action") == "save":
+        saved = perform(
+            lambda: services.enter_notice(year, text, current_user, utcnow()),
+            form=form,
+            back=url_for(".notice"),
+        )
+        if not isinstance(saved, services.NoticePlan):  # refused: the errors are next to the fields
+            return _render_notice(form, None, 400)
+        flash(
+            _(
+                "%(year)d has been saved from the notice: %(holidays)d days off, %(makeup)d make-up "
+                "working days; open requests' deadlines follow the new calendar.",
+                year=saved.year,
+                holidays=saved.holidays,
+                makeup=saved.makeup_days,
+            ),
+            "success",
+        )
+        return redirect(url_for(".calendar", year=saved.year))
+    plan = perform(lambda: services.plan_notice(year, text, current_user), form=form)
+    if not isinstance(plan, services.NoticePlan):
+        return _render_notice(form, None, 400)
+    return _render_notice(form, plan)
+
+
+def _render_notice(
+    form: forms.NoticeForm, plan: services.NoticePlan | None, status: int = 200
+) -> tuple[str, int]:
+    html = render_template(
+        "sla/notice.html",
+        form=form,
+        plan=plan,
+        months=_preview_months(plan) if plan else [],
+        weekday_names=_weekday_names(),
+    )
+    return html, status
 
 
 # --------------------------------------------------------------------------- categories and their clocks
