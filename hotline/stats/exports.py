@@ -40,6 +40,7 @@ from sqlalchemy.orm import InstrumentedAttribute
 from hotline.extensions import db
 from hotline.stats.labels import LIST_LABELS
 from hotline.stats.queries import DIMENSIONS, BreakdownRow, Dimension, FigureName, Figures, StatsFilter
+from hotline.stats.rates import format_rate, shown_fraction
 from hotline.tickets.labels import CHANNEL_LABELS, SCORE_LABELS, URGENCY_LABELS, state_label
 from hotline.tickets.models import Channel, RatingScore, TicketState, Urgency
 from hotline.timeutil import local
@@ -405,7 +406,9 @@ def _xlsx_cell(sheet: WriteOnlyWorksheet, value: Value) -> WriteOnlyCell | int |
     if isinstance(value, Rate | Hours):
         if value.value is None:
             return _xlsx_text(sheet, MISSING)
-        cell = WriteOnlyCell(sheet, value=value.value)
+        # a rate's cell holds the value shown (0.999 for 99.95 %): "0.0%" would round it up to 100.0 %
+        shown = shown_fraction(value.value) if isinstance(value, Rate) else value.value
+        cell = WriteOnlyCell(sheet, value=shown)
         cell.number_format = PERCENT_FORMAT if isinstance(value, Rate) else HOURS_FORMAT
         return cell
     if isinstance(value, datetime):
@@ -486,7 +489,7 @@ def _csv_text(value: Value) -> str | int | float:
         # isoformat is C code and several times cheaper than strftime: "YYYY-MM-DD HH:MM".
         return _local_naive(value).isoformat(" ", "minutes")
     if isinstance(value, Rate):
-        return MISSING if value.value is None else f"{value.value * 100:.1f}%"
+        return format_rate(value.value)
     if isinstance(value, Hours):
         return MISSING if value.value is None else f"{value.value:.1f}"
     if isinstance(value, date):
