@@ -34,8 +34,17 @@ from hotline.sla.models import DaySource, Extension, ExtensionState
 from hotline.sla.services import NOTE_MAX
 from hotline.text import NOT_ALLOWED_CHARACTERS, has_control_characters
 from hotline.tickets.labels import state_label
-from hotline.tickets.models import Channel, EventKind, RatingScore, Ticket, TicketEvent, TicketState, Urgency
-from hotline.tickets.queries import event_payload
+from hotline.tickets.models import (
+    Channel,
+    EventKind,
+    RatingScore,
+    RatingSource,
+    Ticket,
+    TicketEvent,
+    TicketState,
+    Urgency,
+)
+from hotline.tickets.queries import event_payload, latest_rating
 from hotline.tickets.search import SEARCH_LIMIT, SEARCH_MAX
 from hotline.tickets.workflow import EXTENSION_TEXT_MAX, TEXT_MAX, TITLE_MAX, Action, Field
 from hotline.timeutil import iso
@@ -312,8 +321,21 @@ class EnterpriseRef(Base):
 
 
 class RatingSchema(Base):
-    score = fields.Enum(RatingScore, by_value=True, required=True, attribute="rating_score")
-    comment = fields.Function(lambda t: t.rating_comment or "", required=True, metadata={"type": "string"})
+    """The latest rating of a request, with its provenance (issue 11): given by the enterprise online or
+    recorded by staff from a follow-up call, by whom, and when."""
+
+    score = fields.Enum(RatingScore, by_value=True, required=True)
+    comment = fields.String(required=True)
+    source = fields.Enum(
+        RatingSource,
+        by_value=True,
+        required=True,
+        metadata={"description": "enterprise: rated online; followup_call: recorded by staff from a call"},
+    )
+    recorded_by = fields.Nested(Person, required=True, attribute="rated_by")
+    rated_at = LocalTime(
+        required=True, attribute="created_at", metadata={"type": "string", "format": "date-time"}
+    )
 
 
 TIME = {"type": ["string", "null"], "format": "date-time", "description": "ISO 8601 with the +08:00 offset"}
@@ -361,7 +383,10 @@ class TicketSchema(Base):
     def _rating(self, ticket: Ticket) -> dict[str, Any] | None:
         if ticket.rating_score is None:
             return None
-        result: dict[str, Any] = RatingSchema().dump(ticket)
+        latest = latest_rating(ticket.id)
+        if latest is None:  # a rating on the row without its record: never made by the services
+            return None
+        result: dict[str, Any] = RatingSchema().dump(latest)
         return result
 
 

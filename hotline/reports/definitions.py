@@ -31,6 +31,56 @@ DEFINITIONS: dict[str, tuple[str, str, str, str]] = {
         "(Satisfied + basically satisfied) ÷ rated requests, by each request's latest rating; unrated "
         "requests are in neither side.",
     ),
+    "first_rating_satisfaction_rate": (
+        "首次评价满意率",
+        "按每件诉求的第一次评价计算的满意率：重办后再评价、回访补录都不会改变它。",
+        "First-rating satisfaction rate",
+        "The satisfaction rate by each request's first rating: a rating after a reopening or from a "
+        "follow-up call does not change it.",
+    ),
+    "rating_rate": (
+        "评价率",
+        "已办结并有评价的件数 ÷ 办结量；其余为未评价。",
+        "Rating rate",
+        "Resolved requests with a rating ÷ resolved; the rest are unrated.",
+    ),
+    "rated": (
+        "已评价",
+        "有评价的诉求件数（按最新一次评价），其中：",
+        "Rated",
+        "Requests with a rating (their latest), of which:",
+    ),
+    "rated_by_enterprise": (
+        "企业在线评价",
+        "最新一次评价由企业本身在线给出的件数。",
+        "Rated by the enterprise",
+        "Requests whose latest rating the enterprise gave online.",
+    ),
+    "rated_by_followup": (
+        "回访补录评价",
+        "最新一次评价由工作人员根据回访电话记录的件数。",
+        "Rated from a follow-up call",
+        "Requests whose latest rating staff recorded from a follow-up call.",
+    ),
+    "unrated": (
+        "未评价",
+        "已办结但没有任何评价的件数：不计入满意率。",
+        "Unrated",
+        "Resolved requests without any rating: outside the satisfaction rate.",
+    ),
+    "withdrawn": (
+        "企业撤回",
+        "统计期内提交后由企业撤回的件数：不计入受理量。",
+        "Withdrawn",
+        "Requests filed in the period and withdrawn by the enterprise: outside the count of requests "
+        "received.",
+    ),
+    "reopened": (
+        "重办",
+        "办结后因企业不满意重新办理过的件数。",
+        "Reopened",
+        "Resolved requests reopened at least once because the enterprise was dissatisfied.",
+    ),
     "response_rate": (
         "及时签收率",
         "在签收时限内签收的件数 ÷（已签收件数 + 超过签收时限仍未签收的件数）；没有时限的诉求另行列出。",

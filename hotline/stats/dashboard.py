@@ -25,6 +25,7 @@ from hotline.stats.queries import (
     coverage,
     summary,
 )
+from hotline.stats.rates import shown_percent
 
 # The liaison ranking's sortable columns; a rate nobody has (None) always sorts last.
 RANK_LABELS = {
@@ -93,8 +94,9 @@ def _ranking(flt: StatsFilter, now: datetime, sort: str, descending: bool) -> li
 
 
 def _percent(value: float | None) -> float | None:
-    """A rate for the charts: a percentage with one decimal, or null (a gap in the line, not a zero)."""
-    return None if value is None else round(value * 100, 1)
+    """A rate for the charts: a percentage with one decimal (never 100 or 0 unless exact), or null (a gap in
+    the line, not a zero)."""
+    return shown_percent(value)
 
 
 def _trend_filter(flt: StatsFilter) -> StatsFilter:

@@ -44,7 +44,7 @@ from hotline.stats.labels import FIGURES, LIST_LABELS
 from hotline.stats.periods import describe
 from hotline.stats.queries import Dimension, FigureName, StatsFilter
 from hotline.stats.views import chosen_filters, read_filter
-from hotline.tickets.models import Category, Ticket, TicketEvent
+from hotline.tickets.models import Category, Rating, Ticket, TicketEvent
 from hotline.web import perform
 
 bp = Blueprint("stats_export", __name__, url_prefix="/manage/exports")
@@ -297,6 +297,10 @@ def _request_records(query: Select[Ticket]) -> Select:
             Ticket.acknowledge_due_at,
             Ticket.resolve_due_at,
             Ticket.rating_score,
+            Ticket.rating_source,
+            _latest_recorder().label("rating_recorded_by"),
+            Ticket.rated_at,
+            Ticket.first_rating_score,
             Ticket.reopen_count,
             Ticket.handling_minutes,
         )
@@ -307,6 +311,20 @@ def _request_records(query: Select[Ticket]) -> Select:
         # The street stored on the request (the building's when it was filed): the one the figures use.
         .outerjoin(street, street.id == Ticket.street_id)
         .outerjoin(assignee, assignee.id == Ticket.assignee_id)
+    )
+
+
+def _latest_recorder() -> Any:
+    """The name of whoever recorded a request's latest rating (one lookup by ``ix_ratings_ticket_id``)."""
+    recorder = aliased(User)
+    return (
+        select(recorder.name)
+        .select_from(Rating)
+        .join(recorder, recorder.id == Rating.rated_by_id)
+        .where(Rating.ticket_id == Ticket.id)
+        .order_by(Rating.id.desc())
+        .limit(1)
+        .scalar_subquery()
     )
 
 

@@ -43,8 +43,16 @@ from hotline.extensions import db
 from hotline.routing.labels import describe, rule_label
 from hotline.stats.labels import LIST_LABELS
 from hotline.stats.queries import DIMENSIONS, BreakdownRow, Dimension, FigureName, Figures, StatsFilter
-from hotline.tickets.labels import CHANNEL_LABELS, EVENT_LABELS, SCORE_LABELS, URGENCY_LABELS, state_label
-from hotline.tickets.models import Channel, EventKind, RatingScore, TicketState, Urgency
+from hotline.stats.rates import format_rate, shown_fraction
+from hotline.tickets.labels import (
+    CHANNEL_LABELS,
+    EVENT_LABELS,
+    RATING_SOURCE_LABELS,
+    SCORE_LABELS,
+    URGENCY_LABELS,
+    state_label,
+)
+from hotline.tickets.models import Channel, EventKind, RatingScore, RatingSource, TicketState, Urgency
 from hotline.timeutil import local
 
 # The longest lists a download holds.  Memory no longer bounds them: rows are read in keyset batches and
@@ -101,10 +109,19 @@ FIGURE_LABELS = {
     "basically_satisfied": _l("Basically satisfied"),
     "dissatisfied": _l("Dissatisfied"),
     "satisfaction_rate": _l("Satisfaction rate"),
+    # what the satisfaction rate leaves out or hides (issue 11)
+    "rated_by_enterprise": _l("Rated by the enterprise online"),
+    "rated_by_followup": _l("Rating recorded from a follow-up call"),
+    "first_satisfied": _l("Satisfied at the first rating"),
+    "first_rating_satisfaction_rate": _l("Satisfaction at the first rating"),
+    "unrated": _l("Resolved, not rated"),
+    "rating_rate": _l("Rating rate"),
+    "withdrawn": _l("Withdrawn, not counted"),
     "acknowledged_on_time": _l("Acknowledged in time"),
     "acknowledged_late": _l("Acknowledged late"),
     "acknowledged_untimed": _l("Acknowledged, no deadline was set"),
     "unacknowledged_overdue": _l("Not acknowledged, past the deadline"),
+    "returned_late": _l("Returned after the signing deadline"),
     "response_rate": _l("Response rate"),
     "resolved_on_time": _l("Resolved in time"),
     "resolved_late": _l("Resolved late"),
@@ -115,7 +132,17 @@ FIGURE_LABELS = {
     "avg_handling_hours": _l("Average handling time (working hours)"),
     "overdue_open": _l("Open past the deadline"),
 }
-RATES = frozenset({"closure_rate", "satisfaction_rate", "response_rate", "on_time_rate", "reopen_rate"})
+RATES = frozenset(
+    {
+        "closure_rate",
+        "satisfaction_rate",
+        "first_rating_satisfaction_rate",
+        "rating_rate",
+        "response_rate",
+        "on_time_rate",
+        "reopen_rate",
+    }
+)
 HOURS = frozenset({"avg_handling_hours"})
 # The columns of a breakdown sheet, after the dimension's own column.
 BREAKDOWN_FIGURES = (
@@ -124,6 +151,8 @@ BREAKDOWN_FIGURES = (
     "closure_rate",
     "rated",
     "satisfaction_rate",
+    "first_rating_satisfaction_rate",
+    "rating_rate",
     "response_rate",
     "on_time_rate",
     "reopen_rate",
@@ -260,6 +289,11 @@ REQUEST_COLUMNS: list[tuple[Any, int]] = [
     (_l("Acknowledge by"), 17),
     (_l("Resolve by"), 17),
     (_l("Rating"), 12),
+    # the latest rating's provenance, and the first verdict (issue 11): who rated, how, when
+    (_l("Rated by"), 10),
+    (_l("Recorded by"), 14),
+    (_l("Rated at"), 17),
+    (_l("First rating"), 12),
     (_l("Times reopened"), 10),
     (_l("Handling time (working hours)"), 14),
 ]
@@ -288,6 +322,10 @@ class RequestRecord(Protocol):
     acknowledge_due_at: datetime | None
     resolve_due_at: datetime | None
     rating_score: RatingScore | None
+    rating_source: RatingSource | None
+    rating_recorded_by: str | None  # the name of whoever recorded the latest rating
+    rated_at: datetime | None
+    first_rating_score: RatingScore | None
     reopen_count: int
     handling_minutes: int | None
 
@@ -301,6 +339,7 @@ class RowLabels:
         self.channels = {channel: str(label) for channel, label in CHANNEL_LABELS.items()}
         self.urgencies = {urgency: str(label) for urgency, label in URGENCY_LABELS.items()}
         self.scores = {score: str(label) for score, label in SCORE_LABELS.items()}
+        self.sources = {source: str(label) for source, label in RATING_SOURCE_LABELS.items()}
         self.english = str(get_locale() or "zh") == "en"
         # requests of enterprises nobody has verified yet are marked in every list (issue 10, point 4)
         self.verified = {True: _("Verified"), False: _("Not verified")}
@@ -339,6 +378,12 @@ def request_row(record: RequestRecord, labels: RowLabels | None = None) -> list[
         record.acknowledge_due_at,
         record.resolve_due_at,
         words.scores[RatingScore(record.rating_score)] if record.rating_score is not None else None,
+        words.sources[RatingSource(record.rating_source)] if record.rating_source is not None else None,
+        record.rating_recorded_by,
+        record.rated_at if record.rating_score is not None else None,
+        words.scores[RatingScore(record.first_rating_score)]
+        if record.first_rating_score is not None
+        else None,
         record.reopen_count,
         None if hours is None else Hours(hours),
     ]
@@ -549,7 +594,9 @@ def _xlsx_cell(sheet: WriteOnlyWorksheet, value: Value) -> WriteOnlyCell | int |
     if isinstance(value, Rate | Hours):
         if value.value is None:
             return _xlsx_text(sheet, MISSING)
-        cell = WriteOnlyCell(sheet, value=value.value)
+        # a rate's cell holds the value shown (0.999 for 99.95 %): "0.0%" would round it up to 100.0 %
+        shown = shown_fraction(value.value) if isinstance(value, Rate) else value.value
+        cell = WriteOnlyCell(sheet, value=shown)
         cell.number_format = PERCENT_FORMAT if isinstance(value, Rate) else HOURS_FORMAT
         return cell
     if isinstance(value, datetime):
@@ -630,7 +677,7 @@ def _csv_text(value: Value) -> str | int | float:
         # isoformat is C code and several times cheaper than strftime: "YYYY-MM-DD HH:MM".
         return _local_naive(value).isoformat(" ", "minutes")
     if isinstance(value, Rate):
-        return MISSING if value.value is None else f"{value.value * 100:.1f}%"
+        return format_rate(value.value)
     if isinstance(value, Hours):
         return MISSING if value.value is None else f"{value.value:.1f}"
     if isinstance(value, date):

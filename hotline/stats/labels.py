@@ -22,6 +22,10 @@ LIST_LABELS: dict[str, Any] = {
     "resolved_late": _l("Resolved late"),
     "reopened": _l("Reopened"),
     "overdue_open": _l("Open past the deadline"),
+    "returned_late": _l("Returned after the signing deadline"),
+    "rated_by_enterprise": _l("Rated by the enterprise online"),
+    "rated_by_followup": _l("Rating recorded from a follow-up call"),
+    "unrated": _l("Resolved, not rated"),
 }
 
 FIGURES: tuple[FigureName, ...] = get_args(FigureName)

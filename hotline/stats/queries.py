@@ -9,16 +9,31 @@ Definitions, per request of the cohort (every figure is a sum of these, so break
 - ``resolved``: now ``resolved`` or ``closed``.
 - ``rated``: has a rating; the row keeps the *latest* one (``rating_score``), so a request rated dissatisfied
   and later satisfied counts as satisfied.  A request closed unrated is neither rated nor satisfied.
-- ``acknowledged_on_time`` / ``acknowledged_late``: acknowledged at or before / after ``acknowledge_due_at``.
-  ``unacknowledged_overdue``: waiting for acknowledgement (``assigned``) with ``acknowledge_due_at`` before
-  ``now`` — the acknowledge clock runs only in that state.
+- ``first_satisfied``: the *first* rating (``first_rating_score``) satisfied or basically satisfied; the
+  first-rating satisfaction rate is ``first_satisfied ÷ rated`` (a request has a first rating exactly when
+  it has a latest one), so re-rating after 重办 cannot lift it.
+- ``rated_by_enterprise`` / ``rated_by_followup``: rated, the latest rating given by the enterprise online or
+  recorded by staff from a follow-up call (``rating_source``); they add up to ``rated``.
+- ``unrated``: resolved with no rating (closed unrated, or still in the rating window); the rating rate is
+  ``(resolved - unrated) ÷ resolved``.  A request reopened after a dissatisfied rating and being worked again
+  is not resolved, so it is in neither side of the rating rate.
+- ``withdrawn``: withdrawn requests created in the period: outside the cohort, counted apart so the page can
+  say how many were left out (read live through ``ix_tickets_state_created``; not a rollup counter).
+- The signing (acknowledge) clock is judged when it stops (DESIGN §7): ``returned_late``: some signing clock
+  of the request was stopped by a return after its deadline (``late_returns > 0``): late, whatever the next
+  assignee does.  Otherwise ``acknowledged_on_time`` / ``acknowledged_late``: acknowledged at or before /
+  after ``acknowledge_due_at``; ``unacknowledged_overdue``: waiting for acknowledgement (``assigned``) with
+  ``acknowledge_due_at`` before ``now`` — the clock runs only in that state.  A clock stopped by a return
+  before its deadline is in neither side.  Response rate = on time ÷ (on time + late + returned late +
+  unacknowledged overdue).
 - ``resolved_on_time``: resolved (see above) with ``resolved_at`` at or before ``resolve_due_at``.
 - Requests without a deadline: the deadlines are None only when the working-day calendar lacked a year when
   the clock started (DESIGN §5: managers are warned, no Monday-Friday guess).  Such a request had no limit it
   could meet or miss, so it is left out of that timeliness rate — numerator *and* denominator — and counted
   apart (``acknowledged_untimed``, ``resolved_untimed``) so the page can say how many were not judged.
   Counting them as on time would flatter the rate, counting them late would blame the liaison for the
-  calendar.  So response rate = on time ÷ (on time + late + unacknowledged overdue), and on-time rate =
+  calendar.  So response rate = on time ÷ (on time + late + returned late + unacknowledged overdue), and
+  on-time rate =
   resolved on time ÷ (resolved - resolved untimed); with every deadline known these are §7's formulas.
 - ``reopened``: resolved and reopened at least once (``reopen_count > 0``, so twice counts once).
 - ``avg_handling_hours``: mean of ``Ticket.handling_minutes`` (working minutes submission → resolution,
@@ -65,7 +80,15 @@ from hotline.enterprises.models import Building, Coverage, CoverageRole, Street
 from hotline.extensions import db
 from hotline.stats.models import StatsCell
 from hotline.tickets.labels import CHANNEL_LABELS
-from hotline.tickets.models import OPEN_STATES, Category, Channel, RatingScore, Ticket, TicketState
+from hotline.tickets.models import (
+    OPEN_STATES,
+    Category,
+    Channel,
+    RatingScore,
+    RatingSource,
+    Ticket,
+    TicketState,
+)
 from hotline.timeutil import LOCAL_TZ, local_date
 
 Dimension = Literal["month", "category", "street", "building", "channel", "liaison"]
@@ -84,6 +107,10 @@ FigureName = Literal[
     "resolved_late",
     "reopened",
     "overdue_open",
+    "returned_late",
+    "rated_by_enterprise",
+    "rated_by_followup",
+    "unrated",
 ]
 
 EXCLUDED_STATES = (TicketState.WITHDRAWN, TicketState.MERGED)
@@ -129,6 +156,15 @@ class Figures:
     resolved_untimed: int = 0  # resolved, but no resolve deadline was set
     handled: int = 0  # resolved requests with a handling time (the mean's denominator)
     handling_minutes_total: int = 0
+    # Issue 11: what the satisfaction rate leaves out or hides (see the module docstring).
+    first_satisfied: int = 0  # the first rating satisfied or basically satisfied
+    rated_by_enterprise: int = 0  # the latest rating given by the enterprise online
+    rated_by_followup: int = 0  # the latest rating recorded by staff from a follow-up call
+    unrated: int = 0  # resolved, no rating
+    returned_late: int = 0  # a signing clock stopped by a return after its deadline
+    withdrawn: int = 0  # withdrawn, created in the period: outside the cohort
+    first_rating_satisfaction_rate: float | None = None  # first_satisfied / rated
+    rating_rate: float | None = None  # (resolved - unrated) / resolved
 
     @property
     def resolved_late(self) -> int:
@@ -182,6 +218,11 @@ COUNTERS: tuple[str, ...] = (
     "handled",
     "handling_minutes_total",
     "overdue_open",
+    "first_satisfied",
+    "rated_by_enterprise",
+    "rated_by_followup",
+    "unrated",
+    "returned_late",
 )
 # Counters measured against ``now`` are 0 for a closed request; the rollup holds all the others.
 NOW_COUNTERS = ("unacknowledged_overdue", "overdue_open")
@@ -260,13 +301,23 @@ def counter_conditions(now: datetime | None) -> dict[str, ColumnElement[bool]]:
     The two counters measured against ``now`` are left out when ``now`` is None.
     """
     resolved = _is_resolved()
-    acknowledged = Ticket.acknowledged_at.is_not(None)
+    # a request whose signing clock was stopped late by a return is judged by that (returned_late) alone
+    not_returned_late = Ticket.late_returns == 0
+    acknowledged = and_(not_returned_late, Ticket.acknowledged_at.is_not(None))
+    rated = Ticket.rating_score.is_not(None)
     conditions: dict[str, ColumnElement[bool]] = {
         "resolved": resolved,
-        "rated": Ticket.rating_score.is_not(None),
+        "rated": rated,
         "satisfied": Ticket.rating_score == RatingScore.SATISFIED,
         "basically_satisfied": Ticket.rating_score == RatingScore.BASICALLY_SATISFIED,
         "dissatisfied": Ticket.rating_score == RatingScore.DISSATISFIED,
+        "first_satisfied": Ticket.first_rating_score.in_(
+            (RatingScore.SATISFIED, RatingScore.BASICALLY_SATISFIED)
+        ),
+        "rated_by_enterprise": and_(rated, Ticket.rating_source == RatingSource.ENTERPRISE),
+        "rated_by_followup": and_(rated, Ticket.rating_source == RatingSource.FOLLOWUP_CALL),
+        "unrated": and_(resolved, Ticket.rating_score.is_(None)),
+        "returned_late": Ticket.late_returns > 0,
         "acknowledged_on_time": and_(acknowledged, Ticket.acknowledged_at <= Ticket.acknowledge_due_at),
         "acknowledged_late": and_(acknowledged, Ticket.acknowledged_at > Ticket.acknowledge_due_at),
         "acknowledged_untimed": and_(acknowledged, Ticket.acknowledge_due_at.is_(None)),
@@ -278,6 +329,7 @@ def counter_conditions(now: datetime | None) -> dict[str, ColumnElement[bool]]:
     }
     if now is not None:
         conditions["unacknowledged_overdue"] = and_(
+            not_returned_late,
             Ticket.state == TicketState.ASSIGNED,
             Ticket.acknowledged_at.is_(None),
             Ticket.acknowledge_due_at < now,
@@ -322,8 +374,11 @@ def finish(figures: Figures) -> Figures:
     f.closure_rate = _rate(f.resolved, f.total)
     f.satisfaction_rate = _rate(f.satisfied + f.basically_satisfied, f.rated)
     f.response_rate = _rate(
-        f.acknowledged_on_time, f.acknowledged_on_time + f.acknowledged_late + f.unacknowledged_overdue
+        f.acknowledged_on_time,
+        f.acknowledged_on_time + f.acknowledged_late + f.returned_late + f.unacknowledged_overdue,
     )
+    f.first_rating_satisfaction_rate = _rate(f.first_satisfied, f.rated)
+    f.rating_rate = _rate(f.resolved - f.unrated, f.resolved)
     f.on_time_rate = _rate(f.resolved_on_time, f.resolved - f.resolved_untimed)
     f.reopen_rate = _rate(f.reopened, f.resolved)
     f.avg_handling_hours = None if f.handled == 0 else f.handling_minutes_total / f.handled / 60
@@ -343,7 +398,7 @@ def add_figures(rows: Iterable[Figures]) -> Figures:
     """The sum of several cells' counters, with the rates derived again."""
     total = Figures()
     for row in rows:
-        for name in COUNTERS:
+        for name in (*COUNTERS, "withdrawn"):  # withdrawn: counted apart, added up all the same
             setattr(total, name, getattr(total, name) + getattr(row, name))
     return finish(total)
 
@@ -353,7 +408,7 @@ def add_figures(rows: Iterable[Figures]) -> Figures:
 
 def summary(flt: StatsFilter, now: datetime) -> Figures:
     """Every figure of §7 for the cohort."""
-    return _tally(flt, None, now).get(_ALL) or finish(Figures())
+    return _with_withdrawn(flt, None, _tally(flt, None, now)).get(_ALL) or finish(Figures())
 
 
 def breakdown(flt: StatsFilter, dimension: Dimension, now: datetime) -> list[BreakdownRow]:
@@ -366,19 +421,21 @@ def breakdown(flt: StatsFilter, dimension: Dimension, now: datetime) -> list[Bre
     """
     if dimension not in DIMENSIONS:
         raise ValueError(f"unknown dimension {dimension!r}")
-    return _rows(flt, dimension, _tally(flt, dimension, now))
+    return _rows(flt, dimension, _with_withdrawn(flt, dimension, _tally(flt, dimension, now)))
 
 
 def recount_summary(flt: StatsFilter, now: datetime) -> Figures:
     """:func:`summary` the straightforward way, one aggregate over every request of the cohort (no rollup).
 
     For checking the fast path, and the path the enterprise's own history always takes."""
-    return _direct(flt, None, now, filter_conditions(flt)).get(_ALL) or finish(Figures())
+    counts = _direct(flt, None, now, filter_conditions(flt))
+    return _with_withdrawn(flt, None, counts).get(_ALL) or finish(Figures())
 
 
 def recount_breakdown(flt: StatsFilter, dimension: Dimension, now: datetime) -> list[BreakdownRow]:
     """:func:`breakdown` the straightforward way (no rollup)."""
-    return _rows(flt, dimension, _direct(flt, dimension, now, filter_conditions(flt)))
+    counts = _direct(flt, dimension, now, filter_conditions(flt))
+    return _rows(flt, dimension, _with_withdrawn(flt, dimension, counts))
 
 
 # --------------------------------------------------------------------------- the fast path
@@ -446,6 +503,34 @@ def _direct(
         _normal_key(dimension, row[0]): figures_from_counts(row[1:])
         for row in db.session.execute(query).all()
     }
+
+
+def _with_withdrawn(
+    flt: StatsFilter, dimension: Dimension | None, counts: dict[Any, Figures]
+) -> dict[Any, Figures]:
+    """``counts`` with the withdrawn requests of the period added per key (in place; returned).
+
+    They are outside the cohort, so they change no other figure; a key holding only withdrawn requests
+    gets a row of its own, with every other figure 0.  Read through ``ix_tickets_state_created``.
+    """
+    lo, hi = utc_bounds(flt)
+    where = [
+        Ticket.state == TicketState.WITHDRAWN,
+        Ticket.created_at >= lo,
+        Ticket.created_at < hi,
+        *_dimension_conditions(flt),
+    ]
+    if dimension is None:
+        total = db.session.execute(select(func.count()).select_from(Ticket).where(*where)).scalar_one()
+        found = {_ALL: int(total)}
+    else:
+        key_column = _dimension_key(flt, dimension)
+        query = select(key_column, func.count()).where(*where).group_by(key_column)
+        found = {_normal_key(dimension, key): int(n) for key, n in db.session.execute(query).all()}
+    for key, number in found.items():
+        if number:
+            counts.setdefault(key, finish(Figures())).withdrawn = number
+    return counts
 
 
 def _normal_key(dimension: Dimension, key: Any) -> Any:
@@ -648,6 +733,14 @@ API_FIELDS: tuple[str, ...] = (
     "reopen_rate",
     "avg_handling_hours",
     "overdue_open",
+    # issue 11: beside the satisfaction rate
+    "first_rating_satisfaction_rate",
+    "rating_rate",
+    "rated_by_enterprise",
+    "rated_by_followup",
+    "unrated",
+    "withdrawn",
+    "reopened",
 )
 
 

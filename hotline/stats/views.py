@@ -25,7 +25,7 @@ from hotline.enterprises.models import Building, Street
 from hotline.errors import ValidationFailed
 from hotline.extensions import db
 from hotline.i18n import localized_name
-from hotline.stats import periods
+from hotline.stats import periods, rates
 from hotline.stats.dashboard import RANK_DEFAULT, RANK_KEYS, RANK_LABELS, build, period_text
 from hotline.stats.forms import FILTER_ARGS, DashboardFilterForm, with_all
 from hotline.stats.labels import FIGURES, LIST_LABELS
@@ -54,8 +54,9 @@ FIRST_PUBLIC_YEAR = periods.FIRST_YEAR
 
 @bp.app_template_filter("rate")
 def format_rate(value: float | None) -> str:
-    """A rate as a percentage with one decimal; "—" when its denominator is 0 (never 0 % or 100 %)."""
-    return "—" if value is None else f"{value * 100:.1f}%"
+    """A rate as a percentage with one decimal; "—" when its denominator is 0, 100 % or 0 % only when exact
+    (:mod:`hotline.stats.rates`, the one rule everywhere)."""
+    return rates.format_rate(value)
 
 
 @bp.app_template_filter("hours")
@@ -169,12 +170,18 @@ class Card:
 
 def _cards(figures: Figures, link: Callable[[str], str], covered: CoverageFigures) -> list[Card]:
     f = figures
-    judged_ack = f.acknowledged_on_time + f.acknowledged_late + f.unacknowledged_overdue
+    judged_ack = f.acknowledged_on_time + f.acknowledged_late + f.returned_late + f.unacknowledged_overdue
     judged_resolve = f.resolved - f.resolved_untimed
     no_deadline = _l("Without a deadline, not judged")
     resolved = Part(_l("resolved"), f.resolved, link("resolved"))
     return [
-        Card("total", _l("Requests received"), str(f.total), link("total")),
+        Card(
+            "total",
+            _l("Requests received"),
+            str(f.total),
+            link("total"),
+            parts=(Part(_l("Withdrawn, not counted"), f.withdrawn),),
+        ),
         Card("resolved", _l("Requests resolved"), str(f.resolved), link("resolved")),
         Card(
             "closure_rate",
@@ -193,18 +200,48 @@ def _cards(figures: Figures, link: Callable[[str], str], covered: CoverageFigure
             _("satisfied and basically satisfied ÷ rated (the latest rating of each request)"),
             Part(_l("satisfied"), f.satisfied + f.basically_satisfied, link("satisfied")),
             Part(_l("rated"), f.rated, link("rated")),
-            (Part(_l("Dissatisfied"), f.dissatisfied, link("dissatisfied")),),
+            (
+                Part(_l("Dissatisfied"), f.dissatisfied, link("dissatisfied")),
+                Part(
+                    _l("Rated by the enterprise online"), f.rated_by_enterprise, link("rated_by_enterprise")
+                ),
+                Part(_l("Recorded from a follow-up call"), f.rated_by_followup, link("rated_by_followup")),
+            ),
+        ),
+        Card(
+            "first_rating_satisfaction_rate",
+            _l("Satisfaction at the first rating"),
+            format_rate(f.first_rating_satisfaction_rate),
+            link("rated"),
+            _("first rating satisfied or basically satisfied ÷ rated (ratings after a reopening left out)"),
+            Part(_l("satisfied at first"), f.first_satisfied),
+            Part(_l("rated"), f.rated, link("rated")),
+            (Part(_l("Reopened"), f.reopened, link("reopened")),),
+        ),
+        Card(
+            "rating_rate",
+            _l("Rating rate"),
+            format_rate(f.rating_rate),
+            link("rated"),
+            _("resolved requests with a rating ÷ resolved"),
+            Part(_l("rated"), f.resolved - f.unrated),
+            resolved,
+            (Part(_l("Resolved, not rated"), f.unrated, link("unrated")),),
         ),
         Card(
             "response_rate",
             _l("Response rate"),
             format_rate(f.response_rate),
             link("acknowledged_on_time"),
-            _("in time ÷ (acknowledged + not acknowledged past the deadline)"),
+            _(
+                "in time ÷ (acknowledged + returned after the deadline + not acknowledged past the "
+                "deadline); a request returned before its deadline is not judged"
+            ),
             Part(_l("in time"), f.acknowledged_on_time, link("acknowledged_on_time")),
             Part(_l("judged"), judged_ack),
             (
                 Part(_l("Acknowledged late"), f.acknowledged_late, link("acknowledged_late")),
+                Part(_l("Returned after the signing deadline"), f.returned_late, link("returned_late")),
                 Part(
                     _l("Not acknowledged, past the deadline"),
                     f.unacknowledged_overdue,

@@ -9,7 +9,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
 
-from hotline.tickets.models import Channel, EventKind, RatingScore, TicketState, Urgency
+from hotline.tickets.models import Channel, EventKind, RatingScore, RatingSource, TicketState, Urgency
 
 STATE_LABELS: dict[TicketState, LazyString] = {
     TicketState.SUBMITTED: _l("Awaiting dispatch"),
@@ -62,6 +62,11 @@ SCORE_LABELS: dict[RatingScore, LazyString] = {
     RatingScore.SATISFIED: _l("Satisfied"),
     RatingScore.BASICALLY_SATISFIED: _l("Basically satisfied"),
     RatingScore.DISSATISFIED: _l("Dissatisfied"),
+}
+
+RATING_SOURCE_LABELS: dict[RatingSource, LazyString] = {
+    RatingSource.ENTERPRISE: _l("The enterprise, online"),
+    RatingSource.FOLLOWUP_CALL: _l("Follow-up call"),
 }
 
 URGENCY_LABELS: dict[Urgency, LazyString] = {Urgency.NORMAL: _l("Normal"), Urgency.URGENT: _l("Urgent")}

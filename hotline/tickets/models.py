@@ -59,6 +59,9 @@ LIST_FILTER_COLUMNS = (
     "rating_score",
     "reopen_count",
     "handling_minutes",
+    "rating_source",
+    "first_rating_score",
+    "late_returns",
 )
 
 
@@ -84,6 +87,13 @@ class RatingScore(enum.StrEnum):
     SATISFIED = "satisfied"
     BASICALLY_SATISFIED = "basically_satisfied"
     DISSATISFIED = "dissatisfied"
+
+
+class RatingSource(enum.StrEnum):
+    """How a rating reached the system: the enterprise online, or staff recording a follow-up call (回访)."""
+
+    ENTERPRISE = "enterprise"
+    FOLLOWUP_CALL = "followup_call"
 
 
 class EventKind(enum.StrEnum):
@@ -174,6 +184,9 @@ class Ticket(db.Model):  # type: ignore[name-defined]
                 "rating_score",
                 "reopen_count",
                 "handling_minutes",
+                "rating_source",
+                "first_rating_score",
+                "late_returns",
             ],
         ),
     )
@@ -222,6 +235,13 @@ class Ticket(db.Model):  # type: ignore[name-defined]
     rating_score: Mapped[RatingScore | None] = mapped_column(_enum(RatingScore))
     rating_comment: Mapped[str | None] = mapped_column(Text)
     rated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The latest rating's source and the first rating's score (issue 11): the figures tell the enterprise's
+    # own ratings from recorded calls, and the first verdict from the one after 重办, without reading ratings.
+    rating_source: Mapped[RatingSource | None] = mapped_column(_enum(RatingSource))
+    first_rating_score: Mapped[RatingScore | None] = mapped_column(_enum(RatingScore))
+    # Signing clocks stopped by a return (退单) after their deadline: late for the response rate (DESIGN §7),
+    # whatever happens to the next clock.
+    late_returns: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     reopen_count: Mapped[int] = mapped_column(Integer, default=0)
     # Working minutes from submission to the (latest) resolution, set by ``resolve``; None while not resolved
     # or when the calendar lacked a year of the span.  Stored because the figures average it over 1M rows.
@@ -274,8 +294,14 @@ class Rating(db.Model):  # type: ignore[name-defined]
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
     score: Mapped[RatingScore] = mapped_column(_enum(RatingScore))
     comment: Mapped[str] = mapped_column(Text, default="")
+    # Who recorded it (the enterprise's contact, or the staff member who made the call) and when.
     rated_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    source: Mapped[RatingSource] = mapped_column(
+        _enum(RatingSource), default=RatingSource.ENTERPRISE, server_default=RatingSource.ENTERPRISE.value
+    )
+
+    rated_by: Mapped[User] = relationship()
 
 
 class TicketCounter(db.Model):  # type: ignore[name-defined]

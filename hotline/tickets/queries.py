@@ -26,6 +26,7 @@ from hotline.tickets.models import (
     OPEN_STATES,
     Category,
     EventKind,
+    Rating,
     Ticket,
     TicketEvent,
     TicketState,
@@ -171,6 +172,18 @@ PUBLIC_PAYLOAD_KEYS = frozenset(
         "days",
     }
 )
+
+
+def latest_rating(ticket_id: int) -> Rating | None:
+    """The latest rating of a request, with who recorded it (the row keeps only its score and comment)."""
+    query = (
+        select(Rating)
+        .where(Rating.ticket_id == ticket_id)
+        .options(selectinload(Rating.rated_by))
+        .order_by(Rating.id.desc())
+        .limit(1)
+    )
+    return db.session.scalars(query).first()
 
 
 def event_payload(event: TicketEvent, *, include_internal: bool) -> dict[str, Any]:

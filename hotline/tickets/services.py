@@ -39,6 +39,7 @@ from hotline.tickets.models import (
     EventKind,
     Rating,
     RatingScore,
+    RatingSource,
     Ticket,
     TicketCounter,
     TicketEvent,
@@ -635,6 +636,14 @@ def return_ticket(ticket_id: int, actor: User, reason: str, now: datetime) -> Ti
     """退单: the assignee gives the request back for re-dispatch; a manager reviews the return."""
     ticket = _begin("return", ticket_id, actor)
     text = _required_text(reason, "reason", _("The reason"))
+    # A signing clock stopped by the return is judged now (DESIGN §7): late if past its deadline, which the
+    # next assignee's clock must not hide; before the deadline it is simply out of the response rate.
+    if (
+        ticket.state == TicketState.ASSIGNED
+        and ticket.acknowledge_due_at is not None
+        and now > ticket.acknowledge_due_at
+    ):
+        ticket.late_returns += 1
     ticket.returned_from_state = ticket.state
     ticket.last_returned_by_id = actor.id
     ticket.department_id = None
@@ -716,9 +725,20 @@ def rate(ticket_id: int, actor: User, score: str | None, comment: str, now: date
     else:
         text = _optional_text(comment, "comment")
     via = "enterprise" if actor.role == Role.ENTERPRISE else "phone_follow_up"
+    source = RatingSource.ENTERPRISE if actor.role == Role.ENTERPRISE else RatingSource.FOLLOWUP_CALL
     db.session.add(
-        Rating(ticket_id=ticket.id, score=score_value, comment=text, rated_by_id=actor.id, created_at=now)
+        Rating(
+            ticket_id=ticket.id,
+            score=score_value,
+            comment=text,
+            rated_by_id=actor.id,
+            created_at=now,
+            source=source,
+        )
     )
+    if ticket.first_rating_score is None:
+        ticket.first_rating_score = score_value
+    ticket.rating_source = source
     ticket.rating_score = score_value
     ticket.rating_comment = text
     ticket.rated_at = now

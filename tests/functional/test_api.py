@@ -155,7 +155,14 @@ def test_the_full_story_of_a_request(client: FlaskClient, world: World) -> None:
 
     ticket = enterprise.act(number, "rate", {"score": "dissatisfied", "comment": "价格太高"})
     assert ticket["state"] == "in_progress"
-    assert ticket["rating"] == {"score": "dissatisfied", "comment": "价格太高"}
+    rating = ticket["rating"]
+    assert {k: rating[k] for k in ("score", "comment", "source")} == {
+        "score": "dissatisfied",
+        "comment": "价格太高",
+        "source": "enterprise",
+    }
+    assert rating["recorded_by"]["username"] == world.contact.username
+    assert rating["rated_at"].endswith("+08:00")
     assert ticket["resolved_at"] is None
 
     ticket = liaison.act(number, "resolve", {"answer": "已协调优惠价格。"})
@@ -163,7 +170,7 @@ def test_the_full_story_of_a_request(client: FlaskClient, world: World) -> None:
 
     ticket = enterprise.act(number, "rate", {"score": "satisfied", "comment": ""})
     assert ticket["state"] == "closed"
-    assert ticket["rating"] == {"score": "satisfied", "comment": ""}
+    assert ticket["rating"]["score"] == "satisfied" and ticket["rating"]["comment"] == ""
     assert ticket["closed_at"].endswith("+08:00")
 
     # The enterprise's timeline: public events only, no internal note and no department hand-back.

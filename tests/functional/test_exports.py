@@ -25,7 +25,9 @@ from hotline.extensions import db
 from hotline.sla import services as sla
 from hotline.stats import exports
 from hotline.tickets import services as tickets
-from hotline.tickets.models import Ticket
+from hotline.tickets.labels import RATING_SOURCE_LABELS
+from hotline.tickets.models import RatingSource, Ticket
+from hotline.tickets.queries import latest_rating
 from tests.factories import World
 from tests.helpers import login
 
@@ -150,7 +152,10 @@ def test_a_manager_downloads_the_figures_of_march_in_excel(client, cohort) -> No
     by_category = [[c.value for c in row] for row in book["By category"].iter_rows(min_row=2)]
     assert by_category[0][:4] == [world_category_label(cohort), 6, 2, pytest.approx(2 / 6)]
     by_channel = [[c.value for c in row] for row in book["By channel"].iter_rows(min_row=2)]
-    assert by_channel == [["Web", 6, 2, pytest.approx(2 / 6), 1, 1.0, 1.0, 1.0, 0.0, pytest.approx(5.0), 1]]
+    # closure, rated, satisfaction, first-rating satisfaction, rating rate (1 of 2 resolved), response, ...
+    assert by_channel == [
+        ["Web", 6, 2, pytest.approx(2 / 6), 1, 1.0, 1.0, 0.5, 1.0, 1.0, 0.0, pytest.approx(5.0), 1]
+    ]
 
 
 def world_category_label(cohort: Cohort) -> str:
@@ -216,6 +221,11 @@ def expected_row(ticket: Ticket, state: str, rating: str | None, hours: float | 
         naive_local(w_ticket.acknowledge_due_at),
         naive_local(w_ticket.resolve_due_at),
         rating,
+        # the latest rating's provenance, then the first rating (issue 11)
+        str(RATING_SOURCE_LABELS[w_ticket.rating_source]) if w_ticket.rating_source else None,
+        recorder.rated_by.name if (recorder := latest_rating(w_ticket.id)) else None,
+        naive_local(w_ticket.rated_at) if w_ticket.rating_score else None,
+        rating,  # rated once: the first rating is the latest
         0,
         hours,
     ]
@@ -247,7 +257,7 @@ def test_the_requests_behind_a_figure_in_excel(client, cohort) -> None:  # type:
         cell = rows[number][1]
         assert cell.data_type == "s", title
         assert cell.value == "'" + title
-        assert rows[number][17].data_type == "n"  # times reopened
+        assert rows[number][21].data_type == "n"  # times reopened
 
 
 def test_the_requests_behind_a_figure_in_csv(client, cohort) -> None:  # type: ignore[no-untyped-def]
@@ -273,7 +283,8 @@ def test_the_requests_behind_a_figure_in_csv(client, cohort) -> None:  # type: i
         "一般",
         "已关闭",
     ]
-    assert closed[16:] == ["满意", "0", "8.0"]
+    source = str(RATING_SOURCE_LABELS[RatingSource.ENTERPRISE])
+    assert closed[16:] == ["满意", source, cohort.world.contact.name, "2026-03-04 09:00", "满意", "0", "8.0"]
     assert by_number[cohort.resolved.number][1] == "'+1+1"
 
     everything = client.get(f"/manage/exports/requests.csv?{MARCH}")

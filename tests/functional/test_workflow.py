@@ -23,7 +23,7 @@ from hotline.imports.services import RowAction
 from hotline.notifications.models import NotificationKind
 from hotline.sla.models import DaySource, ExtensionState
 from hotline.tickets import services, workflow
-from hotline.tickets.models import Channel, EventKind, RatingScore, Ticket, TicketState, Urgency
+from hotline.tickets.models import Channel, EventKind, RatingScore, RatingSource, Ticket, TicketState, Urgency
 from hotline.tickets.workflow import ACTIONS
 from tests import factories
 from tests.factories import World
@@ -177,6 +177,7 @@ ENUMS = {
         Urgency,
         Channel,
         RatingScore,
+        RatingSource,
         EventKind,
         Role,
         ExtensionState,

@@ -596,11 +596,17 @@ def recount(every: list[Ticket], flt: StatsFilter, now: datetime) -> stats.Figur
     lo, hi = stats.utc_bounds(flt)
     f = stats.Figures()
     for t in every:
-        if not (lo <= t.created_at < hi) or t.state in (TicketState.WITHDRAWN, TicketState.MERGED):
+        if not (lo <= t.created_at < hi):
             continue
         if flt.street_id is not None and t.street_id != flt.street_id:
             continue
         if flt.liaison_id is not None and t.assignee_id != flt.liaison_id:
+            continue
+        if flt.channel is not None and t.channel != flt.channel:
+            continue
+        if t.state == TicketState.WITHDRAWN:
+            f.withdrawn += 1
+        if t.state in (TicketState.WITHDRAWN, TicketState.MERGED):
             continue
         done = t.state in (TicketState.RESOLVED, TicketState.CLOSED)
         f.total += 1
@@ -609,7 +615,13 @@ def recount(every: list[Ticket], flt: StatsFilter, now: datetime) -> stats.Figur
         f.satisfied += t.rating_score == "satisfied"
         f.basically_satisfied += t.rating_score == "basically_satisfied"
         f.dissatisfied += t.rating_score == "dissatisfied"
-        if t.acknowledged_at is not None:
+        f.first_satisfied += t.first_rating_score in ("satisfied", "basically_satisfied")
+        f.rated_by_enterprise += t.rating_score is not None and t.rating_source == "enterprise"
+        f.rated_by_followup += t.rating_score is not None and t.rating_source == "followup_call"
+        f.unrated += done and t.rating_score is None
+        if t.late_returns > 0:
+            f.returned_late += 1  # judged when that clock stopped: nothing after it counts
+        elif t.acknowledged_at is not None:
             if t.acknowledge_due_at is None:
                 f.acknowledged_untimed += 1
             elif t.acknowledged_at <= t.acknowledge_due_at:
