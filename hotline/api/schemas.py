@@ -383,12 +383,20 @@ class TicketSchema(Base):
     def _rating(self, ticket: Ticket) -> dict[str, Any] | None:
         if ticket.rating_score is None:
             return None
-        latest = latest_rating(ticket.id)
+        preloaded = page_ratings.get()
+        latest = (
+            preloaded[ticket.id]
+            if preloaded is not None and ticket.id in preloaded
+            else latest_rating(ticket.id)
+        )
         if latest is None:  # a rating on the row without its record: never made by the services
             return None
         result: dict[str, Any] = RatingSchema().dump(latest)
         return result
 
+
+# The latest ratings of a list's page, loaded in one query by the view (else one query per rated ticket).
+page_ratings: ContextVar[dict[int, Any] | None] = ContextVar("page_ratings", default=None)
 
 # Whether the reader of an event may see its internal payload (staff) or only the public keys (an enterprise).
 reader_sees_internal: ContextVar[bool] = ContextVar("reader_sees_internal", default=False)

@@ -178,6 +178,9 @@ def list_tickets(args: dict[str, Any]) -> dict[str, Any]:
         max_per_page=schemas.PER_PAGE_MAX,
         error_out=False,
     )
+    schemas.page_ratings.set(
+        ticket_queries.latest_ratings([t.id for t in result.items if t.rating_score is not None])
+    )
     return {**schemas.page_answer(result), "more_matches": bool(found and found.more)}
 
 

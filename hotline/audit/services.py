@@ -11,7 +11,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import Select, or_, select
+from sqlalchemy import Select, literal, or_, select
 
 from hotline.audit.models import AuditAction, AuditEntry
 from hotline.auth.models import Role, User
@@ -89,9 +89,12 @@ def search(criteria: AuditSearch, actor: User) -> Select[tuple[AuditEntry]]:
     what = criteria.target.strip()
     if what and not has_control_characters(what, multiline=False):
         query = query.where(AuditEntry.target.ilike(_contains(what), escape="\\"))
-    if criteria.start is not None:
+    # days far outside any entry's are no bound at all (year 1 or 9999 would overflow the driver's dates)
+    if criteria.start is not None and criteria.start.year >= 1900:
         query = query.where(AuditEntry.created_at >= datetime.combine(criteria.start, time(0), LOCAL_TZ))
-    if criteria.end is not None:
+    if criteria.end is not None and criteria.end.year < 1900:
+        query = query.where(literal(False))  # nothing was logged before the system existed
+    elif criteria.end is not None and criteria.end.year <= 2999:
         after = criteria.end + timedelta(days=1)
         query = query.where(AuditEntry.created_at < datetime.combine(after, time(0), LOCAL_TZ))
     return query.order_by(AuditEntry.created_at.desc(), AuditEntry.id.desc())

@@ -440,6 +440,9 @@ def update_user(
     after = _account_details(user)
     changed = {key: [old, after.get(key, getattr(user, key))] for key, old in before.items()}
     changed = {key: pair for key, pair in changed.items() if pair[0] != pair[1]}
+    for private in ("phone", "email"):  # managers read the log too: that it changed, not the numbers
+        if private in changed:
+            changed[private] = ["…", "…"]
     if changed:
         audit.record(actor, AuditAction.USER_UPDATED, user.username, {"changes": changed}, now)
     return user
@@ -483,9 +486,19 @@ def end_coverages_of(user: User, actor: User | None, now: datetime) -> int:
     coverages = db.session.scalars(
         select(Coverage).where(Coverage.liaison_id == user.id, Coverage.active.is_(True))
     ).all()
+    from hotline.audit import services as audit
+    from hotline.audit.models import AuditAction
+
     for coverage in coverages:
         coverage.active, coverage.ended_at = False, now
         coverage.ended_by_id = actor.id if actor is not None else None
+        audit.record(
+            actor,
+            AuditAction.COVERAGE_ENDED,
+            f"{user.username} · {coverage.building_id}",
+            {"building_id": coverage.building_id, "kind": coverage.role.value, "why": "deactivated"},
+            now,
+        )
     return len(coverages)
 
 

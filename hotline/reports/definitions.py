@@ -33,10 +33,10 @@ DEFINITIONS: dict[str, tuple[str, str, str, str]] = {
     ),
     "first_rating_satisfaction_rate": (
         "首次评价满意率",
-        "按每件诉求的第一次评价计算的满意率：重办后再评价、回访补录都不会改变它。",
+        "按每件诉求的第一次评价计算的满意率（第一次评价可以是企业在线评价，也可以是回访记录）：重办后的再评价不会改变它。",
         "First-rating satisfaction rate",
-        "The satisfaction rate by each request's first rating: a rating after a reopening or from a "
-        "follow-up call does not change it.",
+        "The satisfaction rate by each request's first rating (given online or recorded from a follow-up "
+        "call): a rating after a reopening does not change it.",
     ),
     "rating_rate": (
         "评价率",
@@ -83,16 +83,18 @@ DEFINITIONS: dict[str, tuple[str, str, str, str]] = {
     ),
     "response_rate": (
         "及时签收率",
-        "在签收时限内签收的件数 ÷（已签收件数 + 超过签收时限仍未签收的件数）；没有时限的诉求另行列出。",
+        "在签收时限内签收的件数 ÷（已签收 + 超过签收时限后退单或改派 + 超过签收时限仍未签收的件数）；"
+        "在时限内退单或改派的那一次签收不计入；没有时限的诉求另行列出。",
         "Response rate",
-        "Acknowledged by the deadline ÷ (acknowledged + still unacknowledged past the deadline); requests "
-        "without a deadline are counted apart.",
+        "Acknowledged by the deadline ÷ (acknowledged + returned or reassigned after the deadline + still "
+        "unacknowledged past it); a clock stopped by a return or reassignment before its deadline is left "
+        "out; requests without a deadline are counted apart.",
     ),
     "on_time_rate": (
         "按期办结率",
-        "在办结时限内办结的件数 ÷ 办结量。",
+        "在办结时限内办结的件数 ÷ 有办结时限的办结量（没有时限的另行列出）。",
         "On-time rate",
-        "Resolved by the deadline ÷ resolved.",
+        "Resolved by the deadline ÷ resolved requests that had a deadline (those without are counted apart).",
     ),
     "reopen_rate": (
         "重办率",

@@ -25,6 +25,7 @@ from hotline.stats import queries as stats
 from hotline.timeutil import local_date
 
 PERIOD_DAYS_MAX = 366
+YEARS = (2000, 2100)  # as the dashboard's periods
 BREAKDOWNS: tuple[stats.Dimension, ...] = ("street", "category", "channel")
 
 
@@ -35,10 +36,14 @@ def _day(value: Any, field: str, errors: dict[str, str]) -> date | None:
         errors[field] = _("Give a day as YYYY-MM-DD.")
         return None
     try:
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except ValueError:
         errors[field] = _("Give a day as YYYY-MM-DD.")
         return None
+    if not YEARS[0] <= day.year <= YEARS[1]:
+        errors[field] = _("Give a day from %(first)d to %(last)d.", first=YEARS[0], last=YEARS[1])
+        return None
+    return day
 
 
 def freeze(start: Any, end: Any, actor: User, now: datetime) -> FrozenReport:
@@ -119,12 +124,18 @@ def latest_year_report(today: date) -> FrozenReport | None:
     summary states, with its 截至 time."""
     rows = db.session.scalars(
         select(FrozenReport)
-        .where(FrozenReport.period_end < today)
+        .where(
+            FrozenReport.period_end < today,
+            func.extract("month", FrozenReport.period_start) == 1,
+            func.extract("day", FrozenReport.period_start) == 1,
+        )
         .order_by(FrozenReport.period_end.desc(), FrozenReport.version.desc())
         .limit(50)
     )
     for report in rows:
         start, end = report.period_start, report.period_end
-        if (start.month, start.day, end.month, end.day) == (1, 1, 12, 31) and start.year == end.year:
+        whole_year = (start.month, start.day, end.month, end.day) == (1, 1, 12, 31) and start.year == end.year
+        # frozen after the year ended: a freeze in March is not the year's published figures
+        if whole_year and local_date(report.as_of) > end:
             return report
     return None

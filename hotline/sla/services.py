@@ -893,6 +893,13 @@ def _save_plan(plan: NoticePlan, actor: User | None, now: datetime) -> int:
         db.session.flush()
     if written:
         _calendar_changed(now, "calendar")
+        audit.record(
+            actor,
+            AuditAction.CALENDAR_YEAR_ENTERED,
+            str(plan.year),
+            {"source": "notice", "days_written": written},
+            now,
+        )
     return written
 
 
@@ -1000,4 +1007,11 @@ def adopt_package_years(years: Iterable[int], now: datetime) -> list[int]:
     db.session.flush()
     if adopted:
         _calendar_changed(now, "calendar")
+        audit.record(
+            None,
+            AuditAction.CALENDAR_SYNCED,
+            ", ".join(map(str, adopted)),
+            {"years": adopted, "replaced": True},
+            now,
+        )
     return adopted

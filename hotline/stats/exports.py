@@ -404,7 +404,7 @@ def requests_table(records: Iterable[RequestRecord], figure: FigureName = "total
 
 EVENT_COLUMNS: list[tuple[Any, int]] = [
     (_l("Number"), 18),
-    (_l("Time"), 17),
+    (_l("When it happened"), 17),
     (_l("Event"), 24),
     (_l("By"), 16),
     (_l("Role"), 12),

@@ -516,6 +516,14 @@ def _assign_to(
     extra: dict[str, Any] | None = None,
 ) -> Ticket:
     """Give the request to ``liaison``; the acknowledge clock starts on the ASSIGNED event (hotline.sla)."""
+    # A signing clock stopped by a reassignment is judged now, as a return's is (DESIGN §7): past its
+    # deadline the request stays late in 及时签收率, whatever the next liaison does.
+    if (
+        ticket.state == TicketState.ASSIGNED
+        and ticket.acknowledge_due_at is not None
+        and now > ticket.acknowledge_due_at
+    ):
+        ticket.late_returns += 1
     ticket.assignee_id = liaison.id
     ticket.assigned_at = now
     ticket.acknowledged_at = None

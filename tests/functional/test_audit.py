@@ -40,7 +40,18 @@ MARCH = "period=month&value=2026-03"
 EN = {"Accept-Language": "en"}
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 NOTE = "=1+1 内部备注"
-HEADER = ["Number", "Time", "Event", "By", "Role", "Visibility", "From state", "To state", "Details", "Text"]
+HEADER = [
+    "Number",
+    "When it happened",
+    "Event",
+    "By",
+    "Role",
+    "Visibility",
+    "From state",
+    "To state",
+    "Details",
+    "Text",
+]
 
 
 def local(*args: int) -> datetime:
@@ -285,3 +296,23 @@ def test_the_api_refuses_bad_queries_and_other_roles(client: FlaskClient, world:
         assert client.get(f"/api/v1/audit?{query}", headers=headers).status_code == 400, query
     liaison = client.get("/api/v1/audit", headers=bearer(world.liaison))
     assert liaison.status_code == 403
+
+
+def test_days_far_outside_the_log_are_answered_not_a_500(client: FlaskClient, world: World) -> None:
+    audit.record(world.admin, AuditAction.RESET_LINK_ISSUED, "ent-y", {}, local(2026, 5, 1, 9))
+    db.session.commit()
+    headers = bearer(world.manager)
+    everything = client.get("/api/v1/audit", headers=headers).get_json()["total"]
+    wide = client.get("/api/v1/audit?start=0001-01-01&end=9999-12-31", headers=headers)
+    assert wide.status_code == 200 and wide.get_json()["total"] == everything >= 1
+    before = client.get("/api/v1/audit?end=0001-01-02", headers=headers)
+    assert before.status_code == 200 and before.get_json()["total"] == 0
+
+
+def test_a_year_entered_from_the_notice_is_in_the_log(world: World) -> None:
+    year = local(2026, 5, 1, 9).year + 3
+    sla.enter_notice(year, "元旦 1月1日–3日", world.manager, utcnow())
+    entries = db.session.scalars(
+        select(AuditEntry).where(AuditEntry.action == AuditAction.CALENDAR_YEAR_ENTERED.value)
+    ).all()
+    assert [(e.target, e.details.get("source")) for e in entries] == [(str(year), "notice")]

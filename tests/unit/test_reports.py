@@ -63,3 +63,27 @@ def test_the_database_refuses_to_change_a_frozen_report(world: World) -> None:
     ):
         with pytest.raises(DBAPIError, match="frozen_reports is append-only"), db.session.begin_nested():
             db.session.execute(text(statement))
+
+
+def test_a_year_frozen_before_it_ended_is_not_published_and_odd_years_are_refused(world: World) -> None:
+    from datetime import date
+
+    now = utcnow()
+    year = local_date(now).year
+    early = reports.freeze(f"{year}-01-01", f"{year}-12-31", world.manager, now)
+    assert reports.latest_year_report(date(year + 1, 1, 5)) is None  # frozen in the year, not after it
+    assert early.version == 1
+    for start, end in (("0001-01-01", "0001-01-02"), ("9999-01-01", "9999-01-02")):
+        with pytest.raises(ValidationFailed):
+            reports.freeze(start, end, world.manager, now)
+
+
+def test_a_reassignment_past_the_signing_deadline_stays_late(world: World) -> None:
+    """Issue 11, point 4: a manager reassigning a request whose signing clock is past due does not hide it."""
+    now = utcnow()
+    ticket = world.submit(now)
+    tickets.assign(ticket.id, world.manager, world.liaison.username, now)
+    ticket.acknowledge_due_at = now + timedelta(hours=2)  # (no calendar here: the clock set by hand)
+    later = ticket.acknowledge_due_at + timedelta(minutes=1)
+    tickets.assign(ticket.id, world.manager, world.other_liaison.username, later)
+    assert ticket.late_returns == 1
