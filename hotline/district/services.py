@@ -114,6 +114,38 @@ def _taken(model: Any, column: Any, value: str, own_id: int | None) -> bool:
     return db.session.scalar(query.limit(1)) is not None
 
 
+def _common_fields(
+    row: Any,
+    values: Mapping[str, Any],
+    errors: dict[str, str],
+    *,
+    new: bool,
+    taken: tuple[str, str],
+    name_limit: int = NAME_MAX,
+    name_en_limit: int = NAME_MAX,
+) -> None:
+    """What streets, buildings, departments and categories share: a ``code`` (new ones, when the model has
+    one; never changed), a ``name`` unique without case, a ``name_en``, and ``active``.  ``taken`` is the
+    message for a code and for a name another row already has."""
+    model = type(row)
+    if new and hasattr(model, "code"):
+        code = _code(values.get("code"), errors)
+        if code and _taken(model, model.code, code, None):
+            errors["code"] = taken[0]
+        row.code = code
+    if new or "name" in values:
+        name = _text(values.get("name"), "name", errors, required=True, limit=name_limit)
+        if name and _taken(model, model.name, name, row.id):
+            errors["name"] = taken[1]
+        row.name = name
+    if new or "name_en" in values:
+        row.name_en = _text(values.get("name_en"), "name_en", errors, required=False, limit=name_en_limit)
+    if "active" in values:
+        active = _flag(values["active"], "active", errors)
+        if active is not None:
+            row.active = active
+
+
 def _unknown_fields(changes: Mapping[str, Any], allowed: set[str]) -> None:
     unknown = sorted(set(changes) - allowed)
     if unknown:
@@ -123,13 +155,20 @@ def _unknown_fields(changes: Mapping[str, Any], allowed: set[str]) -> None:
 # --------------------------------------------------------------------------- streets
 
 
+def _by_code(model: Any, code: Any, missing: str) -> Any:
+    """The row of ``model`` with this code; :class:`NotFound` with ``missing`` otherwise (any value, however
+    odd, is just not found: it never reaches SQL unless it can be a code)."""
+    row = None
+    if isinstance(code, str) and CODE_RE.fullmatch(code):
+        row = db.session.scalar(select(model).where(model.code == code))
+    if row is None:
+        raise NotFound(missing)
+    return row
+
+
 def street_by_code(code: Any) -> Street:
-    """The street of this code; :class:`NotFound` otherwise (any value, however odd, is just not found)."""
-    if not isinstance(code, str) or not CODE_RE.fullmatch(code):
-        raise NotFound(_("No such street."))
-    street = db.session.scalar(select(Street).where(Street.code == code))
-    if street is None:
-        raise NotFound(_("No such street."))
+    """The street of this code; :class:`NotFound` otherwise."""
+    street: Street = _by_code(Street, code, _("No such street."))
     return street
 
 
@@ -163,22 +202,8 @@ def update_street(code: Any, actor: User, now: datetime, changes: Mapping[str, A
 
 
 def _street_fields(street: Street, values: Mapping[str, Any], errors: dict[str, str], *, new: bool) -> None:
-    if new:
-        code = _code(values.get("code"), errors)
-        if code and _taken(Street, Street.code, code, None):
-            errors["code"] = _("Another street has this code.")
-        street.code = code
-    if new or "name" in values:
-        name = _text(values.get("name"), "name", errors, required=True, limit=NAME_MAX)
-        if name and _taken(Street, Street.name, name, street.id):
-            errors["name"] = _("Another street has this name.")
-        street.name = name
-    if new or "name_en" in values:
-        street.name_en = _text(values.get("name_en"), "name_en", errors, required=False, limit=NAME_MAX)
-    if "active" in values:
-        active = _flag(values["active"], "active", errors)
-        if active is not None:
-            street.active = active
+    taken = (_("Another street has this code."), _("Another street has this name."))
+    _common_fields(street, values, errors, new=new, taken=taken)
 
 
 # --------------------------------------------------------------------------- buildings
@@ -262,19 +287,9 @@ def _building_fields(
                     street = None
         if street is not None:
             building.street = street
-    if new or "name" in values:
-        name = _text(values.get("name"), "name", errors, required=True, limit=NAME_MAX)
-        if name and _taken(Building, Building.name, name, building.id):
-            errors["name"] = _("Another building has this name.")
-        building.name = name
-    if new or "name_en" in values:
-        building.name_en = _text(values.get("name_en"), "name_en", errors, required=False, limit=NAME_MAX)
+    _common_fields(building, values, errors, new=new, taken=("", _("Another building has this name.")))
     if new or "address" in values:
         building.address = _text(values.get("address"), "address", errors, required=False, limit=ADDRESS_MAX)
-    if "active" in values:
-        active = _flag(values["active"], "active", errors)
-        if active is not None:
-            building.active = active
 
 
 # --------------------------------------------------------------------------- departments
@@ -282,11 +297,7 @@ def _building_fields(
 
 def department_by_code(code: Any) -> Department:
     """The department of this code; :class:`NotFound` otherwise."""
-    if not isinstance(code, str) or not CODE_RE.fullmatch(code):
-        raise NotFound(_("No such department."))
-    department = db.session.scalar(select(Department).where(Department.code == code))
-    if department is None:
-        raise NotFound(_("No such department."))
+    department: Department = _by_code(Department, code, _("No such department."))
     return department
 
 
@@ -322,22 +333,8 @@ def update_department(code: Any, actor: User, now: datetime, changes: Mapping[st
 def _department_fields(
     department: Department, values: Mapping[str, Any], errors: dict[str, str], *, new: bool
 ) -> None:
-    if new:
-        code = _code(values.get("code"), errors)
-        if code and _taken(Department, Department.code, code, None):
-            errors["code"] = _("Another department has this code.")
-        department.code = code
-    if new or "name" in values:
-        name = _text(values.get("name"), "name", errors, required=True, limit=NAME_MAX)
-        if name and _taken(Department, Department.name, name, department.id):
-            errors["name"] = _("Another department has this name.")
-        department.name = name
-    if new or "name_en" in values:
-        department.name_en = _text(values.get("name_en"), "name_en", errors, required=False, limit=NAME_MAX)
-    if "active" in values:
-        active = _flag(values["active"], "active", errors)
-        if active is not None:
-            department.active = active
+    taken = (_("Another department has this code."), _("Another department has this name."))
+    _common_fields(department, values, errors, new=new, taken=taken)
 
 
 # --------------------------------------------------------------------------- categories
@@ -355,11 +352,7 @@ CATEGORY_DEFAULT_CLOCKS = {
 
 def category_by_code(code: Any) -> Category:
     """The category of this code; :class:`NotFound` otherwise."""
-    if not isinstance(code, str) or not CODE_RE.fullmatch(code):
-        raise NotFound(_("No such category."))
-    category = db.session.scalar(select(Category).where(Category.code == code))
-    if category is None:
-        raise NotFound(_("No such category."))
+    category: Category = _by_code(Category, code, _("No such category."))
     return category
 
 
@@ -413,28 +406,20 @@ def _set_clocks(category: Category, values: Mapping[str, Any], actor: User, now:
 def _category_fields(
     category: Category, values: Mapping[str, Any], errors: dict[str, str], *, new: bool
 ) -> None:
-    if new:
-        code = _code(values.get("code"), errors)
-        if code and _taken(Category, Category.code, code, None):
-            errors["code"] = _("Another category has this code.")
-        category.code = code
-    if new or "name" in values:
-        name = _text(values.get("name"), "name", errors, required=True, limit=CATEGORY_NAME_MAX)
-        if name and _taken(Category, Category.name, name, category.id):
-            errors["name"] = _("Another category has this name.")
-        category.name = name
-    if new or "name_en" in values:
-        category.name_en = _text(
-            values.get("name_en"), "name_en", errors, required=False, limit=CATEGORY_NAME_EN_MAX
-        )
+    taken = (_("Another category has this code."), _("Another category has this name."))
+    _common_fields(
+        category,
+        values,
+        errors,
+        new=new,
+        taken=taken,
+        name_limit=CATEGORY_NAME_MAX,
+        name_en_limit=CATEGORY_NAME_EN_MAX,
+    )
     if "sort_order" in values:
         order = _whole(values["sort_order"], "sort_order", errors, SORT_ORDER_RANGE)
         if order is not None:
             category.sort_order = order
-    if "active" in values:
-        active = _flag(values["active"], "active", errors)
-        if active is not None:
-            category.active = active
 
 
 # --------------------------------------------------------------------------- coverage (包联)
