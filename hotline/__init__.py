@@ -39,6 +39,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         district,
         enterprises,
         errors,
+        followup,
         i18n,
         imports,
         notifications,
@@ -92,6 +93,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     district.init_app(app)  # streets, buildings, departments, categories, coverage
     imports.init_app(app)  # the district's spreadsheets
     reports.init_app(app)  # frozen reports, the public definitions
+    followup.init_app(app)  # 回访: the follow-up calls' queue and actions
     admin.init_app(app)
     audit.init_app(app)  # the audit log's page
     api.init_app(app)

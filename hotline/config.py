@@ -205,6 +205,11 @@ def load(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         "PER_PAGE": 20,
         "API_TOKEN_HOURS": 24,
         "RATING_WINDOW_DAYS": 7,
+        # 回访 (hotline.followup): a resolved request the enterprise has not rated this many working days
+        # after the answer goes to the managers' follow-up queue; that many unanswered calls close it unrated.
+        # 0 turns the follow-up off: the rating window's sweep then closes unrated requests.
+        "FOLLOWUP_AFTER_WORKING_DAYS": int(os.environ.get("FOLLOWUP_AFTER_WORKING_DAYS", "2")),
+        "FOLLOWUP_ATTEMPTS": int(os.environ.get("FOLLOWUP_ATTEMPTS", "3")),
         "CELERY": _broker_settings(redis_url, instance),
         # Publish outbox messages right after the transaction that wrote them commits (the beat relay is the
         # safety net); tests without a broker turn it off.

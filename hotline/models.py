@@ -3,6 +3,7 @@
 from hotline.audit.models import AuditEntry
 from hotline.auth.models import ApiToken, LoginSession, PasswordReset, Role, User
 from hotline.enterprises.models import Building, Coverage, CoverageRole, Department, Enterprise, Street
+from hotline.followup.models import FollowupCall
 from hotline.imports.models import ImportFile, ImportKind
 from hotline.notifications.models import Notification, NotificationKind
 from hotline.ops.models import Heartbeat, TaskCount
@@ -26,6 +27,7 @@ __all__ = [
     "Department",
     "Enterprise",
     "Extension",
+    "FollowupCall",
     "FrozenReport",
     "Heartbeat",
     "IdempotencyKey",

@@ -47,6 +47,7 @@ NAV = {
         NavItem("imports.index", _l("Import")),
         NavItem("sla.overdue", _l("Overdue board")),
         NavItem("sla.extensions", _l("Extensions")),
+        NavItem("followup.queue", _l("Follow-up calls")),
         NavItem("sla.calendar", _l("Calendar")),
         NavItem("sla.categories", _l("Categories and clocks")),
         NavItem("reports.index", _l("Reports")),
@@ -72,6 +73,20 @@ def localtime(moment: datetime | None, fmt: str = "yyyy-MM-dd HH:mm") -> str:
     return format_datetime(moment, fmt)
 
 
+def isotime(value: Any, fmt: str = "yyyy-MM-dd HH:mm") -> str:
+    """A time an event's payload holds (ISO 8601 text) shown in Asia/Shanghai; unreadable text as it is."""
+    if not value:
+        return "—"
+    try:
+        moment = datetime.fromisoformat(str(value))
+    except ValueError:
+        return str(value)
+    if moment.tzinfo is None:
+        return str(value)
+    return format_datetime(moment, fmt)
+
+
 def init_app(app: Flask) -> None:
     app.jinja_env.globals.update(nav_items=nav_items, role_label=role_label)
     app.jinja_env.filters["localtime"] = localtime
+    app.jinja_env.filters["isotime"] = isotime

@@ -141,3 +141,21 @@ class World:
         ticket = self.in_progress(now)
         tickets.resolve(ticket.id, self.liaison, "已协调周边停车场提供月租车位。", now)
         return ticket
+
+    def followed_up(
+        self,
+        ticket: Ticket,
+        score: str = "satisfied",
+        now: datetime | None = None,
+        *,
+        outcome: str = "solved",
+        comment: str = "",
+        contact: str = "王经理",
+        caller: User | None = None,
+    ) -> Ticket:
+        """A follow-up call by the manager (who dispatched but did not handle it) that reached the contact."""
+        from hotline.followup import services as followup
+
+        return followup.record_call(
+            ticket.id, caller or self.manager, "", contact, outcome, score, comment, now or utcnow()
+        )

@@ -61,6 +61,7 @@ def init_app(app: Flask) -> None:
         district,
         enterprises,
         extensions,
+        followups,
         imports,
         reports,
         users,

@@ -490,6 +490,13 @@ def _action_field(spec: Field) -> fields.Field:
         return integer(required=spec.required, minimum=spec.minimum, maximum=spec.maximum)
     if spec.enum is not None:
         return choice(spec.enum, required=spec.required, missing=spec.missing, description=label)
+    if spec.kind == "datetime":
+        when = clean_text(
+            required=spec.required,
+            description="ISO 8601, with an offset or in Asia/Shanghai time; absent or empty for now",
+        )
+        when.metadata = {**when.metadata, "format": "date-time"}
+        return when
     return text(required=spec.required, description=label, max_length=spec.max_length)
 
 
@@ -1272,3 +1279,32 @@ class CalendarNoticePlan(Base):
     outside = fields.List(
         fields.Date(), required=True, metadata={"description": "days of another year: left as they are"}
     )
+
+
+# --------------------------------------------------------------------------- 回访: the follow-up queue
+
+
+class FollowupQueueItem(Base):
+    """A resolved request waiting for its follow-up call, with the calls made so far."""
+
+    number = fields.String(required=True)
+    title = fields.String(required=True)
+    enterprise = fields.Nested(EnterpriseRef, required=True)
+    contact_phone = fields.String(required=True, metadata={"description": "The phone given with the request"})
+    assignee = fields.Nested(Person, required=True, allow_none=True)
+    resolved_at = LocalTime(required=True, metadata={"type": "string", "format": "date-time"})
+    attempts = fields.Integer(required=True, metadata={"description": "Follow-up calls made so far"})
+    last_attempt_at = LocalTime(required=True, metadata=TIME)
+    may_call = fields.Boolean(
+        required=True, metadata={"description": "false when the caller handled the request"}
+    )
+
+
+FollowupQueuePage = page_of(
+    FollowupQueueItem,
+    "FollowupQueuePage",
+    waiting=fields.Integer(
+        required=True, metadata={"description": "Resolved requests still within their time to rate online"}
+    ),
+    attempts_allowed=fields.Integer(required=True),
+)

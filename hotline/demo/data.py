@@ -419,6 +419,7 @@ REFUSAL_NOTES = [
 ]
 ACCEPT_NOTES = ["同意退单，改派其他联系人。", "情况属实，重新派单。", ""]
 WITHDRAW_REASONS = ["问题已自行解决，撤回诉求。", "内部已协调处理，不再需要。", "重复提交，撤回此条。", ""]
+UNANSWERED_NOTES = ["无人接听", "电话占线", "关机", "联系人外出，稍后再拨", ""]
 SATISFIED_COMMENTS = ["响应很快，感谢！", "问题解决得很及时，点赞。", "联系人很负责，谢谢。", "", ""]
 BASIC_COMMENTS = ["问题基本解决，希望后续持续跟进。", "办理时间稍长，但结果满意。", ""]
 DISSATISFIED_COMMENTS = [

@@ -46,12 +46,15 @@ from hotline.demo.data import (
     SURNAMES,
     TEMPLATES,
     TRANSFER_TO,
+    UNANSWERED_NOTES,
     UNVERIFIED,
     WITHDRAW_REASONS,
 )
 from hotline.enterprises import uscc
 from hotline.enterprises.models import Building, Coverage, CoverageRole, Department, Enterprise, Street
 from hotline.extensions import db
+from hotline.followup import queries as followup_queue
+from hotline.followup import services as followup
 from hotline.outbox.models import OutboxMessage
 from hotline.sla.calendar import current_calendar, known_years
 from hotline.sla.services import enter_year, sync_calendar_from_package
@@ -69,6 +72,13 @@ TICKET_COUNT = 300
 
 class _Later(Exception):
     """The next step of a request would happen after "now": the request stays where it is."""
+
+
+COMMENTS = {
+    RatingScore.SATISFIED: SATISFIED_COMMENTS,
+    RatingScore.BASICALLY_SATISFIED: BASIC_COMMENTS,
+    RatingScore.DISSATISFIED: DISSATISFIED_COMMENTS,
+}
 
 
 class _Clock:
@@ -478,7 +488,9 @@ class _Seeder:
             return
         services.resolve(ticket.id, resolver, answer, clock.after(*((1, 10) if urgent else (4, 70))))
         if fate in ("resolved", "unrated"):
-            self._lapse(ticket, clock, rng)  # awaits its rating while the window is open, else closed unrated
+            # nobody rates it: it waits in today's follow-up queue, or 3 unanswered calls closed it unrated
+            with contextlib.suppress(_Later):
+                self._follow_up(ticket, plan, clock, RatingScore.SATISFIED, reach=False)
             return
         if fate == "reopened":
             if not self._rate(ticket, plan, clock, RatingScore.DISSATISFIED):
@@ -489,37 +501,57 @@ class _Seeder:
         self._rate(ticket, plan, clock, score)
 
     def _rate(self, ticket: Ticket, plan: _Plan, clock: _Clock, score: RatingScore) -> bool:
-        """Rate the resolved request if that happens inside its rating window; else let the window lapse."""
+        """The enterprise rates the resolved request online, most often within its rating window; when it
+        does not, the follow-up calls (回访) ask it.  True when it was rated (closed or reopened)."""
         rng = plan.rng
-        # The enterprise rates most requests itself; the manager records the rest from phone follow-ups,
-        # but a complaint comes from the enterprise.
-        by_phone = score != RatingScore.DISSATISFIED and rng.random() < 0.15
-        rater = self.users["manager"] if by_phone else plan.contact
-        comments = {
-            RatingScore.SATISFIED: SATISFIED_COMMENTS,
-            RatingScore.BASICALLY_SATISFIED: BASIC_COMMENTS,
-            RatingScore.DISSATISFIED: DISSATISFIED_COMMENTS,
-        }
         due = ticket.rating_due_at
         assert due is not None
         try:
             moment = clock.after(1, 30)
         except _Later:
             moment = None
-        if moment is None or moment >= due:
-            # Not rated in time (so far): a long holiday, or the rating lies in the future.
-            self._lapse(ticket, clock, rng)
-            return False
-        services.rate(ticket.id, rater, score.value, rng.choice(comments[score]), moment)
-        return True
+        if moment is not None and moment < due and rng.random() < 0.85:
+            services.rate(ticket.id, plan.contact, score.value, rng.choice(COMMENTS[score]), moment)
+            return True
+        return self._follow_up(ticket, plan, clock, score)
 
-    def _lapse(self, ticket: Ticket, clock: _Clock, rng: random.Random) -> None:
-        """Nobody rated the request: the rating-window sweep closes it a little after the window ends."""
-        due = ticket.rating_due_at
-        assert due is not None
-        if due >= self.anchor:
-            raise _Later  # the window is still open: the request waits for its rating
-        services.close_unrated(min(due + timedelta(minutes=rng.uniform(1, 60)), self.anchor))
+    def _follow_up(
+        self, ticket: Ticket, plan: _Plan, clock: _Clock, score: RatingScore, *, reach: bool = True
+    ) -> bool:
+        """回访 as the managers work the queue: a call a little after the enterprise's time to rate online
+        ran out, answered half the time; the third unanswered call closes the request unrated.  A call still
+        ahead of "now" leaves the request in today's queue (raises :class:`_Later`)."""
+        rng = plan.rng
+        resolved_at = ticket.resolved_at
+        assert resolved_at is not None
+        caller = self.users["manager"]
+        if followup.handled(ticket, caller):
+            caller = self.users["admin"]
+        calendar = current_calendar()
+        minutes = followup_queue.after_working_days() * calendar.minutes_per_day
+        for attempt in range(1, followup.max_attempts() + 1):
+            minutes += round(rng.uniform(20, 300))
+            try:
+                moment = calendar.add_working_minutes(resolved_at, minutes)
+            except CalendarMissing:
+                raise _Later from None
+            if moment >= self.anchor:
+                raise _Later
+            clock.now = max(clock.now, moment)
+            if reach and (rng.random() < 0.5 or (attempt == followup.max_attempts() and rng.random() < 0.4)):
+                followup.record_call(
+                    ticket.id,
+                    caller,
+                    "",
+                    plan.contact.name,
+                    "unsolved" if score == RatingScore.DISSATISFIED else "solved",
+                    score.value,
+                    rng.choice(COMMENTS[score]),
+                    clock.now,
+                )
+                return True
+            followup.record_unanswered_call(ticket.id, caller, "", rng.choice(UNANSWERED_NOTES), clock.now)
+        return False
 
     def _department_for(self, category: str, rng: random.Random) -> str | None:
         if category not in TRANSFER_TO or rng.random() >= 0.45:

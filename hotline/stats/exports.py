@@ -47,6 +47,7 @@ from hotline.stats.rates import format_rate, shown_fraction
 from hotline.tickets.labels import (
     CHANNEL_LABELS,
     EVENT_LABELS,
+    OUTCOME_LABELS,
     RATING_SOURCE_LABELS,
     SCORE_LABELS,
     URGENCY_LABELS,
@@ -441,6 +442,7 @@ class EventLabels:
         self.scores = {score.value: str(label) for score, label in SCORE_LABELS.items()}
         self.channels = {channel.value: str(label) for channel, label in CHANNEL_LABELS.items()}
         self.urgencies = {urgency.value: str(label) for urgency, label in URGENCY_LABELS.items()}
+        self.outcomes = {outcome.value: str(label) for outcome, label in OUTCOME_LABELS.items()}
         self.public = {True: _("Public"), False: _("Internal")}
         self.system = _("System")
 
@@ -452,6 +454,28 @@ def _payload_time(value: Any) -> str:
     except ValueError:
         return str(value)
     return _local_naive(moment).isoformat(" ", "minutes")
+
+
+# How a rating event's payload says it came from a call: "followup_call" (issue 11), "phone_follow_up" before.
+FOLLOWUP_VIAS = ("followup_call", "phone_follow_up")
+
+
+def _followup_detail(p: dict[str, Any], words: EventLabels) -> str:
+    """A follow-up call's payload in words: the attempt, its time, whom it reached and what they said."""
+    parts = [_("Attempt %(n)s", n=p.get("attempt", "?"))]
+    if p.get("called_at"):
+        parts.append(_("called %(time)s", time=_payload_time(p["called_at"])))
+    if p.get("reached"):
+        parts.append(_("reached %(name)s", name=p.get("contact", "")))
+        if p.get("outcome") in words.outcomes:
+            parts.append(words.outcomes[p["outcome"]])
+        if p.get("score") in words.scores:
+            parts.append(words.scores[p["score"]])
+    else:
+        parts.append(_("nobody answered"))
+        if p.get("note"):
+            parts.append(str(p["note"]))
+    return ", ".join(str(part) for part in parts)
 
 
 def event_details(kind: EventKind, payload: dict[str, Any] | None, words: EventLabels) -> str:
@@ -483,10 +507,15 @@ def event_details(kind: EventKind, payload: dict[str, Any] | None, words: EventL
         )
     if kind == EventKind.RATED and p.get("score") in words.scores:
         parts.append(words.scores[p["score"]])
-        if p.get("via") == "phone_follow_up":
-            parts.append(_("recorded from a phone follow-up"))
+        if p.get("via") in FOLLOWUP_VIAS:
+            parts.append(_("recorded from a follow-up call"))
     if kind == EventKind.CLOSED and p.get("unrated"):
-        parts.append(_("Not rated within the rating window"))
+        if p.get("followup_attempts"):
+            parts.append(_("Closed unrated: %(n)d follow-up calls unanswered", n=p["followup_attempts"]))
+        else:
+            parts.append(_("Not rated within the rating window"))
+    if kind == EventKind.FOLLOWUP_CALLED:
+        parts.append(_followup_detail(p, words))
     if kind == EventKind.SUBMITTED:
         if p.get("channel") in words.channels:
             parts.append(words.channels[p["channel"]])

@@ -27,7 +27,7 @@ def init_app(app: Flask) -> None:
         "resolve": services.resolve,
         "note": services.add_note,
         "add_information": services.add_information,
-        "rate": services.rate,
+        "rate": services.rate,  # the follow-up calls are bound by hotline.followup
         "withdraw": services.withdraw,
     }
     for name, handler in handlers.items():
@@ -38,6 +38,7 @@ def init_app(app: Flask) -> None:
         event_labels=labels.EVENT_LABELS,
         channel_labels=labels.CHANNEL_LABELS,
         score_labels=labels.SCORE_LABELS,
+        outcome_labels=labels.OUTCOME_LABELS,
         urgency_labels=labels.URGENCY_LABELS,
         ticket_states=list(labels.STATE_LABELS),
     )

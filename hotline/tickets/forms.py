@@ -15,8 +15,8 @@ from wtforms import Field, Form, HiddenField, RadioField, SelectField, StringFie
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length
 
-from hotline.tickets.labels import CHANNEL_LABELS, SCORE_LABELS, URGENCY_LABELS
-from hotline.tickets.models import RECORDED_CHANNELS, RatingScore, Urgency
+from hotline.tickets.labels import CHANNEL_LABELS, OUTCOME_LABELS, SCORE_LABELS, URGENCY_LABELS
+from hotline.tickets.models import RECORDED_CHANNELS, FollowupOutcome, RatingScore, Urgency
 from hotline.tickets.workflow import TEXT_MAX, TITLE_MAX, Action
 from hotline.tickets.workflow import Field as WorkflowField
 
@@ -89,7 +89,10 @@ class RecordForm(TicketForm):
 
 # ------------------------------------------------------------------------ the actions' forms, from the table
 
-ENUM_LABELS: dict[type[Any], Mapping[Any, Any]] = {RatingScore: SCORE_LABELS}
+ENUM_LABELS: dict[type[Any], Mapping[Any, Any]] = {
+    RatingScore: SCORE_LABELS,
+    FollowupOutcome: OUTCOME_LABELS,
+}
 _FORM_CLASSES: dict[str, type[FlaskForm]] = {}
 
 
@@ -100,9 +103,11 @@ def _field(spec: WorkflowField) -> Field:
     kwargs: dict[str, Any] = {"validators": validators, "description": spec.description or ""}
     if spec.kind == "text":
         return TextAreaField(spec.label, **kwargs)
-    if spec.kind in ("line", "integer"):
+    if spec.kind in ("line", "integer", "datetime"):
         if spec.kind == "integer":
             kwargs["render_kw"] = {"inputmode": "numeric"}
+        if spec.kind == "datetime":  # the browser's picker; the service reads it as Asia/Shanghai time
+            kwargs["render_kw"] = {"type": "datetime-local"}
         return StringField(spec.label, **kwargs)
     if spec.kind == "boolean":
         pairs = [("true", spec.true_label), ("false", spec.false_label)]

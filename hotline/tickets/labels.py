@@ -9,7 +9,15 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
 
-from hotline.tickets.models import Channel, EventKind, RatingScore, RatingSource, TicketState, Urgency
+from hotline.tickets.models import (
+    Channel,
+    EventKind,
+    FollowupOutcome,
+    RatingScore,
+    RatingSource,
+    TicketState,
+    Urgency,
+)
 
 STATE_LABELS: dict[TicketState, LazyString] = {
     TicketState.SUBMITTED: _l("Awaiting dispatch"),
@@ -47,6 +55,7 @@ EVENT_LABELS: dict[EventKind, LazyString] = {
     EventKind.EXTENSION_APPROVED: _l("Extension approved"),
     EventKind.EXTENSION_REFUSED: _l("Extension refused"),
     EventKind.CLOCKS_RECOMPUTED: _l("Deadlines recomputed"),
+    EventKind.FOLLOWUP_CALLED: _l("Follow-up call"),
 }
 
 CHANNEL_LABELS: dict[Channel, LazyString] = {
@@ -67,6 +76,11 @@ SCORE_LABELS: dict[RatingScore, LazyString] = {
 RATING_SOURCE_LABELS: dict[RatingSource, LazyString] = {
     RatingSource.ENTERPRISE: _l("The enterprise, online"),
     RatingSource.FOLLOWUP_CALL: _l("Follow-up call"),
+}
+
+OUTCOME_LABELS: dict[FollowupOutcome, LazyString] = {
+    FollowupOutcome.SOLVED: _l("The problem is solved"),
+    FollowupOutcome.UNSOLVED: _l("The problem is not solved"),
 }
 
 URGENCY_LABELS: dict[Urgency, LazyString] = {Urgency.NORMAL: _l("Normal"), Urgency.URGENT: _l("Urgent")}

@@ -96,6 +96,13 @@ class RatingSource(enum.StrEnum):
     FOLLOWUP_CALL = "followup_call"
 
 
+class FollowupOutcome(enum.StrEnum):
+    """What the enterprise's contact said on a follow-up call (回访): is the problem solved?"""
+
+    SOLVED = "solved"  # 问题已解决
+    UNSOLVED = "unsolved"  # 未解决
+
+
 class EventKind(enum.StrEnum):
     SUBMITTED = "submitted"
     ASSIGNED = "assigned"
@@ -122,6 +129,8 @@ class EventKind(enum.StrEnum):
     EXTENSION_APPROVED = "extension_approved"
     EXTENSION_REFUSED = "extension_refused"
     CLOCKS_RECOMPUTED = "clocks_recomputed"  # the calendar or working hours changed
+    # 回访 (issue 11): a follow-up call to an enterprise that did not rate, answered or not (hotline.followup)
+    FOLLOWUP_CALLED = "followup_called"
 
 
 class Category(db.Model):  # type: ignore[name-defined]

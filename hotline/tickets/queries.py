@@ -170,6 +170,13 @@ PUBLIC_PAYLOAD_KEYS = frozenset(
         "unrated",
         "new_due_at",
         "days",
+        # a follow-up call (回访): the enterprise sees that it was called, when, and what it said
+        "reached",
+        "attempt",
+        "called_at",
+        "contact",
+        "outcome",
+        "followup_attempts",
     }
 )
 

@@ -710,48 +710,59 @@ def withdraw(ticket_id: int, actor: User, reason: str, now: datetime) -> Ticket:
 
 
 def rate(ticket_id: int, actor: User, score: str | None, comment: str, now: datetime) -> Ticket:
-    """回访/评价 of a resolved request, by its enterprise or by a manager recording a phone follow-up.
+    """评价 of a resolved request by its enterprise, online.
 
     Satisfied and basically satisfied close the request; dissatisfied reopens it (重办, a new resolve clock
-    starts on the REOPENED event), needs a comment, and is the enterprise's own (DESIGN §4): a manager
-    recording a follow-up call may record satisfied or basically satisfied only.
+    starts on the REOPENED event) and needs a comment.  Staff never rate on the enterprise's behalf: what it
+    says on a follow-up call is recorded with the call (:mod:`hotline.followup`), which rates through
+    :func:`give_rating`.
     """
     ticket = _begin("rate", ticket_id, actor)
-    try:
-        score_value = RatingScore(score or "")
-    except ValueError:
-        message = str(ACTIONS["rate"].field("score").missing)
-        raise ValidationFailed(message, {"score": message}) from None
+    score_value = rating_score(score, ACTIONS["rate"].field("score").missing)
     if score_value == RatingScore.DISSATISFIED:
-        if actor.role != Role.ENTERPRISE:  # DESIGN §4: the enterprise reopens; a call is not a rating of it
-            message = _(
-                "Only the enterprise itself can rate an answer dissatisfied and reopen the request: "
-                "note what it said on the call and ask it to rate."
-            )
-            raise ValidationFailed(message, {"score": message})
         text = _required_text(comment, "comment", _("What is still wrong"))
     else:
         text = _optional_text(comment, "comment")
-    via = "enterprise" if actor.role == Role.ENTERPRISE else "phone_follow_up"
-    source = RatingSource.ENTERPRISE if actor.role == Role.ENTERPRISE else RatingSource.FOLLOWUP_CALL
-    db.session.add(
-        Rating(
-            ticket_id=ticket.id,
-            score=score_value,
-            comment=text,
-            rated_by_id=actor.id,
-            created_at=now,
-            source=source,
-        )
+    give_rating(ticket, actor, score_value, text, RatingSource.ENTERPRISE, now, {"via": "enterprise"})
+    return ticket
+
+
+def rating_score(score: str | None, missing: object) -> RatingScore:
+    """The score named ``score``, or a :class:`ValidationFailed` on the field ``score`` saying ``missing``."""
+    try:
+        return RatingScore(score or "")
+    except ValueError:
+        message = str(missing)
+        raise ValidationFailed(message, {"score": message}) from None
+
+
+def give_rating(
+    ticket: Ticket,
+    actor: User,
+    score: RatingScore,
+    text: str,
+    source: RatingSource,
+    now: datetime,
+    payload: dict[str, Any],
+) -> Rating:
+    """Record a rating of the resolved ``ticket`` (already locked and checked by the caller) and follow it:
+    satisfied or basically satisfied closes the request, dissatisfied reopens it (RATED then REOPENED).
+
+    The rating row keeps its source, who recorded it and when; the request row keeps the latest rating and
+    the first one's score, for the figures.  Flushes.
+    """
+    rating = Rating(
+        ticket_id=ticket.id, score=score, comment=text, rated_by_id=actor.id, created_at=now, source=source
     )
+    db.session.add(rating)
     if ticket.first_rating_score is None:
-        ticket.first_rating_score = score_value
+        ticket.first_rating_score = score
     ticket.rating_source = source
-    ticket.rating_score = score_value
+    ticket.rating_score = score
     ticket.rating_comment = text
     ticket.rated_at = now
-    payload = {"score": score_value.value, "via": via}
-    if score_value == RatingScore.DISSATISFIED:
+    payload = {"score": score.value, **payload}
+    if score == RatingScore.DISSATISFIED:
         _event(ticket, actor, EventKind.RATED, now, from_state=ticket.state, body=text, payload=payload)
         ticket.reopen_count += 1
         ticket.resolved_at = None
@@ -763,7 +774,20 @@ def rate(ticket_id: int, actor: User, score: str | None, comment: str, now: date
         ticket.closed_at = now
         _move(ticket, TicketState.CLOSED, actor, EventKind.RATED, now, body=text, payload=payload)
     db.session.flush()
-    return ticket
+    return rating
+
+
+def begin(action: str, ticket_id: int, actor: User) -> Ticket:
+    """For a feature's action bound to the lifecycle table: the request re-read under a row lock as the
+    actor sees it (404 otherwise), the table's guard passed."""
+    return _begin(action, ticket_id, actor)
+
+
+def close_without_rating(ticket: Ticket, actor: User | None, now: datetime, payload: dict[str, Any]) -> None:
+    """Close the resolved ``ticket`` unrated (a CLOSED event with ``unrated`` in its payload); the caller
+    flushes."""
+    ticket.closed_at = now
+    _move(ticket, TicketState.CLOSED, actor, EventKind.CLOSED, now, payload={"unrated": True, **payload})
 
 
 # --------------------------------------------------------------------------- worker side
@@ -779,7 +803,6 @@ def close_unrated(now: datetime, limit: int = 500) -> int:
         .with_for_update(skip_locked=True)
     ).all()
     for ticket in tickets:
-        ticket.closed_at = now
-        _move(ticket, TicketState.CLOSED, None, EventKind.CLOSED, now, payload={"unrated": True})
+        close_without_rating(ticket, None, now, {})
     db.session.flush()
     return len(tickets)

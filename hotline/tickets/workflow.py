@@ -30,12 +30,20 @@ from flask_babel.speaklater import LazyString
 from hotline.auth.models import Role, User
 from hotline.errors import Forbidden, InvalidTransition
 from hotline.tickets.labels import state_label
-from hotline.tickets.models import OPEN_STATES, EventKind, RatingScore, Ticket, TicketState
+from hotline.tickets.models import (
+    OPEN_STATES,
+    EventKind,
+    FollowupOutcome,
+    RatingScore,
+    Ticket,
+    TicketState,
+)
 
 TEXT_MAX = 5000
 TITLE_MAX = 100
 EXTENSION_TEXT_MAX = 2000
 EXTENSION_DAYS_MAX = 30
+FOLLOWUP_CONTACT_MAX = 50
 
 
 class Who(enum.StrEnum):
@@ -89,7 +97,7 @@ class Field:
     """
 
     name: str
-    kind: Literal["text", "line", "choice", "boolean", "integer"]
+    kind: Literal["text", "line", "choice", "boolean", "integer", "datetime"]
     label: LazyString
     required: bool = False
     max_length: int | None = None
@@ -399,13 +407,13 @@ _ROWS: tuple[Action, ...] = (
         _l("Rate the answer"),
         _l("Thank you, the rating has been recorded."),
         states=(TicketState.RESOLVED,),
-        who=(Who.ENTERPRISE, Who.MANAGER),
+        who=(Who.ENTERPRISE,),
         events=(EventKind.RATED, EventKind.REOPENED),
         leads_to=(TicketState.CLOSED, TicketState.IN_PROGRESS),
         refused=_l("A request that is “%(state)s” cannot be rated."),
         forbidden=_l(
-            "Only the enterprise that filed this request, or a manager recording a follow-up call, "
-            "may rate it."
+            "Only the enterprise that filed this request may rate it online; staff record what it says "
+            "on a follow-up call."
         ),
         fields=(
             Field(
@@ -425,9 +433,91 @@ _ROWS: tuple[Action, ...] = (
             ),
         ),
         summary=(
-            "回访/评价: satisfied or basically satisfied closes the request; dissatisfied (with a comment, "
-            "by the enterprise itself) reopens it (重办).  A manager records a satisfied answer to a "
-            "follow-up call."
+            "评价: the enterprise rates the answer online.  Satisfied or basically satisfied closes the "
+            "request; dissatisfied (with a comment) reopens it (重办)."
+        ),
+    ),
+    # -------------------------------------------------------------- 回访: follow-up calls (managers)
+    Action(
+        "followup",
+        _l("Record a follow-up call"),
+        _l("The follow-up call has been recorded."),
+        states=(TicketState.RESOLVED,),
+        who=(Who.MANAGER,),
+        events=(EventKind.FOLLOWUP_CALLED, EventKind.RATED, EventKind.REOPENED),
+        leads_to=(TicketState.CLOSED, TicketState.IN_PROGRESS),
+        refused=_l("A request that is “%(state)s” has no follow-up call to make."),
+        forbidden=_l("Only a manager may record a follow-up call."),
+        fields=(
+            Field(
+                "called_at",
+                "datetime",
+                _l("Time of the call"),
+                description=_l("Leave empty for now."),
+            ),
+            Field(
+                "contact",
+                "line",
+                _l("Who answered"),
+                required=True,
+                max_length=FOLLOWUP_CONTACT_MAX,
+                description=_l("The name (and role) of the person reached."),
+            ),
+            Field(
+                "outcome",
+                "choice",
+                _l("Is the problem solved?"),
+                required=True,
+                enum=FollowupOutcome,
+                missing=_l("Choose whether the problem is solved."),
+            ),
+            Field(
+                "score",
+                "choice",
+                _l("Satisfaction, as stated by the contact"),
+                required=True,
+                enum=RatingScore,
+                missing=_l("Choose satisfied, basically satisfied or dissatisfied."),
+            ),
+            Field(
+                "comment",
+                "text",
+                _l("What the contact said"),
+                max_length=TEXT_MAX,
+                description=_l("Required when dissatisfied or not solved."),
+            ),
+        ),
+        summary=(
+            "回访: a manager who did not handle the request records a call that reached the enterprise: "
+            "who answered, whether the problem is solved and the satisfaction they stated.  It is the "
+            "request's rating (source followup_call): satisfied or basically satisfied closes it, "
+            "dissatisfied reopens it (重办).  Allowed once the enterprise has not rated online within the "
+            "configured working days after resolution."
+        ),
+    ),
+    Action(
+        "followup_unanswered",
+        _l("Record an unanswered follow-up call"),
+        _l("The unanswered call has been recorded."),
+        states=(TicketState.RESOLVED,),
+        who=(Who.MANAGER,),
+        events=(EventKind.FOLLOWUP_CALLED, EventKind.CLOSED),
+        leads_to=(TicketState.CLOSED,),
+        refused=_l("A request that is “%(state)s” has no follow-up call to make."),
+        forbidden=_l("Only a manager may record a follow-up call."),
+        fields=(
+            Field(
+                "called_at",
+                "datetime",
+                _l("Time of the call"),
+                description=_l("Leave empty for now."),
+            ),
+            Field("note", "text", _l("Note"), max_length=TEXT_MAX),
+        ),
+        button="btn-outline-secondary",
+        summary=(
+            "回访: nobody answered the follow-up call.  The request stays in the follow-up queue; the third "
+            "unanswered call closes it unrated, every attempt on its timeline."
         ),
     ),
     Action(

@@ -3,7 +3,7 @@ and the exports show who rated, how and when, the figures beside 满意率, and 
 
 The June 2026 cohort of ``test_dashboard`` (A-K, see its docstring), plus three requests:
 
-- L, 15 June: resolved, its rating (satisfied) recorded by the manager from a follow-up call on 16 June.
+- L, 15 June: resolved, its rating (satisfied) recorded by the manager from a follow-up call on 18 June.
 - M, 16 June: assigned 09:40 (sign by 11:40), returned at 14:00, after the deadline; the return accepted, the
   other liaison signs at once.  Late, whatever the other liaison did.
 - N, 17 June: assigned 09:40, returned at 10:00, before the deadline: outside the response rate.
@@ -55,7 +55,7 @@ def more(cohort: Cohort) -> dict[str, Ticket]:  # noqa: F811  (the imported fixt
     l_ = assigned(15, w.liaison.username)
     services.acknowledge(l_.id, w.liaison, local(6, 15, 10))
     services.resolve(l_.id, w.liaison, ANSWER, local(6, 15, 15))
-    services.rate(l_.id, w.manager, "satisfied", "电话回访：满意", local(6, 16, 10))
+    w.followed_up(l_, "satisfied", local(6, 18, 10))  # two working days after the answer, a call
 
     m = assigned(16, w.liaison.username)
     services.return_ticket(m.id, w.liaison, "不属于本楼宇。", local(6, 16, 14))
@@ -128,7 +128,7 @@ def test_the_api_summary_and_the_ticket_show_the_provenance(
     assert called["rating"]["score"] == "satisfied"
     assert called["rating"]["source"] == "followup_call"
     assert called["rating"]["recorded_by"]["username"] == cohort.world.manager.username
-    assert called["rating"]["rated_at"] == "2026-06-16T10:00:00+08:00"
+    assert called["rating"]["rated_at"] == "2026-06-18T10:00:00+08:00"
     own = api.get(f"/tickets/{cohort.number('A')}").get_json()
     assert own["rating"]["source"] == "enterprise"
     assert own["rating"]["recorded_by"]["username"] == cohort.world.contact.username
@@ -153,7 +153,7 @@ def test_the_exports_say_who_rated_how_and_when(
     called = by_number[more["L"].number]
     assert called["Rated by"] == "Follow-up call"
     assert called["Recorded by"] == cohort.world.manager.name
-    assert called["Rated at"] == "2026-06-16 10:00"
+    assert called["Rated at"] == "2026-06-18 10:00"
     assert called["First rating"] == "Satisfied"
     reopened = by_number[cohort.number("B")]
     assert reopened["Rating"] == "Basically satisfied" and reopened["First rating"] == "Dissatisfied"

@@ -341,14 +341,6 @@ def test_manager_reviews_a_return(client, world):  # type: ignore[no-untyped-def
     assert ticket.state == TicketState.SUBMITTED and ticket.assignee_id is None
 
 
-def test_manager_records_a_phone_follow_up_rating(client, world):  # type: ignore[no-untyped-def]
-    ticket = commit(world.resolved())
-    login(client, world.manager.username)
-    page = follow(client, act(client, ticket, "rate", {"score": "basically_satisfied"}))
-    assert reload(ticket).state == TicketState.CLOSED
-    assert "电话回访登记" in page
-
-
 def test_all_requests_search_by_number_or_title(client, world):  # type: ignore[no-untyped-def]
     parking = world.submit(title="停车难")
     water = world.submit(title="停水通知", description="周三上午停水检修。")

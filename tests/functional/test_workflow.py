@@ -23,8 +23,17 @@ from hotline.imports.services import RowAction
 from hotline.notifications.models import NotificationKind
 from hotline.sla.models import DaySource, ExtensionState
 from hotline.tickets import services, workflow
-from hotline.tickets.models import Channel, EventKind, RatingScore, RatingSource, Ticket, TicketState, Urgency
-from hotline.tickets.workflow import ACTIONS
+from hotline.tickets.models import (
+    Channel,
+    EventKind,
+    FollowupOutcome,
+    RatingScore,
+    RatingSource,
+    Ticket,
+    TicketState,
+    Urgency,
+)
+from hotline.tickets.workflow import ACTIONS, Who
 from tests import factories
 from tests.factories import World
 from tests.helpers import login
@@ -178,6 +187,7 @@ ENUMS = {
         Channel,
         RatingScore,
         RatingSource,
+        FollowupOutcome,
         EventKind,
         Role,
         ExtensionState,
@@ -301,16 +311,15 @@ def test_each_action_leaves_the_events_and_state_its_row_promises(
         assert ticket.state == before_state, name
 
 
-def test_a_manager_cannot_reopen_a_request_for_the_enterprise(app: Flask, world: World) -> None:
-    from hotline.errors import ValidationFailed
-
+def test_staff_never_rate_in_the_enterprises_place(app: Flask, world: World) -> None:
+    """A rating by staff is a follow-up call's (hotline.followup), with its record; ``rate`` is the
+    enterprise's alone, whatever the score."""
     ticket = world.resolved()
-    with pytest.raises(ValidationFailed) as refused:
-        services.rate(ticket.id, world.manager, "dissatisfied", "电话回访：仍未解决", utcnow())
-    assert set(refused.value.fields) == {"score"}
+    for score in ("satisfied", "dissatisfied"):
+        with pytest.raises(Forbidden):
+            services.rate(ticket.id, world.manager, score, "电话回访", utcnow())
     assert db.session.get(Ticket, ticket.id).state == TicketState.RESOLVED  # type: ignore[union-attr]
-    services.rate(ticket.id, world.manager, "basically_satisfied", "电话回访：基本满意", utcnow())
-    assert db.session.get(Ticket, ticket.id).state == TicketState.CLOSED  # type: ignore[union-attr]
+    assert "followup" in ACTIONS and ACTIONS["rate"].who == (Who.ENTERPRISE,)
 
 
 def test_subscribers_run_clocks_first_then_routing_then_notifications(app: Flask) -> None:

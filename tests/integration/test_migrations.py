@@ -44,6 +44,7 @@ APP_TABLES = {
     "enterprise_claims",
     "enterprises",
     "extensions",
+    "followup_calls",
     "frozen_reports",
     "heartbeats",
     "idempotency_keys",
@@ -93,7 +94,11 @@ def _table_names() -> set[str]:
 
 APPEND_ONLY = {"ticket_events": "body", "ratings": "comment"}  # table → a text column to change
 # tables made append-only by later revisions (their own tests try changing them: tests/unit/test_reports.py)
-LATER_APPEND_ONLY = ("frozen_reports", "audit_entries")  # tests/integration/test_audit_postgres.py too
+LATER_APPEND_ONLY = (
+    "frozen_reports",
+    "audit_entries",
+    "followup_calls",
+)  # tests/integration/test_audit_postgres.py too
 APPEND_ONLY_TRIGGERS = {
     (f"trg_{table}_refuse_{operation}", table)
     for table in (*APPEND_ONLY, *LATER_APPEND_ONLY)

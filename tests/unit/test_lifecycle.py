@@ -1032,15 +1032,6 @@ def test_a_good_rating_closes(world: World, score: str) -> None:
     ]
 
 
-def test_manager_records_a_phone_follow_up(world: World) -> None:
-    ticket = in_state(world, S.RESOLVED)
-    tickets.rate(ticket.id, world.manager, "satisfied", "电话回访：满意", T1)
-    assert ticket.state == S.CLOSED
-    event = events_of(ticket)[-1]
-    assert event.actor_id == world.manager.id
-    assert event.payload["via"] == "phone_follow_up"
-
-
 def test_an_unknown_score_is_refused(world: World) -> None:
     ticket = in_state(world, S.RESOLVED)
     with pytest.raises(ValidationFailed) as info:

@@ -95,6 +95,7 @@ def test_every_event_kind_is_either_mapped_or_deliberately_silent() -> None:
         EventKind.RATED,
         EventKind.CLOSED,
         EventKind.CLOCKS_RECOMPUTED,
+        EventKind.FOLLOWUP_CALLED,  # the enterprise was on the call; a reopening it causes is news
     }
     assert set(notifications.RULES) | silent == set(EventKind)
     assert not set(notifications.RULES) & silent

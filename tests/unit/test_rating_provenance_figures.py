@@ -91,8 +91,8 @@ def test_the_pages_filter_is_the_same_function(app):
 def test_every_rating_records_its_source_who_recorded_it_and_when(world: World):
     by_enterprise = rated(world, "satisfied")
     by_call = resolved(world)
-    later = T0 + timedelta(days=2)
-    tickets.rate(by_call.id, world.manager, "basically_satisfied", "电话回访：基本满意", later)
+    later = T0 + timedelta(days=3)  # the enterprise's two working days to rate online are over
+    world.followed_up(by_call, "basically_satisfied", later)
     db.session.flush()
 
     ratings = {r.ticket_id: r for r in db.session.scalars(select(Rating))}
@@ -122,7 +122,7 @@ def test_the_first_rating_is_kept_when_a_reopened_request_is_rated_again(world: 
 def test_the_counts_beside_the_satisfaction_rate(world: World):
     rated(world, "satisfied")  # by the enterprise
     called = resolved(world)
-    tickets.rate(called.id, world.manager, "satisfied", "", T0 + timedelta(days=1))  # recorded from a call
+    world.followed_up(called, "satisfied", T0 + timedelta(days=3))  # recorded from a call
     resolved(world)  # awaiting its rating
     unrated = resolved(world)
     tickets.close_unrated(unrated.rating_due_at + timedelta(seconds=1))  # type: ignore[operator]
@@ -216,7 +216,7 @@ def test_a_running_signing_clock_is_late_once_past_due(world: World):
 
 def test_the_rollup_holds_the_new_counters_exactly(world: World):
     called = resolved(world)
-    tickets.rate(called.id, world.manager, "satisfied", "", T0 + timedelta(days=1))
+    world.followed_up(called, "satisfied", T0 + timedelta(days=3))
     again = rated(world, "dissatisfied")
     tickets.resolve(again.id, world.liaison, ANSWER, T0 + timedelta(days=1))
     tickets.rate(again.id, world.contact, "basically_satisfied", "", T0 + timedelta(days=2))

@@ -258,7 +258,15 @@ def test_reconcile_unrouted_requeues_and_commits(world: World) -> None:
     assert [(m.topic, m.payload) for m in pending] == [(outbox.ROUTE_TICKET, {"ticket_id": ticket.id})]
 
 
-def test_close_unrated_tickets_commits(world: World) -> None:
+@pytest.fixture
+def without_followup(app: Flask) -> Iterator[None]:
+    """The follow-up calls turned off: the rating window's sweep closes unrated requests."""
+    app.config["FOLLOWUP_AFTER_WORKING_DAYS"] = 0
+    yield
+    app.config["FOLLOWUP_AFTER_WORKING_DAYS"] = 2
+
+
+def test_close_unrated_tickets_commits(world: World, without_followup: None) -> None:
     ticket = world.resolved(ago(days=10))
     db.session.commit()
 
@@ -267,7 +275,7 @@ def test_close_unrated_tickets_commits(world: World) -> None:
 
 
 def test_close_unrated_tickets_closes_a_backlog_in_batches(
-    world: World, monkeypatch: pytest.MonkeyPatch
+    world: World, monkeypatch: pytest.MonkeyPatch, without_followup: None
 ) -> None:
     ids = [world.resolved(ago(days=10)).id for _ in range(5)]
     db.session.commit()

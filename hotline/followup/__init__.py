@@ -1,0 +1,24 @@
+"""回访: follow-up calls to enterprises that did not rate a resolved request (issue 11, point 1).
+
+Managers work the queue (:mod:`hotline.followup.queries`): resolved requests the enterprise has not rated
+``FOLLOWUP_AFTER_WORKING_DAYS`` working days after their resolution.  A manager who did not handle the
+request calls the contact and records the call (:mod:`hotline.followup.services`, bound to the lifecycle
+table's rows ``followup`` and ``followup_unanswered``): a call that reached someone is the request's rating
+(source ``followup_call``); the third unanswered call closes it unrated.  Every call is a row of
+``followup_calls`` (append-only) and an event on the request's timeline.
+"""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    """Bind the two follow-up actions to the lifecycle table; the queue's page."""
+    from hotline.followup import services
+    from hotline.followup.views import bp
+    from hotline.tickets import workflow
+
+    workflow.bind("followup", services.record_call, offered_if=services.may_call)
+    workflow.bind("followup_unanswered", services.record_unanswered_call, offered_if=services.may_call)
+    app.register_blueprint(bp)
