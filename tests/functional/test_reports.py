@@ -84,8 +84,15 @@ def test_the_reports_page_freezes_and_the_public_page_states_the_frozen_year(
     public = client.get(f"/public/summary?year={last_year}").get_data(as_text=True)
     assert "As published: the figures of" in public and f"{last_year}-12-31" in public
     assert "satisfaction rate 100%" in public.replace("100.0%", "100%")
-    assert client.get("/public/definitions").status_code == 200
-    assert "满意率" in client.get("/public/definitions").get_data(as_text=True)
+    assert "Of the 1 requests resolved, 1 were rated and 0 were not." in public
+    definitions = client.get("/public/definitions")
+    assert definitions.status_code == 200
+    page = definitions.get_data(as_text=True)
+    assert "满意率" in page
+    # the rating rate's numerator, and both identities of the companion counts
+    assert 'id="rated_resolved"' in page and "已办结已评价 + 未评价 = 办结量" in page
+    assert "resolved and rated + unrated = resolved" in page
+    assert "rated by the enterprise + rated from a follow-up call = rated" in page
 
 
 def test_a_report_freezes_the_as_of_moment(world: World) -> None:

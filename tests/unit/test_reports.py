@@ -26,6 +26,9 @@ def test_a_frozen_report_keeps_its_figures_after_a_later_reopen(world: World) ->
     first = reports.freeze(today.replace(day=1).isoformat(), today.isoformat(), world.manager, now)
     assert (first.figures["total"], first.figures["satisfaction_rate"], first.version) == (1, 1.0, 1)
     assert first.definitions["satisfaction_rate"]["name_zh"] == "满意率"
+    assert (first.figures["rated"], first.figures["rated_resolved"], first.figures["unrated"]) == (1, 1, 0)
+    assert first.definitions["rated_resolved"]["name_zh"] == "已办结已评价"
+    assert "= 办结量" in first.definitions["rated_resolved"]["zh"]
     assert {"street", "category", "channel"} == set(first.breakdowns)
 
     # later the period gains an unrated, unresolved request: the live figures move, the frozen ones do not
