@@ -22,6 +22,7 @@ from hotline.extensions import db
 from hotline.reports import definitions
 from hotline.reports.models import FrozenReport
 from hotline.stats import queries as stats
+from hotline.stats.rollup import local_day
 from hotline.timeutil import local_date
 
 PERIOD_DAYS_MAX = 366
@@ -120,22 +121,25 @@ def reports_query() -> Any:
 
 
 def latest_year_report(today: date) -> FrozenReport | None:
-    """The newest freeze of a whole calendar year (1 January to 31 December) already over: what the public
-    summary states, with its 截至 time."""
-    rows = db.session.scalars(
+    """The newest freeze of a whole calendar year (1 January to 31 December) frozen after the year ended
+    (its 截至 day, local, past the 31st), the latest such year before ``today``: what the public summary
+    states.  A freeze during the year is not the year's published figures.
+
+    One query selects it among every report, however many later ones (monthly or year-to-date freezes)
+    there are; the same on PostgreSQL and SQLite (the local day of ``as_of`` in SQL).
+    """
+    start, end = FrozenReport.period_start, FrozenReport.period_end
+    return db.session.scalars(
         select(FrozenReport)
         .where(
-            FrozenReport.period_end < today,
-            func.extract("month", FrozenReport.period_start) == 1,
-            func.extract("day", FrozenReport.period_start) == 1,
+            end < today,
+            func.extract("month", start) == 1,
+            func.extract("day", start) == 1,
+            func.extract("month", end) == 12,
+            func.extract("day", end) == 31,
+            func.extract("year", start) == func.extract("year", end),
+            local_day(FrozenReport.as_of) > end,
         )
-        .order_by(FrozenReport.period_end.desc(), FrozenReport.version.desc())
-        .limit(50)
-    )
-    for report in rows:
-        start, end = report.period_start, report.period_end
-        whole_year = (start.month, start.day, end.month, end.day) == (1, 1, 12, 31) and start.year == end.year
-        # frozen after the year ended: a freeze in March is not the year's published figures
-        if whole_year and local_date(report.as_of) > end:
-            return report
-    return None
+        .order_by(end.desc(), FrozenReport.version.desc())
+        .limit(1)
+    ).first()

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError
 
 from hotline.db import utcnow
 from hotline.errors import Forbidden, ValidationFailed
 from hotline.extensions import db
 from hotline.reports import services as reports
+from hotline.reports.models import FrozenReport
 from hotline.tickets import services as tickets
 from hotline.tickets.models import RatingScore
 from hotline.timeutil import local_date
@@ -69,8 +70,6 @@ def test_the_database_refuses_to_change_a_frozen_report(world: World) -> None:
 
 
 def test_a_year_frozen_before_it_ended_is_not_published_and_odd_years_are_refused(world: World) -> None:
-    from datetime import date
-
     now = utcnow()
     year = local_date(now).year
     early = reports.freeze(f"{year}-01-01", f"{year}-12-31", world.manager, now)
@@ -79,6 +78,38 @@ def test_a_year_frozen_before_it_ended_is_not_published_and_odd_years_are_refuse
     for start, end in (("0001-01-01", "0001-01-02"), ("9999-01-01", "9999-01-02")):
         with pytest.raises(ValidationFailed):
             reports.freeze(start, end, world.manager, now)
+
+
+def test_the_published_year_is_found_behind_more_than_fifty_later_reports(world: World) -> None:
+    published_year_behind_later_reports(world)
+
+
+def published_year_behind_later_reports(world: World) -> None:
+    """The year is the latest whole calendar year frozen after it ended (local day), however many later
+    reports of the next year there are (the query once looked at the 50 newest only).  Also run on
+    PostgreSQL (tests/integration/test_reports_postgres.py)."""
+    year = 2024
+    start, end = f"{year}-01-01", f"{year}-12-31"
+    # 23:59 on 31 December in Shanghai: frozen in the year, not published
+    in_the_year = reports.freeze(start, end, world.manager, datetime(year, 12, 31, 15, 59, tzinfo=UTC))
+    assert reports.latest_year_report(date(year + 1, 1, 5)) is None
+    # 00:05 on 1 January in Shanghai (still 31 December in UTC): after the year
+    published = reports.freeze(start, end, world.manager, datetime(year, 12, 31, 16, 5, tzinfo=UTC))
+    assert (in_the_year.version, published.version) == (1, 2)
+    assert reports.latest_year_report(date(year, 12, 31)) is None  # not over yet on the day it ends
+    assert reports.latest_year_report(date(year + 1, 1, 1)) == published
+
+    # 51 year-to-date freezes of the next year, each starting on 1 January, all frozen later
+    counted = datetime(year + 1, 3, 1, 2, 0, tzinfo=UTC)
+    for k in range(51):
+        last = date(year + 1, 1, 1) + timedelta(days=k)
+        reports.freeze(f"{year + 1}-01-01", last.isoformat(), world.manager, counted + timedelta(hours=k))
+    # and the next year frozen whole before it ended
+    reports.freeze(f"{year + 1}-01-01", f"{year + 1}-12-31", world.manager, counted + timedelta(days=3))
+    db.session.flush()
+    assert db.session.scalar(select(func.count()).select_from(FrozenReport)) == 54
+    assert reports.latest_year_report(date(year + 1, 6, 1)) == published
+    assert reports.latest_year_report(date(year + 2, 6, 1)) == published  # the next year: frozen too early
 
 
 def test_a_reassignment_past_the_signing_deadline_stays_late(world: World) -> None:
