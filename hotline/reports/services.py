@@ -143,3 +143,19 @@ def latest_year_report(today: date) -> FrozenReport | None:
         .order_by(end.desc(), FrozenReport.version.desc())
         .limit(1)
     ).first()
+
+
+def earlier_versions(report: FrozenReport) -> list[FrozenReport]:
+    """The freezes of the same period before ``report`` (its lower versions), oldest first: the public
+    summary says they existed, and when each was counted."""
+    return list(
+        db.session.scalars(
+            select(FrozenReport)
+            .where(
+                FrozenReport.period_start == report.period_start,
+                FrozenReport.period_end == report.period_end,
+                FrozenReport.version < report.version,
+            )
+            .order_by(FrozenReport.version)
+        )
+    )

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+import re
+from datetime import UTC, datetime, timedelta
 
 import time_machine
 from flask.testing import FlaskClient
@@ -93,6 +94,39 @@ def test_the_reports_page_freezes_and_the_public_page_states_the_frozen_year(
     assert 'id="rated_resolved"' in page and "已办结已评价 + 未评价 = 办结量" in page
     assert "resolved and rated + unrated = resolved" in page
     assert "rated by the enterprise + rated from a follow-up call = rated" in page
+
+
+def test_the_public_page_states_the_frozen_years_version_and_the_earlier_ones(
+    client: FlaskClient, world: World
+) -> None:
+    from hotline.reports import services as reports
+
+    year = local_date(utcnow()).year - 1
+    start, end = f"{year}-01-01", f"{year}-12-31"
+    after_year = datetime(year, 12, 31, 16, 30, tzinfo=UTC)  # 00:30 on 1 January in Shanghai
+    first = reports.freeze(start, end, world.manager, after_year)
+    db.session.commit()
+    english(client)  # pages take their language from the switch (Accept-Language is the API's)
+    public = plain(client.get("/public/summary").get_data(as_text=True))
+    assert "As published: the figures of" in public
+    assert "Version 1 of these figures." in public and "Earlier versions" not in public
+
+    reports.freeze(start, end, world.manager, after_year + timedelta(days=2))
+    reports.freeze(start, end, world.manager, after_year + timedelta(days=9))
+    db.session.commit()
+    html = client.get("/public/summary").get_data(as_text=True)
+    public = plain(html)
+    assert "Version 3 of these figures." in public
+    assert (
+        "Earlier versions were frozen and replaced by this one: "
+        f"version 1, 截至 {year + 1}-01-01 00:30; version 2, 截至 {year + 1}-01-03 00:30." in public
+    )
+    # nothing private: no link to the managers' reports
+    assert "/manage/reports" not in html and f"/reports/{first.id}" not in html
+
+
+def plain(html: str) -> str:
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", html))
 
 
 def test_a_report_freezes_the_as_of_moment(world: World) -> None:
