@@ -2,10 +2,11 @@
 publishes never changes under it.
 
 A report holds every figure of the period (as ``GET /api/v1/stats/summary`` answers them), the breakdowns by
-street, category and channel, the definitions in force (:mod:`hotline.reports.definitions`), the moment they
-were counted (截至, ``as_of``) and who froze them.  Later changes to the requests (a reopening, a late rating)
-never alter it: they show in the live figures and in the next freeze, which is a new version beside the old
-one.  The database refuses UPDATE and DELETE of a report.
+street, category and channel (each row's label in Chinese and in English, whoever froze it), the definitions
+in force (:mod:`hotline.reports.definitions`), the moment they were counted (截至, ``as_of``) and who froze
+them.  Later changes to the requests (a reopening, a late rating) never alter it: they show in the live
+figures and in the next freeze, which is a new version beside the old one.  The database refuses UPDATE and
+DELETE of a report.
 """
 
 from __future__ import annotations
@@ -75,13 +76,7 @@ def freeze(start: Any, end: Any, actor: User, now: datetime) -> FrozenReport:
         "buildings": cover.buildings,
         "covered_buildings": cover.covered,
     }
-    breakdowns = {
-        dimension: [
-            {"key": row.key, "label": row.label, "figures": stats.as_dict(row.figures)}
-            for row in stats.breakdown(flt, dimension, now)
-        ]
-        for dimension in BREAKDOWNS
-    }
+    breakdowns = {dimension: _frozen_rows(flt, dimension, now) for dimension in BREAKDOWNS}
     version = (
         db.session.scalar(
             select(func.max(FrozenReport.version)).where(
@@ -103,6 +98,22 @@ def freeze(start: Any, end: Any, actor: User, now: datetime) -> FrozenReport:
     db.session.add(report)
     db.session.flush()
     return report
+
+
+def _frozen_rows(flt: stats.StatsFilter, dimension: stats.Dimension, now: datetime) -> list[dict[str, Any]]:
+    """The rows of one breakdown as a report keeps them: the key, the label in Chinese and in English (not
+    in the language of the manager freezing it), and the figures."""
+    rows = stats.breakdown(flt, dimension, now)
+    labels = stats.labels_in_both(dimension, [row.key for row in rows])
+    return [
+        {
+            "key": row.key,
+            "label_zh": labels.get(row.key, (row.label, row.label))[0],
+            "label_en": labels.get(row.key, (row.label, row.label))[1],
+            "figures": stats.as_dict(row.figures),
+        }
+        for row in rows
+    ]
 
 
 def report_by_id(report_id: int, actor: User | None = None) -> FrozenReport:

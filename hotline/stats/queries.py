@@ -79,7 +79,7 @@ from datetime import date, datetime, time
 from typing import Any, Literal
 
 from flask import has_app_context
-from flask_babel import get_locale
+from flask_babel import force_locale, get_locale
 from flask_babel import gettext as _
 from sqlalchemy import ColumnElement, Select, and_, case, func, literal, select
 
@@ -651,9 +651,52 @@ def _rows(flt: StatsFilter, dimension: Dimension, counts: dict[Any, Figures]) ->
         labelled.append(((obj.name, obj.id), str(obj.id), obj.name))
     rows = [BreakdownRow(key=k, label=label, figures=counts[int(k)]) for _s, k, label in sorted(labelled)]
     if None in counts:
-        label = _("No street") if dimension == "street" else _("Unassigned")
-        rows.append(BreakdownRow(key=NONE_KEY, label=label, figures=counts[None]))
+        rows.append(BreakdownRow(key=NONE_KEY, label=_none_label(dimension), figures=counts[None]))
     return rows
+
+
+def _none_label(dimension: Dimension) -> str:
+    return _("No street") if dimension == "street" else _("Unassigned")
+
+
+def labels_in_both(dimension: Dimension, keys: Iterable[str]) -> dict[str, tuple[str, str]]:
+    """The Chinese and the English label of each breakdown row key of ``dimension`` (as :func:`breakdown`
+    gives them): what a frozen report keeps, so that every reader sees its own language whoever froze it.
+
+    A category, street, building: its name and its English name (the Chinese one when it has none); a
+    channel, "none": the label in each language; a month or a liaison: the one label, twice.  Keys of rows
+    no longer found are left out.
+    """
+    wanted = [str(key) for key in keys]
+
+    def each_language(text: Any) -> tuple[str, str]:
+        labels = []
+        for language in ("zh", "en"):
+            with force_locale(language):
+                labels.append(str(text()))
+        return labels[0], labels[1]
+
+    out: dict[str, tuple[str, str]] = {}
+    if dimension == "month":
+        return {key: (key, key) for key in wanted}
+    if dimension == "channel":
+        channels = {c.value: c for c in Channel}
+        for key in wanted:
+            if key in channels:
+                out[key] = each_language(lambda c=channels[key]: CHANNEL_LABELS[c])
+        return out
+    if dimension == "category":
+        for cat in db.session.scalars(select(Category).where(Category.code.in_(wanted))):
+            out[cat.code] = (cat.name, cat.name_en or cat.name)
+        return out
+    if NONE_KEY in wanted:
+        out[NONE_KEY] = each_language(lambda: _none_label(dimension))
+    ids = [int(key) for key in wanted if key.isdigit()]
+    model: Any = {"street": Street, "building": Building, "liaison": User}[dimension]
+    for obj in db.session.scalars(select(model).where(model.id.in_(ids))):
+        name_en = getattr(obj, "name_en", "") or obj.name
+        out[str(obj.id)] = (obj.name, name_en)
+    return out
 
 
 def coverage(street_id: int | None = None, building_id: int | None = None) -> CoverageFigures:

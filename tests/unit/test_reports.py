@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from flask_babel import force_locale
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError
 
@@ -14,7 +15,8 @@ from hotline.extensions import db
 from hotline.reports import services as reports
 from hotline.reports.models import FrozenReport
 from hotline.tickets import services as tickets
-from hotline.tickets.models import RatingScore
+from hotline.tickets.labels import CHANNEL_LABELS
+from hotline.tickets.models import Channel, RatingScore
 from hotline.timeutil import local_date
 from tests.factories import World
 
@@ -39,6 +41,78 @@ def test_a_frozen_report_keeps_its_figures_after_a_later_reopen(world: World) ->
     db.session.expire_all()
     assert (first.figures["total"], first.figures["closure_rate"]) == (1, 1.0)
     assert second.version == 2 and (second.figures["total"], second.figures["closure_rate"]) == (2, 0.5)
+
+
+def test_a_report_keeps_each_breakdown_label_in_both_languages_whoever_froze_it(world: World) -> None:
+    world.street.name_en = "Binjiang Street"
+    now = utcnow()
+    world.resolved(now)
+    today = local_date(now).isoformat()
+    frozen_in_chinese = reports.freeze(today, today, world.manager, now)
+    with force_locale("en"):  # a manager reading the pages in English
+        frozen_in_english = reports.freeze(today, today, world.manager, now)
+        english_web = str(CHANNEL_LABELS[Channel.WEB])
+    with force_locale("zh"):
+        chinese_web = str(CHANNEL_LABELS[Channel.WEB])
+    assert english_web != chinese_web
+
+    stored = frozen_in_chinese.breakdowns
+    assert stored == frozen_in_english.breakdowns  # the language of the freeze leaves no trace
+    ((street,), (category,), (channel,)) = (stored["street"], stored["category"], stored["channel"])
+    assert (street["key"], street["label_zh"], street["label_en"]) == (
+        str(world.street.id),
+        world.street.name,
+        "Binjiang Street",
+    )
+    assert (category["key"], category["label_zh"], category["label_en"]) == (
+        world.category.code,
+        world.category.name,
+        world.category.name_en,
+    )
+    assert (channel["key"], channel["label_zh"], channel["label_en"]) == ("web", chinese_web, english_web)
+    assert "label" not in street and street["figures"]["total"] == 1
+
+    # read in the reader's language, both kept beside it
+    with force_locale("en"):
+        read = frozen_in_chinese.readable_breakdowns
+    assert [read[d][0]["label"] for d in ("street", "category", "channel")] == [
+        "Binjiang Street",
+        world.category.name_en,
+        english_web,
+    ]
+    assert read["category"][0]["label_zh"] == world.category.name
+    read = frozen_in_english.readable_breakdowns  # the unit tests' Chinese
+    assert [read[d][0]["label"] for d in ("street", "category", "channel")] == [
+        world.street.name,
+        world.category.name,
+        chinese_web,
+    ]
+
+
+def test_a_report_frozen_with_one_label_per_row_is_read_as_it_was(world: World) -> None:
+    """Reports frozen before both languages were kept hold one label, the freezing manager's language."""
+    old = FrozenReport(
+        period_start=date(2026, 1, 1),
+        period_end=date(2026, 1, 31),
+        version=1,
+        as_of=datetime(2026, 2, 1, 2, 0, tzinfo=UTC),
+        created_by_id=world.manager.id,
+        figures={"total": 1},
+        breakdowns={"category": [{"key": "parking", "label": "Parking", "figures": {"total": 1}}]},
+        definitions={},
+    )
+    db.session.add(old)
+    db.session.flush()
+    for language in ("zh", "en"):
+        with force_locale(language):
+            (row,) = old.readable_breakdowns["category"]
+        assert row == {
+            "key": "parking",
+            "label": "Parking",
+            "label_zh": None,
+            "label_en": None,
+            "figures": {"total": 1},
+        }
 
 
 def test_freezing_is_for_managers_and_checks_its_period(world: World) -> None:
