@@ -1173,11 +1173,37 @@ class ReportSummary(Base):
     frozen_by = fields.Nested(Person, attribute="created_by", required=True)
 
 
+class FrozenBreakdownRow(Base):
+    key = fields.String(
+        required=True, metadata={"description": "A street's id or 'none', a category's code, a channel"}
+    )
+    label = fields.String(
+        required=True,
+        metadata={
+            "description": "In the reader's language (Accept-Language); in a report frozen before both "
+            "languages were kept, the one label it has, in the language of the manager who froze it"
+        },
+    )
+    label_zh = fields.String(
+        required=True, allow_none=True, metadata={"description": "null in a report frozen before"}
+    )
+    label_en = fields.String(
+        required=True, allow_none=True, metadata={"description": "null in a report frozen before"}
+    )
+    figures = fields.Dict(required=True, metadata={"description": "As /stats/summary names them"})
+
+
 class ReportSchema(ReportSummary):
     figures = fields.Dict(
         required=True, metadata={"description": "Every figure, as /stats/summary names them"}
     )
-    breakdowns = fields.Dict(required=True, metadata={"description": "By street, category and channel"})
+    breakdowns = fields.Dict(
+        keys=fields.String(),
+        values=fields.List(fields.Nested(FrozenBreakdownRow)),
+        attribute="readable_breakdowns",
+        required=True,
+        metadata={"description": "By street, category and channel: each a list of rows"},
+    )
     definitions = fields.Dict(required=True, metadata={"description": "What each figure counts, zh and en"})
 
 

@@ -40,15 +40,19 @@ DEFINITIONS: dict[str, tuple[str, str, str, str]] = {
     ),
     "rating_rate": (
         "评价率",
-        "已办结并有评价的件数 ÷ 办结量；其余为未评价。",
+        "已办结已评价件数 ÷ 办结量；其余为未评价。",
         "Rating rate",
-        "Resolved requests with a rating ÷ resolved; the rest are unrated.",
+        "Resolved and rated ÷ resolved; the rest are unrated.",
     ),
     "rated": (
         "已评价",
-        "有评价的诉求件数（按最新一次评价），其中：",
+        "有评价的诉求件数（按最新一次评价，不论诉求现在处于什么状态），"
+        "企业在线评价 + 回访补录评价 = 已评价。"
+        "因不满意而重办、尚未再次办结的诉求保留其不满意评价，计入已评价，但不计入办结量。其中：",
         "Rated",
-        "Requests with a rating (their latest), of which:",
+        "Requests with a rating (their latest), whatever their state now: rated by the enterprise + rated "
+        "from a follow-up call = rated. A request reopened after a dissatisfied rating and not yet resolved "
+        "again keeps that rating, so it is rated but not resolved. Of which:",
     ),
     "rated_by_enterprise": (
         "企业在线评价",
@@ -62,11 +66,20 @@ DEFINITIONS: dict[str, tuple[str, str, str, str]] = {
         "Rated from a follow-up call",
         "Requests whose latest rating staff recorded from a follow-up call.",
     ),
+    "rated_resolved": (
+        "已办结已评价",
+        "办结量中有评价的件数（评价率的分子）：已办结已评价 + 未评价 = 办结量。"
+        "它不同于已评价：已评价还包括重办中、尚未再次办结的诉求。",
+        "Resolved and rated",
+        "Resolved requests with a rating (the rating rate's numerator): resolved and rated + unrated = "
+        "resolved. It differs from rated, which also counts reopened requests not yet resolved again.",
+    ),
     "unrated": (
         "未评价",
-        "已办结但没有任何评价的件数：不计入满意率。",
+        "已办结但没有任何评价的件数：不计入满意率；已办结已评价 + 未评价 = 办结量。",
         "Unrated",
-        "Resolved requests without any rating: outside the satisfaction rate.",
+        "Resolved requests without any rating: outside the satisfaction rate; resolved and rated + unrated = "
+        "resolved.",
     ),
     "withdrawn": (
         "企业撤回",

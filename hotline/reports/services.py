@@ -2,10 +2,11 @@
 publishes never changes under it.
 
 A report holds every figure of the period (as ``GET /api/v1/stats/summary`` answers them), the breakdowns by
-street, category and channel, the definitions in force (:mod:`hotline.reports.definitions`), the moment they
-were counted (截至, ``as_of``) and who froze them.  Later changes to the requests (a reopening, a late rating)
-never alter it: they show in the live figures and in the next freeze, which is a new version beside the old
-one.  The database refuses UPDATE and DELETE of a report.
+street, category and channel (each row's label in Chinese and in English, whoever froze it), the definitions
+in force (:mod:`hotline.reports.definitions`), the moment they were counted (截至, ``as_of``) and who froze
+them.  Later changes to the requests (a reopening, a late rating) never alter it: they show in the live
+figures and in the next freeze, which is a new version beside the old one.  The database refuses UPDATE and
+DELETE of a report.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from hotline.extensions import db
 from hotline.reports import definitions
 from hotline.reports.models import FrozenReport
 from hotline.stats import queries as stats
+from hotline.stats.rollup import local_day
 from hotline.timeutil import local_date
 
 PERIOD_DAYS_MAX = 366
@@ -74,13 +76,7 @@ def freeze(start: Any, end: Any, actor: User, now: datetime) -> FrozenReport:
         "buildings": cover.buildings,
         "covered_buildings": cover.covered,
     }
-    breakdowns = {
-        dimension: [
-            {"key": row.key, "label": row.label, "figures": stats.as_dict(row.figures)}
-            for row in stats.breakdown(flt, dimension, now)
-        ]
-        for dimension in BREAKDOWNS
-    }
+    breakdowns = {dimension: _frozen_rows(flt, dimension, now) for dimension in BREAKDOWNS}
     version = (
         db.session.scalar(
             select(func.max(FrozenReport.version)).where(
@@ -104,6 +100,22 @@ def freeze(start: Any, end: Any, actor: User, now: datetime) -> FrozenReport:
     return report
 
 
+def _frozen_rows(flt: stats.StatsFilter, dimension: stats.Dimension, now: datetime) -> list[dict[str, Any]]:
+    """The rows of one breakdown as a report keeps them: the key, the label in Chinese and in English (not
+    in the language of the manager freezing it), and the figures."""
+    rows = stats.breakdown(flt, dimension, now)
+    labels = stats.labels_in_both(dimension, [row.key for row in rows])
+    return [
+        {
+            "key": row.key,
+            "label_zh": labels.get(row.key, (row.label, row.label))[0],
+            "label_en": labels.get(row.key, (row.label, row.label))[1],
+            "figures": stats.as_dict(row.figures),
+        }
+        for row in rows
+    ]
+
+
 def report_by_id(report_id: int, actor: User | None = None) -> FrozenReport:
     """The report of this id (managers only when ``actor`` is given); :class:`NotFound` otherwise."""
     if actor is not None and not actor.is_staff:
@@ -120,22 +132,41 @@ def reports_query() -> Any:
 
 
 def latest_year_report(today: date) -> FrozenReport | None:
-    """The newest freeze of a whole calendar year (1 January to 31 December) already over: what the public
-    summary states, with its 截至 time."""
-    rows = db.session.scalars(
+    """The newest freeze of a whole calendar year (1 January to 31 December) frozen after the year ended
+    (its 截至 day, local, past the 31st), the latest such year before ``today``: what the public summary
+    states.  A freeze during the year is not the year's published figures.
+
+    One query selects it among every report, however many later ones (monthly or year-to-date freezes)
+    there are; the same on PostgreSQL and SQLite (the local day of ``as_of`` in SQL).
+    """
+    start, end = FrozenReport.period_start, FrozenReport.period_end
+    return db.session.scalars(
         select(FrozenReport)
         .where(
-            FrozenReport.period_end < today,
-            func.extract("month", FrozenReport.period_start) == 1,
-            func.extract("day", FrozenReport.period_start) == 1,
+            end < today,
+            func.extract("month", start) == 1,
+            func.extract("day", start) == 1,
+            func.extract("month", end) == 12,
+            func.extract("day", end) == 31,
+            func.extract("year", start) == func.extract("year", end),
+            local_day(FrozenReport.as_of) > end,
         )
-        .order_by(FrozenReport.period_end.desc(), FrozenReport.version.desc())
-        .limit(50)
+        .order_by(end.desc(), FrozenReport.version.desc())
+        .limit(1)
+    ).first()
+
+
+def earlier_versions(report: FrozenReport) -> list[FrozenReport]:
+    """The freezes of the same period before ``report`` (its lower versions), oldest first: the public
+    summary says they existed, and when each was counted."""
+    return list(
+        db.session.scalars(
+            select(FrozenReport)
+            .where(
+                FrozenReport.period_start == report.period_start,
+                FrozenReport.period_end == report.period_end,
+                FrozenReport.version < report.version,
+            )
+            .order_by(FrozenReport.version)
+        )
     )
-    for report in rows:
-        start, end = report.period_start, report.period_end
-        whole_year = (start.month, start.day, end.month, end.day) == (1, 1, 12, 31) and start.year == end.year
-        # frozen after the year ended: a freeze in March is not the year's published figures
-        if whole_year and local_date(report.as_of) > end:
-            return report
-    return None

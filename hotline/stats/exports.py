@@ -115,6 +115,7 @@ FIGURE_LABELS = {
     "rated_by_followup": _l("Rating recorded from a follow-up call"),
     "first_satisfied": _l("Satisfied at the first rating"),
     "first_rating_satisfaction_rate": _l("Satisfaction at the first rating"),
+    "rated_resolved": _l("Resolved and rated"),
     "unrated": _l("Resolved, not rated"),
     "rating_rate": _l("Rating rate"),
     "withdrawn": _l("Withdrawn, not counted"),

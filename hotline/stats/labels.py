@@ -26,6 +26,7 @@ LIST_LABELS: dict[str, Any] = {
     "rated_by_enterprise": _l("Rated by the enterprise online"),
     "rated_by_followup": _l("Rating recorded from a follow-up call"),
     "unrated": _l("Resolved, not rated"),
+    "rated_resolved": _l("Resolved and rated"),
 }
 
 FIGURES: tuple[FigureName, ...] = get_args(FigureName)

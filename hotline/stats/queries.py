@@ -13,10 +13,19 @@ Definitions, per request of the cohort (every figure is a sum of these, so break
   first-rating satisfaction rate is ``first_satisfied ÷ rated`` (a request has a first rating exactly when
   it has a latest one), so re-rating after 重办 cannot lift it.
 - ``rated_by_enterprise`` / ``rated_by_followup``: rated, the latest rating given by the enterprise online or
-  recorded by staff from a follow-up call (``rating_source``); they add up to ``rated``.
-- ``unrated``: resolved with no rating (closed unrated, or still in the rating window); the rating rate is
-  ``(resolved - unrated) ÷ resolved``.  A request reopened after a dissatisfied rating and being worked again
-  is not resolved, so it is in neither side of the rating rate.
+  recorded by staff from a follow-up call (``rating_source``).
+- ``unrated``: resolved with no rating (closed unrated, or still in the rating window).
+- ``rated_resolved``: resolved with a rating, ``resolved - unrated`` (derived, not a rollup counter); the
+  rating rate is ``rated_resolved ÷ resolved``.  ``rated`` is not its numerator: it also counts a request
+  reopened after a dissatisfied rating and being worked again (it keeps that latest rating, DESIGN §7:
+  "rated" = has a latest rating, in any state), which is not resolved, so in neither side of the rating rate.
+
+  Two identities reconcile the counts, per cohort and per breakdown row::
+
+      rated_by_enterprise + rated_by_followup = rated
+      rated_resolved + unrated = resolved
+
+  and ``rated - rated_resolved`` is the number of rated requests reopened and not resolved again.
 - ``withdrawn``: withdrawn requests created in the period: outside the cohort, counted apart so the page can
   say how many were left out (read live through ``ix_tickets_state_created``; not a rollup counter).
 - The signing (acknowledge) clock is judged when it stops (DESIGN §7): ``returned_late``: some signing clock
@@ -70,7 +79,7 @@ from datetime import date, datetime, time
 from typing import Any, Literal
 
 from flask import has_app_context
-from flask_babel import get_locale
+from flask_babel import force_locale, get_locale
 from flask_babel import gettext as _
 from sqlalchemy import ColumnElement, Select, and_, case, func, literal, select
 
@@ -111,6 +120,7 @@ FigureName = Literal[
     "rated_by_enterprise",
     "rated_by_followup",
     "unrated",
+    "rated_resolved",
 ]
 
 EXCLUDED_STATES = (TicketState.WITHDRAWN, TicketState.MERGED)
@@ -161,10 +171,11 @@ class Figures:
     rated_by_enterprise: int = 0  # the latest rating given by the enterprise online
     rated_by_followup: int = 0  # the latest rating recorded by staff from a follow-up call
     unrated: int = 0  # resolved, no rating
+    rated_resolved: int = 0  # resolved with a rating: resolved - unrated (derived)
     returned_late: int = 0  # a signing clock stopped by a return after its deadline
     withdrawn: int = 0  # withdrawn, created in the period: outside the cohort
     first_rating_satisfaction_rate: float | None = None  # first_satisfied / rated
-    rating_rate: float | None = None  # (resolved - unrated) / resolved
+    rating_rate: float | None = None  # rated_resolved / resolved
 
     @property
     def resolved_late(self) -> int:
@@ -317,6 +328,7 @@ def counter_conditions(now: datetime | None) -> dict[str, ColumnElement[bool]]:
         "rated_by_enterprise": and_(rated, Ticket.rating_source == RatingSource.ENTERPRISE),
         "rated_by_followup": and_(rated, Ticket.rating_source == RatingSource.FOLLOWUP_CALL),
         "unrated": and_(resolved, Ticket.rating_score.is_(None)),
+        "rated_resolved": and_(resolved, rated),  # the list behind the derived figure (not a counter)
         "returned_late": Ticket.late_returns > 0,
         "acknowledged_on_time": and_(acknowledged, Ticket.acknowledged_at <= Ticket.acknowledge_due_at),
         "acknowledged_late": and_(acknowledged, Ticket.acknowledged_at > Ticket.acknowledge_due_at),
@@ -368,7 +380,7 @@ def _rate(numerator: int, denominator: int) -> float | None:
 
 
 def finish(figures: Figures) -> Figures:
-    """Derive the rates from the counters (in place) and return the figures."""
+    """Derive the rates and ``rated_resolved`` from the counters (in place) and return the figures."""
     f = figures
     f.handling_hours_total = f.handling_minutes_total / 60
     f.closure_rate = _rate(f.resolved, f.total)
@@ -378,7 +390,8 @@ def finish(figures: Figures) -> Figures:
         f.acknowledged_on_time + f.acknowledged_late + f.returned_late + f.unacknowledged_overdue,
     )
     f.first_rating_satisfaction_rate = _rate(f.first_satisfied, f.rated)
-    f.rating_rate = _rate(f.resolved - f.unrated, f.resolved)
+    f.rated_resolved = f.resolved - f.unrated
+    f.rating_rate = _rate(f.rated_resolved, f.resolved)
     f.on_time_rate = _rate(f.resolved_on_time, f.resolved - f.resolved_untimed)
     f.reopen_rate = _rate(f.reopened, f.resolved)
     f.avg_handling_hours = None if f.handled == 0 else f.handling_minutes_total / f.handled / 60
@@ -638,9 +651,52 @@ def _rows(flt: StatsFilter, dimension: Dimension, counts: dict[Any, Figures]) ->
         labelled.append(((obj.name, obj.id), str(obj.id), obj.name))
     rows = [BreakdownRow(key=k, label=label, figures=counts[int(k)]) for _s, k, label in sorted(labelled)]
     if None in counts:
-        label = _("No street") if dimension == "street" else _("Unassigned")
-        rows.append(BreakdownRow(key=NONE_KEY, label=label, figures=counts[None]))
+        rows.append(BreakdownRow(key=NONE_KEY, label=_none_label(dimension), figures=counts[None]))
     return rows
+
+
+def _none_label(dimension: Dimension) -> str:
+    return _("No street") if dimension == "street" else _("Unassigned")
+
+
+def labels_in_both(dimension: Dimension, keys: Iterable[str]) -> dict[str, tuple[str, str]]:
+    """The Chinese and the English label of each breakdown row key of ``dimension`` (as :func:`breakdown`
+    gives them): what a frozen report keeps, so that every reader sees its own language whoever froze it.
+
+    A category, street, building: its name and its English name (the Chinese one when it has none); a
+    channel, "none": the label in each language; a month or a liaison: the one label, twice.  Keys of rows
+    no longer found are left out.
+    """
+    wanted = [str(key) for key in keys]
+
+    def each_language(text: Any) -> tuple[str, str]:
+        labels = []
+        for language in ("zh", "en"):
+            with force_locale(language):
+                labels.append(str(text()))
+        return labels[0], labels[1]
+
+    out: dict[str, tuple[str, str]] = {}
+    if dimension == "month":
+        return {key: (key, key) for key in wanted}
+    if dimension == "channel":
+        channels = {c.value: c for c in Channel}
+        for key in wanted:
+            if key in channels:
+                out[key] = each_language(lambda c=channels[key]: CHANNEL_LABELS[c])
+        return out
+    if dimension == "category":
+        for cat in db.session.scalars(select(Category).where(Category.code.in_(wanted))):
+            out[cat.code] = (cat.name, cat.name_en or cat.name)
+        return out
+    if NONE_KEY in wanted:
+        out[NONE_KEY] = each_language(lambda: _none_label(dimension))
+    ids = [int(key) for key in wanted if key.isdigit()]
+    model: Any = {"street": Street, "building": Building, "liaison": User}[dimension]
+    for obj in db.session.scalars(select(model).where(model.id.in_(ids))):
+        name_en = getattr(obj, "name_en", "") or obj.name
+        out[str(obj.id)] = (obj.name, name_en)
+    return out
 
 
 def coverage(street_id: int | None = None, building_id: int | None = None) -> CoverageFigures:
@@ -738,6 +794,7 @@ API_FIELDS: tuple[str, ...] = (
     "rating_rate",
     "rated_by_enterprise",
     "rated_by_followup",
+    "rated_resolved",
     "unrated",
     "withdrawn",
     "reopened",

@@ -64,6 +64,25 @@ def _local_month_sqlite(element: local_month, compiler: SQLCompiler, **kw: Any) 
     return f"date({compiler.process(argument, **kw)}, '+8 hours', 'start of month')"
 
 
+class local_day(FunctionElement[date]):
+    """The Asia/Shanghai day of a UTC timestamp, as a date (:func:`hotline.timeutil.local_date` in SQL)."""
+
+    type = Date()
+    inherit_cache = True
+
+
+@compiles(local_day)
+def _local_day_postgresql(element: local_day, compiler: SQLCompiler, **kw: Any) -> str:
+    (argument,) = element.clauses
+    return f"CAST(({compiler.process(argument, **kw)} AT TIME ZONE 'Asia/Shanghai') AS DATE)"
+
+
+@compiles(local_day, "sqlite")
+def _local_day_sqlite(element: local_day, compiler: SQLCompiler, **kw: Any) -> str:
+    (argument,) = element.clauses  # naive UTC text, a fixed +8 offset (see local_month)
+    return f"date({compiler.process(argument, **kw)}, '+8 hours')"
+
+
 def _cells_of(ticket_ids: list[int] | None, sign: int) -> Select[Any]:
     """The closed requests among ``ticket_ids`` (all of them when None), summed per cell, times ``sign``."""
     month = local_month(Ticket.created_at)

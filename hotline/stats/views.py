@@ -222,9 +222,9 @@ def _cards(figures: Figures, link: Callable[[str], str], covered: CoverageFigure
             "rating_rate",
             _l("Rating rate"),
             format_rate(f.rating_rate),
-            link("rated"),
+            link("rated_resolved"),
             _("resolved requests with a rating ÷ resolved"),
-            Part(_l("rated"), f.resolved - f.unrated),
+            Part(_l("resolved and rated"), f.rated_resolved, link("rated_resolved")),
             resolved,
             (Part(_l("Resolved, not rated"), f.unrated, link("unrated")),),
         ),
@@ -408,7 +408,9 @@ def public() -> str:
     flt = StatsFilter(start=date(year, 1, 1), end=date(year + 1, 1, 1))
     page = PublicYear(year, summary(flt, now), breakdown(flt, "street", now))
     years = list(range(this_year, max(FIRST_PUBLIC_YEAR, this_year - 4) - 1, -1))
-    from hotline.reports.services import latest_year_report  # the reports feature builds on this one
+    # the reports feature builds on this one
+    from hotline.reports.services import earlier_versions, latest_year_report
 
     frozen = latest_year_report(local_date(now))
-    return render_template("stats/public.html", page=page, years=years, frozen=frozen)
+    earlier = earlier_versions(frozen) if frozen is not None else []
+    return render_template("stats/public.html", page=page, years=years, frozen=frozen, earlier=earlier)

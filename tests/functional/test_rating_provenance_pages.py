@@ -9,8 +9,9 @@ The June 2026 cohort of ``test_dashboard`` (A-K, see its docstring), plus three 
 - N, 17 June: assigned 09:40, returned at 10:00, before the deadline: outside the response rate.
 
 June: 10 received, 4 resolved (A, B, C, L); rated 4 (A, B, E by the enterprise, L by a call), latest ratings
-satisfied 3 of 4 (75.0 %), first ratings 2 of 4 (B and E were dissatisfied first: 50.0 %); C unrated: rating
-rate 3 of 4 (75.0 %); G withdrawn; signed in time 7 (A-E, K, L) of 9 judged (F never signed, M returned
+satisfied 3 of 4 (75.0 %), first ratings 2 of 4 (B and E were dissatisfied first: 50.0 %); E reopened and
+open again, so rated but not resolved: resolved and rated 3 (A, B, L), C unrated, rating rate 3 of 4 (75.0 %);
+G withdrawn; signed in time 7 (A-E, K, L) of 9 judged (F never signed, M returned
 late): 77.8 %.
 """
 
@@ -90,7 +91,9 @@ def test_the_dashboard_shows_the_figures_beside_the_satisfaction_rate(
     assert "Rated by the enterprise online: 3" in satisfaction
     assert "Recorded from a follow-up call: 1" in satisfaction
     assert "Withdrawn, not counted: 1" in plain(card(html, "total"))
-    assert "Resolved, not rated: 1" in plain(card(html, "rating_rate"))
+    rating = plain(card(html, "rating_rate"))
+    assert "3 resolved and rated / 4 resolved" in rating  # not the 4 rated: E is rated, reopened, open
+    assert "Resolved, not rated: 1" in rating
     assert "Reopened: 1" in plain(card(html, "first_rating_satisfaction_rate"))  # B: reopened, then resolved
     response = plain(card(html, "response_rate"))
     assert "Returned after the signing deadline: 1" in response
@@ -105,6 +108,8 @@ def test_the_dashboard_shows_the_figures_beside_the_satisfaction_rate(
     assert listed("returned_late") == {more["M"].number}
     assert listed("rated_by_followup") == {more["L"].number}
     assert listed("unrated") == {cohort.number("C")}
+    assert listed("rated_resolved") == {more["L"].number, cohort.number("A"), cohort.number("B")}
+    assert cohort.number("E") in listed("rated")
 
 
 def test_the_api_summary_and_the_ticket_show_the_provenance(
@@ -121,6 +126,13 @@ def test_the_api_summary_and_the_ticket_show_the_provenance(
     assert data["rating_rate"] == 0.75
     assert (data["rated"], data["rated_by_enterprise"], data["rated_by_followup"]) == (4, 3, 1)
     assert (data["unrated"], data["withdrawn"], data["reopened"]) == (1, 1, 1)
+    assert data["rated_resolved"] == 3  # A, B, L; E is rated but reopened and open
+    assert data["rated_resolved"] + data["unrated"] == data["resolved"]
+    assert data["rated_by_enterprise"] + data["rated_by_followup"] == data["rated"]
+    document = client.get("/api/v1/openapi.json").get_json()
+    summary_schema = document["components"]["schemas"]["StatsSummary"]
+    assert summary_schema["properties"]["rated_resolved"]["type"] == "integer"
+    assert "rated_resolved" in summary_schema["required"]
     assert data["returned_late"] == 1
     assert data["response_rate"] == pytest.approx(7 / 9)
 
@@ -166,6 +178,7 @@ def test_the_exports_say_who_rated_how_and_when(
     assert figures["Satisfaction rate"] == "75.0%"
     assert figures["Satisfaction at the first rating"] == "50.0%"
     assert figures["Rating rate"] == "75.0%"
+    assert figures["Resolved and rated"] == "3"
     assert figures["Rating recorded from a follow-up call"] == "1"
     assert figures["Withdrawn, not counted"] == "1"
     assert figures["Returned after the signing deadline"] == "1"

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+import re
+from datetime import UTC, date, datetime, timedelta
 
 import time_machine
 from flask.testing import FlaskClient
@@ -84,8 +85,126 @@ def test_the_reports_page_freezes_and_the_public_page_states_the_frozen_year(
     public = client.get(f"/public/summary?year={last_year}").get_data(as_text=True)
     assert "As published: the figures of" in public and f"{last_year}-12-31" in public
     assert "satisfaction rate 100%" in public.replace("100.0%", "100%")
-    assert client.get("/public/definitions").status_code == 200
-    assert "满意率" in client.get("/public/definitions").get_data(as_text=True)
+    assert "Of the 1 requests resolved, 1 were rated and 0 were not." in public
+    definitions = client.get("/public/definitions")
+    assert definitions.status_code == 200
+    page = definitions.get_data(as_text=True)
+    assert "满意率" in page
+    # the rating rate's numerator, and both identities of the companion counts
+    assert 'id="rated_resolved"' in page and "已办结已评价 + 未评价 = 办结量" in page
+    assert "resolved and rated + unrated = resolved" in page
+    assert "rated by the enterprise + rated from a follow-up call = rated" in page
+
+
+def test_the_public_page_states_the_frozen_years_version_and_the_earlier_ones(
+    client: FlaskClient, world: World
+) -> None:
+    from hotline.reports import services as reports
+
+    year = local_date(utcnow()).year - 1
+    start, end = f"{year}-01-01", f"{year}-12-31"
+    after_year = datetime(year, 12, 31, 16, 30, tzinfo=UTC)  # 00:30 on 1 January in Shanghai
+    first = reports.freeze(start, end, world.manager, after_year)
+    db.session.commit()
+    english(client)  # pages take their language from the switch (Accept-Language is the API's)
+    public = plain(client.get("/public/summary").get_data(as_text=True))
+    assert "As published: the figures of" in public
+    assert "Version 1 of these figures." in public and "Earlier versions" not in public
+
+    reports.freeze(start, end, world.manager, after_year + timedelta(days=2))
+    reports.freeze(start, end, world.manager, after_year + timedelta(days=9))
+    db.session.commit()
+    html = client.get("/public/summary").get_data(as_text=True)
+    public = plain(html)
+    assert "Version 3 of these figures." in public
+    assert (
+        "Earlier versions were frozen and replaced by this one: "
+        f"version 1, 截至 {year + 1}-01-01 00:30; version 2, 截至 {year + 1}-01-03 00:30." in public
+    )
+    # nothing private: no link to the managers' reports
+    assert "/manage/reports" not in html and f"/reports/{first.id}" not in html
+
+
+def plain(html: str) -> str:
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", html))
+
+
+def test_a_reports_breakdowns_are_read_in_the_readers_language(client: FlaskClient, world: World) -> None:
+    world.street.name_en = "Binjiang Street"
+    world.resolved()
+    db.session.commit()
+    today = local_date(utcnow()).isoformat()
+    manager = Api(client, world.manager)
+    made = client.post(f"{API}/reports", json={"from": today, "to": today}, headers=manager.headers)
+    assert made.status_code == 201  # frozen by a manager reading Chinese
+    report_id = made.get_json()["id"]
+
+    def row(language: str, dimension: str) -> dict[str, object]:
+        body = manager.get(f"/reports/{report_id}", headers={"Accept-Language": language}).get_json()
+        (only,) = body["breakdowns"][dimension]
+        return dict(only)
+
+    category = row("en", "category")
+    assert category["label"] == world.category.name_en
+    assert (category["label_zh"], category["label_en"]) == (world.category.name, world.category.name_en)
+    assert row("zh", "category")["label"] == world.category.name
+    assert row("en", "street")["label"] == "Binjiang Street"
+    channel = row("en", "channel")
+    assert channel["key"] == "web" and channel["label"] == channel["label_en"] != channel["label_zh"]
+    assert row("zh", "channel")["label"] == channel["label_zh"]
+
+    document = client.get(f"{API}/openapi.json").get_json()
+    assert set(document["components"]["schemas"]["FrozenBreakdownRow"]["properties"]) == {
+        "key",
+        "label",
+        "label_zh",
+        "label_en",
+        "figures",
+    }
+
+    # the page, in English, names the category and the channel in English too
+    login(client, world.manager.username)
+    english(client)
+    page = client.get(f"/manage/reports/{report_id}").get_data(as_text=True)
+    assert f'<tr data-key="{world.category.code}"><td>{world.category.name_en}</td>' in page
+    assert f'<tr data-key="web"><td>{channel["label_en"]}</td>' in page
+    assert "<td>Binjiang Street</td>" in page
+
+
+def test_a_report_frozen_with_one_label_per_row_still_shows(client: FlaskClient, world: World) -> None:
+    from hotline.reports.models import FrozenReport
+    from hotline.stats import queries as stats
+
+    # the shape of issue 11's first reports: one label, in the freezing manager's language
+    counts = stats.as_dict(stats.finish(stats.Figures(total=1, resolved=1)))
+    counts.pop("rated_resolved")  # not a figure yet then
+    old = FrozenReport(
+        period_start=date(2026, 1, 1),
+        period_end=date(2026, 1, 31),
+        version=1,
+        as_of=datetime(2026, 2, 1, 2, 0, tzinfo=UTC),
+        created_by_id=world.manager.id,
+        figures={"total": 1, "closure_rate": 1.0},
+        breakdowns={"street": [{"key": "7", "label": "东湖街道", "figures": counts}]},
+        definitions={},
+    )
+    db.session.add(old)
+    db.session.commit()
+    login(client, world.manager.username)
+    english(client)
+    page = client.get(f"/manage/reports/{old.id}")
+    assert page.status_code == 200
+    assert '<tr data-key="7"><td>东湖街道</td>' in page.get_data(as_text=True)
+    body = Api(client, world.manager).get(f"/reports/{old.id}").get_json()
+    assert body["breakdowns"]["street"] == [
+        {
+            "key": "7",
+            "label": "东湖街道",
+            "label_zh": None,
+            "label_en": None,
+            "figures": counts,
+        }
+    ]
 
 
 def test_a_report_freezes_the_as_of_moment(world: World) -> None:

@@ -3,13 +3,15 @@
 Autogenerate's comparison does not see triggers: the append-only triggers of ``ticket_events`` and
 ``ratings`` (revision 0004, hotline/tickets/append_only.py) are checked here on their own, by what they do
 after an upgrade and a downgrade, and by comparing the definitions a migrated database has with those
-``create_all`` makes.
+``create_all`` makes.  Revision 0014's backfill of the rollup's new counters is checked against what the
+application's rollup counts, and its offline (``--sql``) script for its set-based form.
 """
 
 from __future__ import annotations
 
 import warnings
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import flask_migrate
@@ -24,6 +26,7 @@ from hotline import create_app
 from hotline.auth.models import Role, User
 from hotline.db import utcnow
 from hotline.extensions import db
+from hotline.stats import rollup
 from hotline.tickets import queries, search_index
 from hotline.tickets import services as tickets
 from hotline.tickets.models import Rating, Ticket, TicketEvent
@@ -337,6 +340,119 @@ def postgres_database() -> Iterator[str]:
 @pytest.mark.postgres
 def test_migrations_on_postgres(postgres_database: str) -> None:
     _upgrade_compare_downgrade(_fresh_app(postgres_database))
+
+
+# --------------------------------------------------------------------------- the rollup's new counters (0014)
+
+NEW_CELL_COLUMNS = ("first_satisfied", "rated_by_enterprise", "rated_by_followup", "unrated", "returned_late")
+
+
+def _cells(columns: tuple[str, ...]) -> dict[tuple[str, ...], tuple[int, ...]]:
+    """The rollup's cells: key (month as text, the ids, the channel) → the counters named."""
+    keys = ", ".join(rollup.KEY_COLUMNS)
+    with db.engine.connect() as connection:
+        rows = connection.execute(text(f"SELECT {keys}, {', '.join(columns)} FROM stats_cells")).all()
+    width = len(rollup.KEY_COLUMNS)
+    return {tuple(str(v) for v in row[:width]): tuple(int(v) for v in row[width:]) for row in rows}
+
+
+def _seed_closed_requests() -> None:
+    """Closed requests in three local months, rated online, from a follow-up call, dissatisfied first then
+    satisfied after a reopening, and closed unrated; one filed at 04:00 on 1 April in Shanghai (still
+    31 March in UTC), so a cell's month is the local one; open requests, which no cell holds."""
+    world = factories.World()
+    times = (
+        datetime(2026, 2, 10, 2, 0, tzinfo=UTC),
+        datetime(2026, 3, 10, 2, 0, tzinfo=UTC),
+        datetime(2026, 3, 31, 20, 0, tzinfo=UTC),  # 1 April, 04:00, in Shanghai
+    )
+    for when in times:
+        online = world.resolved(when)
+        tickets.rate(online.id, world.contact, "satisfied", "", when + timedelta(hours=1))
+        called = world.resolved(when)
+        tickets.rate(called.id, world.manager, "basically_satisfied", "电话回访", when + timedelta(hours=2))
+        again = world.resolved(when)
+        tickets.rate(again.id, world.contact, "dissatisfied", "还是没解决", when + timedelta(hours=1))
+        tickets.resolve(again.id, world.liaison, "已再次协调。", when + timedelta(hours=3))
+        tickets.rate(again.id, world.contact, "satisfied", "", when + timedelta(hours=4))
+        lapsed = world.resolved(when)
+        assert lapsed.rating_due_at is not None
+        tickets.close_unrated(lapsed.rating_due_at + timedelta(seconds=1))
+        reopened = world.resolved(when)
+        tickets.rate(reopened.id, world.contact, "dissatisfied", "仍未解决", when + timedelta(hours=1))
+    world.resolved(times[-1])  # awaiting its rating (after the last close_unrated): not closed
+    db.session.commit()
+    db.session.remove()
+
+
+def _backfill_fills_the_cells_as_the_rollup_counts_them(app: Flask) -> None:
+    """Requests closed before revision 0014 get the new counters of their cells from the migration, and they
+    are what the application's rollup counts: upgrade, seed through the services, go back to 0013 (the new
+    columns gone), upgrade to 0014 again."""
+    with app.app_context():
+        try:
+            flask_migrate.upgrade()
+            _seed_closed_requests()
+            with db.engine.connect() as connection:
+                assert rollup.drift(connection) == []
+            expected = _cells(NEW_CELL_COLUMNS)
+            assert {key[0] for key in expected} == {"2026-02-01", "2026-03-01", "2026-04-01"}
+            old_counters = _cells(("total", "rated", "satisfied"))
+            april = [values for key, values in old_counters.items() if key[0] == "2026-04-01"]
+            assert april == [(4, 3, 2)]  # 1 April local, 31 March UTC: April's cell
+            sums = [sum(values[i] for values in expected.values()) for i in range(len(NEW_CELL_COLUMNS))]
+            # first_satisfied: online and called (the reopened one was dissatisfied first), per month
+            assert sums == [6, 6, 3, 3, 0]
+
+            flask_migrate.downgrade(revision="0013")
+            assert set(NEW_CELL_COLUMNS).isdisjoint(_columns("stats_cells"))
+            flask_migrate.upgrade(revision="0014")
+            assert _cells(NEW_CELL_COLUMNS) == expected
+            assert _cells(("total", "rated", "satisfied")) == old_counters  # the other counters untouched
+            flask_migrate.upgrade()
+            with db.engine.connect() as connection:
+                assert rollup.drift(connection) == []
+        finally:
+            db.session.remove()
+            db.engine.dispose()
+
+
+def test_revision_0014_fills_the_new_counters_of_the_cells_on_sqlite(tmp_path: Path) -> None:
+    _backfill_fills_the_cells_as_the_rollup_counts_them(_fresh_app(f"sqlite:///{tmp_path / 'cells.sqlite3'}"))
+
+
+@pytest.mark.postgres
+def test_revision_0014_fills_the_new_counters_of_the_cells_on_postgres(postgres_database: str) -> None:
+    _backfill_fills_the_cells_as_the_rollup_counts_them(_fresh_app(postgres_database))
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "sqlite:///{tmp}/offline.sqlite3",
+        "postgresql+psycopg://postgres@127.0.0.1:5432/hotline_offline_unused",
+    ],
+)
+def test_revision_0014_writes_its_sql_offline_with_one_grouped_pass_for_the_cells(
+    url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``flask db upgrade 0013:0014 --sql`` needs no database (none is created here): the dialect comes from
+    the migration context; the cells' new counters are one UPDATE joined to one grouped pass over the
+    closed requests, not a count per cell and column."""
+    app = _fresh_app(url.format(tmp=tmp_path))
+    with app.app_context():
+        try:
+            flask_migrate.upgrade(revision="0013:0014", sql=True)
+        finally:
+            db.engine.dispose()
+    script = capsys.readouterr().out
+    (cells,) = [line for line in script.splitlines() if line.startswith("UPDATE stats_cells")]
+    assert cells.count("FROM tickets") == 1 and "GROUP BY" in cells
+    assert "stats_cells.month = c.month" in cells
+    postgres = url.startswith("postgresql")
+    assert ("AT TIME ZONE 'Asia/Shanghai'" in cells) is postgres
+    assert ("'+8 hours'" in cells) is not postgres
+    assert "UPDATE alembic_version SET version_num='0014'" in script
 
 
 # --------------------------------------------------------------------------- destructive steps in production

@@ -25,6 +25,7 @@ from tests import factories
 from tests.factories import World
 from tests.unit.test_stats_figures import (  # noqa: F401  (english, year_2026: autouse fixtures)
     ANSWER,
+    MARCH,
     NOW,
     T0,
     assigned,
@@ -134,12 +135,53 @@ def test_the_counts_beside_the_satisfaction_rate(world: World):
     assert figures.total == 5 and figures.resolved == 4
     assert (figures.rated, figures.rated_by_enterprise, figures.rated_by_followup) == (2, 1, 1)
     assert figures.unrated == 2
-    assert figures.rating_rate == 0.5  # rated ÷ resolved
+    assert figures.rated_resolved == 2 and figures.rating_rate == 0.5  # resolved and rated ÷ resolved
     assert figures.withdrawn == 1
     assert figures.satisfaction_rate == 1.0
     # in the API's answer by name
     answer = stats.as_dict(figures)
     assert answer["rating_rate"] == 0.5 and answer["withdrawn"] == 1 and answer["rated_by_followup"] == 1
+
+
+def test_the_companion_counts_reconcile_with_a_request_reopened_and_still_open(world: World):
+    """rated counts every request with a latest rating, in any state (DESIGN §7); the rating rate's
+    numerator counts only the resolved ones: a request reopened after a dissatisfied rating is in the first,
+    not the second, and each set of counts adds up to its whole."""
+    by_enterprise = rated(world, "satisfied")
+    by_call = resolved(world)
+    tickets.rate(by_call.id, world.manager, "basically_satisfied", "", T0 + timedelta(days=1))
+    reopened = rated(world, "dissatisfied")  # reopened: being worked again, keeps its dissatisfied rating
+    resolved(world)  # awaiting its rating
+    lapsed = resolved(world)
+    tickets.close_unrated(lapsed.rating_due_at + timedelta(seconds=1))  # type: ignore[operator]
+    in_progress(world)
+    db.session.commit()
+    assert reopened.state not in (TicketState.RESOLVED, TicketState.CLOSED)
+    assert reopened.rating_score == "dissatisfied"
+
+    figures = summary()  # March: its closed requests from the rollup, the others live
+    assert figures == stats.recount_summary(MARCH, NOW)
+    assert (figures.total, figures.resolved) == (6, 4)
+    assert (figures.rated, figures.rated_by_enterprise, figures.rated_by_followup) == (3, 2, 1)
+    assert (figures.rated_resolved, figures.unrated) == (2, 2)
+    assert figures.rated_by_enterprise + figures.rated_by_followup == figures.rated
+    assert figures.rated_resolved + figures.unrated == figures.resolved
+    assert figures.rated - figures.rated_resolved == 1  # the reopened request
+    assert figures.rating_rate == 0.5  # rated_resolved ÷ resolved, not rated ÷ resolved (0.75)
+
+    # the list behind the figure holds exactly the resolved requests with a rating
+    behind = {t.id for t in db.session.scalars(stats.tickets_behind(MARCH, "rated_resolved", NOW))}
+    assert behind == {by_enterprise.id, by_call.id}
+    assert len(behind) == stats.figure_count(figures, "rated_resolved")
+    # each breakdown row reconciles too
+    for dimension in stats.DIMENSIONS:
+        for row in stats.breakdown(MARCH, dimension, NOW):
+            f = row.figures
+            assert f.rated_by_enterprise + f.rated_by_followup == f.rated, (dimension, row.key)
+            assert f.rated_resolved + f.unrated == f.resolved, (dimension, row.key)
+    # published by name
+    answer = stats.as_dict(figures)
+    assert (answer["rated"], answer["rated_resolved"], answer["unrated"]) == (3, 2, 2)
 
 
 def test_no_rating_no_resolution_leaves_the_new_rates_empty(world: World):
