@@ -149,7 +149,7 @@ def test_the_companion_counts_reconcile_with_a_request_reopened_and_still_open(w
     not the second, and each set of counts adds up to its whole."""
     by_enterprise = rated(world, "satisfied")
     by_call = resolved(world)
-    tickets.rate(by_call.id, world.manager, "basically_satisfied", "", T0 + timedelta(days=1))
+    world.followed_up(by_call, "basically_satisfied", T0 + timedelta(days=3))
     reopened = rated(world, "dissatisfied")  # reopened: being worked again, keeps its dissatisfied rating
     resolved(world)  # awaiting its rating
     lapsed = resolved(world)
