@@ -48,8 +48,15 @@ def _wait_until_up(url: str, process: subprocess.Popen[bytes], deadline_s: float
 
 
 @pytest.fixture(scope="session")
-def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    instance = tmp_path_factory.mktemp("live-instance")
+def live_instance(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The live server's instance folder (its SQLite file): a test may write history into it through the
+    services, as the past would have, before the browser reads it."""
+    return tmp_path_factory.mktemp("live-instance")
+
+
+@pytest.fixture(scope="session")
+def live_server(live_instance: Path) -> Iterator[str]:
+    instance = live_instance
     env = {**os.environ, "HOTLINE_INSTANCE": str(instance), "FLASK_APP": "hotline", "PYTHONUNBUFFERED": "1"}
     env.pop("DATABASE_URL", None)
     env.pop("REDIS_URL", None)
