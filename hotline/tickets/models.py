@@ -335,4 +335,7 @@ append_only.install(Rating.__table__)
 from hotline.tickets import search_index  # noqa: E402  (after the models, which it does not need)
 
 search_index.postgresql_indexes(search_index.ticket_document(Ticket.__table__.c), "ix_tickets_search")
+# A search by the start of a number walks this range from its end (hotline.tickets.search._by_number): byte
+# order whatever the database's collation, so a prefix's range is exactly its numbers (migration 0019).
+Index("ix_tickets_number_c", Ticket.__table__.c.number.collate("C")).ddl_if(dialect="postgresql")
 search_index.install(Ticket.__table__, search_index.TICKET_FIELDS)

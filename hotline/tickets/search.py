@@ -13,6 +13,12 @@ first (at most :data:`ENTERPRISE_MATCHES_MAX`), so that PostgreSQL can combine t
 are looked through first, with exact tests only, and the indexes are asked only when those hold too few
 matches (:func:`_newest_matches`).
 
+A word shaped like the start of a request number — two letters and four digits or more, as ``QH2026`` or
+``QH20260103-00`` — finds the requests whose number begins with it (case aside), and only those: on
+PostgreSQL by walking the number's ``COLLATE "C"`` btree (``ix_tickets_number_c``) from the newest down, so
+a prefix that matches a tenth of the table, all of it old, costs no more than the page (:func:`_by_number`).
+Any other part of a number (``0103-0001``) is searched for like any other word.
+
 A search lists the newest :data:`SEARCH_LIMIT` matches at most (a term such as ``2026`` matches every
 request): counting or sorting every match of a common word would grow with the table.  The caller is told
 when there may be more (:attr:`Search.more`), so the page can ask for another word.
@@ -62,6 +68,8 @@ _NOT_TEXT = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 # (_postgresql_matches).
 _WORDLIKE = re.compile(r"[^\W_]{3}")
 _LATIN = re.compile(r"[A-Za-z0-9]")
+# The start of a request number (QH20260103-0001: two letters, the day, a hyphen, the day's sequence).
+NUMBER_PREFIX = re.compile(r"[A-Za-z]{2}[0-9]{4,}(?:-[0-9]*)?")
 
 
 @dataclass(frozen=True)
@@ -107,6 +115,9 @@ def search(query: Select[Ticket], text_: str | None) -> Search:
     more = False
     wanted: list[tuple[str, list[int]]] = []  # each term, with the enterprises whose name holds it
     for term in terms:
+        if NUMBER_PREFIX.fullmatch(term):  # a number's start: the number only (_by_number)
+            wanted.append((term, []))
+            continue
         enterprise_ids, too_many = _enterprise_ids(term, postgresql)
         more = more or too_many
         wanted.append((term, enterprise_ids))
@@ -149,6 +160,9 @@ def _newest_matches(
     """
     order = (Ticket.created_at.desc(), Ticket.id.desc())
     base = query.order_by(None)
+    prefixes = [term for term, _ in wanted if NUMBER_PREFIX.fullmatch(term)]
+    if prefixes:
+        return _by_number(base, prefixes, [w for w in wanted if w[0] not in prefixes], postgresql)
     if not postgresql:
         conditions = [_sqlite_condition(term, enterprises) for term, enterprises in wanted]
         found = base.with_only_columns(Ticket.id).where(*conditions).order_by(*order)
@@ -170,6 +184,34 @@ def _newest_matches(
     every = matches.cte("matches").prefix_with("MATERIALIZED")
     newest = select(every.c.id).order_by(every.c.created_at.desc(), every.c.id.desc())
     return list(db.session.scalars(newest.limit(SEARCH_LIMIT + 1)))
+
+
+def _by_number(
+    base: Select[Ticket], prefixes: list[str], others: list[tuple[str, list[int]]], postgresql: bool
+) -> list[int]:
+    """The newest :data:`SEARCH_LIMIT` + 1 requests of ``base`` whose number begins with each of
+    ``prefixes`` and that hold the ``others`` terms.
+
+    Numbers are issued in filing order, so walking the longest prefix's range of the number's btree from its
+    end down meets the newest matches first and stops at enough: one index range, however old or common the
+    prefix.  The btree is over ``number COLLATE "C"`` (byte order, whatever the database's collation), so the
+    range of a prefix is exactly the numbers that begin with it.  Other terms are checked on the rows met.
+    """
+    wanted = sorted((p.upper() for p in prefixes), key=len, reverse=True)
+    if postgresql:
+        number = Ticket.number.collate("C")
+        longest = wanted[0]
+        after = longest[:-1] + chr(ord(longest[-1]) + 1)  # ASCII: the first string past the prefix's range
+        conditions: list[ColumnElement[bool]] = [number >= longest, number < after]
+        conditions += [number.startswith(p, autoescape=True) for p in wanted[1:]]
+        conditions += [_exact_condition(Ticket.__table__.c, term, ids) for term, ids in others]
+        order: tuple[Any, ...] = (number.desc(),)
+    else:
+        conditions = [Ticket.number.startswith(p, autoescape=True) for p in wanted]  # LIKE: ASCII case aside
+        conditions += [_sqlite_condition(term, ids) for term, ids in others]
+        order = (Ticket.created_at.desc(), Ticket.id.desc())
+    found = base.with_only_columns(Ticket.id).where(*conditions).order_by(*order)
+    return list(db.session.scalars(found.limit(SEARCH_LIMIT + 1)))
 
 
 # --------------------------------------------------------------------------- one term

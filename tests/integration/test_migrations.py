@@ -160,7 +160,7 @@ def _search_objects() -> set[tuple[str, str, str]]:
             return {(kind, name, " ".join(sql.split())) for kind, name, sql in rows}
         indexes = connection.execute(
             text("SELECT 'index', indexname, indexdef FROM pg_indexes WHERE indexname = ANY(:names)"),
-            {"names": sorted(SEARCH_INDEXES)},
+            {"names": sorted(SEARCH_INDEXES | {"ix_tickets_number_c"})},
         ).all()
         functions = {("function", a, c) for a, _, c in _own_objects() if a == "hotline_bigrams"}
         return {(str(a), str(b), str(c)) for a, b, c in indexes} | functions
@@ -229,7 +229,7 @@ def _assert_append_only() -> None:
     if not sqlite:
         # TRUNCATE fires no UPDATE or DELETE trigger: an operator restoring a backup may empty the tables.
         with db.engine.connect() as connection:
-            connection.execute(text("TRUNCATE ticket_events, ratings"))
+            connection.execute(text("TRUNCATE ticket_events, followup_calls, ratings"))
             assert connection.scalar(text("SELECT count(*) FROM ticket_events")) == 0
             connection.rollback()
     # Appending still works.
@@ -280,7 +280,10 @@ def _upgrade_compare_downgrade(app: Flask) -> None:
             # Search (0008): its objects, found again after a downgrade and an upgrade over existing rows.
             searched = _search_objects()
             if db.engine.dialect.name == "postgresql":
-                assert {name for _, name, _ in searched} == SEARCH_INDEXES | {"hotline_bigrams"}
+                assert {name for _, name, _ in searched} == SEARCH_INDEXES | {
+                    "hotline_bigrams",
+                    "ix_tickets_number_c",  # 0019: the number in byte order, for a search by its start
+                }
             else:
                 assert {name for kind, name, _ in searched if kind == "trigger"} == {
                     f"trg_{table}_search_{op}"
@@ -370,7 +373,7 @@ def _seed_closed_requests() -> None:
         online = world.resolved(when)
         tickets.rate(online.id, world.contact, "satisfied", "", when + timedelta(hours=1))
         called = world.resolved(when)
-        tickets.rate(called.id, world.manager, "basically_satisfied", "电话回访", when + timedelta(hours=2))
+        world.followed_up(called, "basically_satisfied", when + timedelta(days=5))
         again = world.resolved(when)
         tickets.rate(again.id, world.contact, "dissatisfied", "还是没解决", when + timedelta(hours=1))
         tickets.resolve(again.id, world.liaison, "已再次协调。", when + timedelta(hours=3))

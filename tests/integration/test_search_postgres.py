@@ -206,3 +206,42 @@ def test_the_window_and_the_indexes_find_the_same_requests(app: Flask, words: st
         finally:
             db.session.rollback()
             db.session.remove()
+
+
+def test_the_start_of_a_number_walks_the_numbers_btree_newest_first(app: Flask) -> None:
+    """A word shaped like the start of a number (two letters, four digits or more) finds the requests whose
+    number begins with it, case aside, newest first, by one backward range of ``ix_tickets_number_c``;
+    another word narrows it; a title that merely holds such a word is not a match."""
+    with app.app_context():
+        try:
+            manager = db.session.scalars(select(User).where(User.role == Role.MANAGER)).first()
+            first = db.session.scalars(select(Ticket).order_by(Ticket.id)).first()
+            assert first is not None
+            copy = {c.key: getattr(first, c.key) for c in Ticket.__table__.columns if c.key != "id"}
+            copy.update(number="QZ000000001", title="转办 QP000001 的后续")
+            db.session.add(Ticket(**copy))
+            db.session.flush()
+            seen: list[tuple[str, object]] = []
+
+            def grab(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+                seen.append((statement, parameters))
+
+            event.listen(db.engine, "before_cursor_execute", grab)
+            try:
+                found = queries.search(queries.visible_tickets(manager), "qp000001")
+                numbers = [t.number for t in db.session.scalars(found.query)]
+                narrowed = queries.search(queries.visible_tickets(manager), "QP000001 税务登记15")
+                narrowed_numbers = sorted(t.number for t in db.session.scalars(narrowed.query))
+            finally:
+                event.remove(db.engine, "before_cursor_execute", grab)
+            assert sorted(numbers) == [f"QP{g:09d}" for g in range(1000, 2000)] and not found.more
+            assert narrowed_numbers == [f"QP{g:09d}" for g in range(1500, 1600)]
+            statement, parameters = next(s for s in seen if 'COLLATE "C"' in s[0])
+            with db.engine.connect() as connection:
+                connection.exec_driver_sql("SET enable_seqscan = off")
+                connection.exec_driver_sql("SET enable_bitmapscan = off")
+                plan = [row[0] for row in connection.exec_driver_sql("EXPLAIN " + statement, parameters)]
+            assert any("Index Scan Backward using ix_tickets_number_c" in line for line in plan), plan
+        finally:
+            db.session.rollback()
+            db.session.remove()

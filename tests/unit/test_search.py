@@ -136,3 +136,17 @@ def test_control_characters_are_spaces(world, filed) -> None:  # type: ignore[no
     assert search.parse("停车\x00员工\x1b") == ("停车", "员工")
     assert _found(world.manager, "停车\x00员工") == [filed["parking"].number]
     assert search.parse("\x00\x01 ") == ()
+
+
+def test_the_start_of_a_number_finds_the_numbers_that_begin_with_it(world) -> None:  # type: ignore[no-untyped-def]
+    first = world.submit(title="停车位不足")
+    second = world.submit(title="停车场收费")
+    mention = world.submit(title="续办 QH19990101-0001 的问题")
+    db.session.flush()
+    prefix = first.number[:10]  # QH + the day: every request of today
+    assert _found(world.manager, prefix.lower()) == sorted([first.number, second.number, mention.number])
+    assert _found(world.manager, first.number) == [first.number]
+    assert _found(world.manager, f"{prefix} 收费") == [second.number]
+    # a title holding such a word is found by its other words, not by that one: it searches numbers
+    assert _found(world.manager, "QH19990101") == []
+    assert _found(world.manager, "续办") == [mention.number]
