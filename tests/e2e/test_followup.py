@@ -75,6 +75,9 @@ def test_a_follow_up_call_from_the_queue(new_page, live_server: str, resolved_tw
     manager = new_page("zh-CN")
     log_in(manager, base, "manager")
     manager.goto(base + "/manage/followups")
+    # another test of this server may have left the manager's account in English: Chinese, as saved
+    manager.click("form.lang-switch button[lang=zh-CN]")
+    manager.wait_for_load_state()
     row = manager.locator(f'tr[data-number="{number}"]')
     assert row.count() == 1
     assert row.locator(".followup-attempts").inner_text().startswith("0 / 3")
