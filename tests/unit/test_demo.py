@@ -1,7 +1,7 @@
 """The demo district (``flask seed-demo``): what a first ``make run`` shows.
 
-Seeding plays 300 requests through the services, which takes a while: each district is seeded once in this
-module (:class:`Districts`) and shared by the tests that read it.
+Seeding plays a year of about 320 requests through the services, which takes a while: each district is
+seeded once in this module (:class:`Districts`) and shared by the tests that read it.
 """
 
 from __future__ import annotations
@@ -152,7 +152,6 @@ def district(request: pytest.FixtureRequest, districts: Districts) -> Iterator[S
 )
 def test_seed_builds_a_district_with_a_year_of_requests(district, states_expected):
     summary = district.summary
-    assert "300" in summary
     now = district.now
 
     assert count(Street) >= 3
@@ -182,7 +181,8 @@ def test_seed_builds_a_district_with_a_year_of_requests(district, states_expecte
     assert 30 <= len(verified) < 40
 
     tickets = db.session.scalars(select(Ticket)).all()
-    assert len(tickets) == 300
+    assert 300 <= len(tickets) <= 340
+    assert f"{len(tickets)} requests" in summary
     states = Counter(t.state for t in tickets)
     assert set(states) >= states_expected
     if TicketState.RESOLVED in states:
@@ -210,17 +210,20 @@ def test_seed_builds_a_district_with_a_year_of_requests(district, states_expecte
         assert events[-1].to_state == ticket.state
         assert events[-1].created_at <= now
 
-    pending = db.session.scalar(
-        select(func.count()).select_from(OutboxMessage).where(OutboxMessage.published_at.is_(None))
+    pending = db.session.scalars(select(OutboxMessage).where(OutboxMessage.published_at.is_(None))).all()
+    waiting = {t.id for t in tickets if t.state == TicketState.SUBMITTED and t.pooled_at is None}
+    assert waiting, "a few requests were filed moments ago"
+    assert {(m.topic, m.ticket_id) for m in pending} == {("route_ticket", i) for i in waiting}, (
+        "only the routing of the requests filed moments ago is left to the workers: the others were routed, "
+        "and the e-mails of the past are not sent now"
     )
-    assert pending == 0, "demo requests are dispatched by hand: routing must not pick them up again"
     # the figures' rollup, rebuilt once at the end of the load, agrees with a recount cell by cell
     assert rollup.drift(db.session.connection()) == []
     assert db.session.scalar(select(func.sum(StatsCell.total))) == states[TicketState.CLOSED]
 
 
 def test_demo_logins_work_and_a_second_run_adds_nothing(district):
-    assert "300" in district.summary  # the first run, with if_empty, into the empty database
+    assert "demo data created" in district.summary  # the first run, with if_empty, into the empty database
     for username in DEMO_LOGINS:
         user = authenticate(username, PASSWORD, utcnow())
         assert user is not None, username
@@ -361,7 +364,7 @@ def test_requests_are_filed_around_the_clock_as_enterprises_file_them(district):
     from hotline.timeutil import local
 
     filed = [local(moment) for moment in db.session.scalars(select(Ticket.created_at))]
-    assert len(filed) == 300
+    assert 300 <= len(filed) <= 340
     outside = [m for m in filed if not (time(9, 0) <= m.time() < time(17, 30))]
     late_afternoon = [m for m in filed if time(16, 0) <= m.time() < time(18, 0)]
     weekend = [m for m in filed if m.weekday() >= 5]
