@@ -93,7 +93,7 @@ def seed_demo_command(if_empty: bool) -> None:
     from hotline.demo import seed_demo
 
     try:
-        summary = seed_demo(if_empty=if_empty)
+        summary = seed_demo(if_empty=if_empty, progress=click.echo)
     except RuntimeError as error:  # production, or a database that already has accounts
         raise click.ClickException(str(error)) from None
     click.echo(summary)

@@ -374,10 +374,41 @@ CATEGORY_WEIGHTS = {
     "policy": 18, "approval": 12, "financing": 8, "talent": 12, "property": 14,
     "utilities": 8, "parking": 12, "ip": 6, "other": 10,
 }  # fmt: skip
-CHANNEL_WEIGHTS = {
-    Channel.WEB: 45, Channel.PHONE: 18, Channel.TEA_MEETING: 9, Channel.ROUNDTABLE: 6,
-    Channel.VISIT: 12, Channel.API: 10,
-}  # fmt: skip
+# Requests filed one at a time; those of the meetings (MEETINGS) come in groups.
+CHANNEL_WEIGHTS = {Channel.WEB: 50, Channel.PHONE: 22, Channel.VISIT: 15, Channel.API: 13}
+
+# --------------------------------------------------------------------------- meetings and leave
+
+# 政企早茶会 (mornings) and 恳谈会 (afternoons): (channel, name, the liaison who hosts it and records the
+# requests raised there, about how many days before "now", the categories it is about (empty: any)).  Each
+# brings together enterprises of the host's buildings, and several of them raise a request.  The most recent
+# come first: a small demo holds only those.
+MEETINGS: list[tuple[Channel, str, str, int, tuple[str, ...]]] = [
+    (Channel.TEA_MEETING, "积玉桥街道政企早茶会", "liaison1", 24, ()),
+    (Channel.ROUNDTABLE, "楼宇物业服务恳谈会", "liaison5", 45, ("property", "utilities", "parking")),
+    (Channel.ROUNDTABLE, "人才政策专场恳谈会", "liaison2", 95, ("talent", "policy")),
+    (Channel.TEA_MEETING, "杨园街道政企早茶会", "liaison4", 130, ()),
+    (Channel.TEA_MEETING, "徐家棚街道政企早茶会", "liaison3", 185, ()),
+    (Channel.ROUNDTABLE, "滨江数创走廊数字经济企业恳谈会", "liaison1", 240, ("policy", "financing", "ip")),
+    (Channel.TEA_MEETING, "积玉桥街道政企早茶会", "liaison6", 300, ()),
+]
+
+# A manager enters each leave a few days ahead (routing then passes the liaison over: deputies and the
+# street's other liaisons take its new requests) and hands the liaison's open work over to a colleague on its
+# first morning: (username, first and last day as days before "now", why, the colleague).  The three liaisons
+# of 杨园街道 are away together for a few days: its requests wait in the dispatch pool for a manager.
+LEAVES: list[tuple[str, int, int, str, str]] = [
+    ("liaison2", 205, 192, "年休假", "liaison1"),
+    ("liaison3", 140, 131, "年休假", "liaison2"),
+    ("liaison4", 82, 69, "年休假", "liaison3"),
+    ("liaison5", 79, 70, "参加区营商环境业务集中培训", "liaison3"),
+    ("liaison6", 79, 70, "参加区营商环境业务集中培训", "liaison1"),
+]
+HANDOVER_REASON = "{name}{why}（{first}至{last}），在办诉求请代为跟进。"
+POOL_DISPATCH_NOTES = [
+    "本街道联系人均不在岗，临时指派跟进。",
+    "街道联系人集中培训期间，由邻近街道联系人代为办理。",
+]
 
 PROGRESS_REPLIES = [
     "您好，诉求已收到，我们正在与相关部门对接，预计3个工作日内给您答复。",
@@ -416,6 +447,17 @@ RETURN_REASONS = [
 REFUSAL_NOTES = [
     "企业仍在该楼宇办公，请继续跟进办理。",
     "诉求在本区职责范围内，请联系相关部门协同办理。",
+]
+EXTENSION_REASONS = [
+    "需等待区级部门联合会商后答复，申请延期。",
+    "涉及多个部门职责，正在协调会签，申请延长办理时限。",
+    "企业补充材料尚未提交齐全，申请延期办理。",
+    "需现场勘查并征求物业意见，申请延期。",
+]
+EXTENSION_APPROVALS = ["同意延期，请在新时限内办结。", "情况属实，同意。", ""]
+EXTENSION_REFUSALS = [
+    "该事项可先行答复企业办理进度，不同意延期。",
+    "延期理由不充分，请按原时限办结。",
 ]
 ACCEPT_NOTES = ["同意退单，改派其他联系人。", "情况属实，重新派单。", ""]
 WITHDRAW_REASONS = ["问题已自行解决，撤回诉求。", "内部已协调处理，不再需要。", "重复提交，撤回此条。", ""]

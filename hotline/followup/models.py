@@ -18,7 +18,8 @@ class FollowupCall(db.Model):  # type: ignore[name-defined]
     """A call to the enterprise about a resolved request it did not rate.
 
     ``called_at`` is when the call was made (the caller may record it afterwards: ``recorded_at``);
-    ``attempt`` counts the request's calls from 1.  A call that reached someone holds whom (``contact``),
+    ``attempt`` counts the calls since the request's latest resolution from 1 (reopened and resolved again,
+    it is followed up afresh).  A call that reached someone holds whom (``contact``),
     the outcome they stated and their satisfaction, and the rating it made (``rating_id``); an unanswered
     one holds only a note.
     """

@@ -70,12 +70,13 @@ class Attempts:
 
 
 def attempts_of(ticket_ids: list[int]) -> dict[int, Attempts]:
-    """The calls so far of a page's requests, in one query."""
+    """The calls of a page's requests since their latest resolution, in one query."""
     if not ticket_ids:
         return {}
     rows = db.session.execute(
         select(FollowupCall.ticket_id, func.count(), func.max(FollowupCall.called_at))
-        .where(FollowupCall.ticket_id.in_(ticket_ids))
+        .join(Ticket, Ticket.id == FollowupCall.ticket_id)
+        .where(FollowupCall.ticket_id.in_(ticket_ids), FollowupCall.recorded_at >= Ticket.resolved_at)
         .group_by(FollowupCall.ticket_id)
     ).all()
     found = {row[0]: Attempts(int(row[1]), row[2]) for row in rows}

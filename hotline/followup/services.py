@@ -113,8 +113,17 @@ def may_call(ticket: Ticket, user: User) -> bool:
 
 
 def attempts(ticket_id: int) -> int:
-    """The follow-up calls made for a request so far."""
-    return int(db.session.scalar(select(func.count()).where(FollowupCall.ticket_id == ticket_id)) or 0)
+    """The follow-up calls made for a request since its latest resolution (a request reopened and resolved
+    again is followed up afresh)."""
+    return int(
+        db.session.scalar(
+            select(func.count())
+            .select_from(FollowupCall)
+            .join(Ticket, Ticket.id == FollowupCall.ticket_id)
+            .where(FollowupCall.ticket_id == ticket_id, FollowupCall.recorded_at >= Ticket.resolved_at)
+        )
+        or 0
+    )
 
 
 def _check_caller(ticket: Ticket, actor: User, now: datetime) -> None:
@@ -290,9 +299,9 @@ def record_unanswered_call(
 
 
 def calls_of(ticket_id: int) -> list[FollowupCall]:
-    """The request's follow-up calls, first to last (at most a handful: attempts are bounded)."""
+    """Every follow-up call of the request, first to last (a handful: attempts are bounded per resolution)."""
     return list(
         db.session.scalars(
-            select(FollowupCall).where(FollowupCall.ticket_id == ticket_id).order_by(FollowupCall.attempt)
+            select(FollowupCall).where(FollowupCall.ticket_id == ticket_id).order_by(FollowupCall.id)
         )
     )

@@ -1,7 +1,7 @@
 """The demo district (``flask seed-demo``): what a first ``make run`` shows.
 
-Seeding plays 300 requests through the services, which takes a while: each district is seeded once in this
-module (:class:`Districts`) and shared by the tests that read it.
+Seeding plays a year of about 320 requests through the services, which takes a while: each district is
+seeded once in this module (:class:`Districts`) and shared by the tests that read it.
 """
 
 from __future__ import annotations
@@ -27,15 +27,32 @@ from hotline.demo import PASSWORD, seed_demo, seeder
 from hotline.demo.seeder import _Clock, _Later
 from hotline.enterprises import uscc
 from hotline.enterprises.models import Building, Coverage, CoverageRole, Department, Enterprise, Street
+from hotline.enterprises.services import liaison_covers
 from hotline.extensions import db
+from hotline.followup import queries as followup_queue
 from hotline.followup import services as followup
+from hotline.followup.models import FollowupCall
 from hotline.outbox.models import OutboxMessage
-from hotline.sla.models import CalendarDay, DaySource
+from hotline.routing.labels import ReasonCode
+from hotline.sla.calendar import current_calendar
+from hotline.sla.models import CalendarDay, ClockAlert, DaySource, Extension, ExtensionState
 from hotline.sla.services import missing_years
 from hotline.sla.worktime import LOCAL_TZ, CalendarMissing, WorkCalendar, package_year
 from hotline.stats import rollup
 from hotline.stats.models import StatsCell
-from hotline.tickets.models import Category, Channel, Rating, RatingScore, Ticket, TicketEvent, TicketState
+from hotline.stats.queries import StatsFilter, summary
+from hotline.tickets.models import (
+    Category,
+    Channel,
+    EventKind,
+    Rating,
+    RatingScore,
+    RatingSource,
+    Ticket,
+    TicketEvent,
+    TicketState,
+)
+from hotline.timeutil import iso, local
 from tests.helpers import test_config as make_config
 
 DEMO_LOGINS = [
@@ -153,7 +170,6 @@ def district(request: pytest.FixtureRequest, districts: Districts) -> Iterator[S
 )
 def test_seed_builds_a_district_with_a_year_of_requests(district, states_expected):
     summary = district.summary
-    assert "300" in summary
     now = district.now
 
     assert count(Street) >= 3
@@ -183,7 +199,8 @@ def test_seed_builds_a_district_with_a_year_of_requests(district, states_expecte
     assert 30 <= len(verified) < 40
 
     tickets = db.session.scalars(select(Ticket)).all()
-    assert len(tickets) == 300
+    assert 300 <= len(tickets) <= 340
+    assert f"{len(tickets)} requests" in summary
     states = Counter(t.state for t in tickets)
     assert set(states) >= states_expected
     if TicketState.RESOLVED in states:
@@ -212,17 +229,20 @@ def test_seed_builds_a_district_with_a_year_of_requests(district, states_expecte
         assert events[-1].to_state == ticket.state
         assert events[-1].created_at <= now
 
-    pending = db.session.scalar(
-        select(func.count()).select_from(OutboxMessage).where(OutboxMessage.published_at.is_(None))
+    pending = db.session.scalars(select(OutboxMessage).where(OutboxMessage.published_at.is_(None))).all()
+    waiting = {t.id for t in tickets if t.state == TicketState.SUBMITTED and t.pooled_at is None}
+    assert waiting, "a few requests were filed moments ago"
+    assert {(m.topic, m.ticket_id) for m in pending} == {("route_ticket", i) for i in waiting}, (
+        "only the routing of the requests filed moments ago is left to the workers: the others were routed, "
+        "and the e-mails of the past are not sent now"
     )
-    assert pending == 0, "demo requests are dispatched by hand: routing must not pick them up again"
     # the figures' rollup, rebuilt once at the end of the load, agrees with a recount cell by cell
     assert rollup.drift(db.session.connection()) == []
     assert db.session.scalar(select(func.sum(StatsCell.total))) == states[TicketState.CLOSED]
 
 
 def test_demo_logins_work_and_a_second_run_adds_nothing(district):
-    assert "300" in district.summary  # the first run, with if_empty, into the empty database
+    assert "demo data created" in district.summary  # the first run, with if_empty, into the empty database
     for username in DEMO_LOGINS:
         user = authenticate(username, PASSWORD, utcnow())
         assert user is not None, username
@@ -363,7 +383,7 @@ def test_requests_are_filed_around_the_clock_as_enterprises_file_them(district):
     from hotline.timeutil import local
 
     filed = [local(moment) for moment in db.session.scalars(select(Ticket.created_at))]
-    assert len(filed) == 300
+    assert 300 <= len(filed) <= 340
     outside = [m for m in filed if not (time(9, 0) <= m.time() < time(17, 30))]
     late_afternoon = [m for m in filed if time(16, 0) <= m.time() < time(18, 0)]
     weekend = [m for m in filed if m.weekday() >= 5]
@@ -371,3 +391,164 @@ def test_requests_are_filed_around_the_clock_as_enterprises_file_them(district):
     assert len(late_afternoon) / len(filed) < 0.35, len(late_afternoon)
     assert weekend, "nobody ever filed at the weekend"
     assert {code[2:8] for code in db.session.scalars(select(Enterprise.uscc))} == {"420106"}
+
+
+# --------------------------------------------------------------------------- the year as the system lives it
+
+EVERY_DISTRICT = pytest.mark.parametrize(
+    "district",
+    [None, MONDAY_MORNING, AFTER_GOLDEN_WEEK],
+    ids=["today", "monday-morning", "after-golden-week"],
+    indirect=True,
+)
+
+
+def events_of(kind: EventKind) -> list[TicketEvent]:
+    return list(
+        db.session.scalars(select(TicketEvent).where(TicketEvent.kind == kind).order_by(TicketEvent.id))
+    )
+
+
+def event_after(event: TicketEvent, kind: EventKind) -> TicketEvent:
+    return next(e for e in event.ticket.events if e.id > event.id and e.kind == kind)
+
+
+@EVERY_DISTRICT
+def test_requests_are_routed_as_the_routing_worker_routes_them(district):
+    """Issue 11, point 8: the ASSIGNED events carry the routing service's rule and reason; what the pool
+    holds a manager dispatches by hand, and returns are reviewed by a manager and routed again."""
+    manager = db.session.scalars(select(User).where(User.username == "manager")).one()
+    assigned = events_of(EventKind.ASSIGNED)
+    methods = Counter(e.payload["method"] for e in assigned)
+    assert methods["routing"] > 10 * methods["manual"] > 0, methods
+    routed = [e for e in assigned if e.payload["method"] == "routing"]
+    assert all(e.actor_id is None for e in routed), "the worker assigns, nobody by hand"
+    assert {e.payload["rule"] for e in routed} == {"primary", "deputy", "street"}
+    assert all(e.payload["reason"]["code"] in set(ReasonCode) for e in routed)
+
+    pooled = events_of(EventKind.POOLED)
+    assert pooled, "the week 杨园街道's liaisons were all away, its requests waited in the pool"
+    for event in pooled:
+        assert event.payload == {"rule": "pool", "reason": event.payload["reason"]}
+        assert event.payload["reason"]["code"] == ReasonCode.NOBODY_AVAILABLE
+        dispatch = event_after(event, EventKind.ASSIGNED)
+        assert (dispatch.payload["method"], dispatch.actor_id) == ("manual", manager.id)
+
+    accepted = events_of(EventKind.RETURN_ACCEPTED)
+    assert accepted and events_of(EventKind.RETURN_REFUSED)
+    for event in accepted + events_of(EventKind.RETURN_REFUSED):
+        assert event.actor_id == manager.id
+    for event in accepted:
+        returned = [e for e in event.ticket.events if e.id < event.id and e.kind == EventKind.RETURNED][-1]
+        again = event_after(event, EventKind.ASSIGNED)
+        assert again.payload["method"] in ("routing", "manual")
+        assert again.payload["assignee"] != returned.actor.username, "never back to who returned it"
+
+
+@EVERY_DISTRICT
+def test_late_requests_carry_the_sweeps_warnings_overdue_marks_and_escalations(district):
+    """Issue 11, point 8: the clock sweep ran at the moments it would have, so warnings, overdue marks and
+    escalations stand on the late requests' timelines, each with the alert row the sweep writes."""
+    alerts = {
+        (a.ticket_id, a.clock.value, a.level.value, iso(a.due_at)): a.created_at
+        for a in db.session.scalars(select(ClockAlert))
+    }
+    kinds = (EventKind.WARNING, EventKind.OVERDUE, EventKind.ESCALATED)
+    raised = [e for kind in kinds for e in events_of(kind)]
+    assert {e.kind for e in raised} == set(kinds)
+    for event in raised:
+        assert event.actor_id is None and not event.public
+        key = (event.ticket_id, event.payload["clock"], event.payload["alert"], event.payload["due_at"])
+        assert alerts[key] == event.created_at, "written by the sweep, with its alert row"
+        if event.kind != EventKind.WARNING:
+            assert iso(event.created_at) >= event.payload["due_at"]
+
+    def alerted(ticket: Ticket, clock: str) -> set[EventKind]:
+        return {e.kind for e in ticket.events if e.kind in kinds and e.payload["clock"] == clock}
+
+    tickets = db.session.scalars(select(Ticket)).all()
+    late = [t for t in tickets if t.resolved_at and t.resolve_due_at and t.resolved_at > t.resolve_due_at]
+    assert late, "some requests were answered late"
+    assert all({EventKind.WARNING, EventKind.OVERDUE} <= alerted(t, "resolve") for t in late)
+    signed_late = [
+        t
+        for t in tickets
+        if t.acknowledged_at and t.acknowledge_due_at and t.acknowledged_at > t.acknowledge_due_at
+    ]
+    assert signed_late, "some requests were signed for late"
+    assert all(EventKind.OVERDUE in alerted(t, "acknowledge") for t in signed_late)
+
+
+@EVERY_DISTRICT
+def test_managers_decided_on_extensions(district):
+    """Issue 11, point 8: more time asked by the assignee and approved (the deadline moved) or refused."""
+    extensions = db.session.scalars(select(Extension)).all()
+    states = Counter(x.state for x in extensions)
+    assert states[ExtensionState.APPROVED] >= 1 and states[ExtensionState.REFUSED] >= 1
+    calendar = current_calendar()
+    for extension in extensions:
+        ticket = db.session.get(Ticket, extension.ticket_id)
+        asked = next(e for e in ticket.events if e.kind == EventKind.EXTENSION_REQUESTED)
+        assert asked.actor_id == extension.requested_by_id
+        if extension.state == ExtensionState.APPROVED:
+            assert extension.new_due_at == calendar.add_working_days(extension.old_due_at, extension.days)
+            if ticket.resolved_at is not None:
+                assert ticket.resolved_at <= extension.new_due_at, "answered in the time granted"
+
+
+@EVERY_DISTRICT
+def test_tea_meetings_and_round_tables_raise_several_requests_each(district):
+    """Issue 11, point 8: at a 政企早茶会 or 恳谈会 several enterprises of the host's buildings raise
+    requests, which the host records that day."""
+    meetings: dict[tuple[Channel, date, int], list[Ticket]] = {}
+    for ticket in db.session.scalars(
+        select(Ticket).where(Ticket.channel.in_((Channel.TEA_MEETING, Channel.ROUNDTABLE)))
+    ):
+        meetings.setdefault(
+            (ticket.channel, local(ticket.created_at).date(), ticket.created_by_id), []
+        ).append(ticket)
+    assert {channel for channel, _day, _host in meetings} == {Channel.TEA_MEETING, Channel.ROUNDTABLE}
+    assert len(meetings) >= 5
+    for (channel, _day, host_id), raised in meetings.items():
+        assert len(raised) >= 3
+        assert len({t.enterprise_id for t in raised}) == len(raised), "one request per enterprise"
+        host = db.session.get(User, host_id)
+        assert host.role == Role.LIAISON
+        assert all(liaison_covers(host, t.building_id) for t in raised)
+        word = "早茶会" if channel == Channel.TEA_MEETING else "恳谈会"
+        assert all(word in t.description for t in raised)
+
+
+@EVERY_DISTRICT
+def test_the_figures_look_like_a_real_districts(district):
+    """Issue 11, point 8: high but not perfect: closure and satisfaction in the 90s, some requests late,
+    some reopened after a dissatisfied rating."""
+    today = local(district.now).date()
+    figures = summary(
+        StatsFilter(start=today - timedelta(days=365), end=today + timedelta(days=1)), district.now
+    )
+    assert 0.85 <= figures.closure_rate <= 0.995, figures
+    assert 0.85 <= figures.satisfaction_rate <= 0.995, figures
+    assert 0.8 <= figures.response_rate < 1 and 0.8 <= figures.on_time_rate < 1, figures
+    assert figures.dissatisfied and figures.reopened and figures.unrated
+
+
+# Not "today": the first days after the National Day or the Spring Festival have none (after-golden-week).
+@pytest.mark.parametrize("district", [MONDAY_MORNING], ids=["monday-morning"], indirect=True)
+def test_a_few_answers_await_their_rating_for_the_follow_up_calls(district):
+    """Issue 11, point 8: resolved requests unrated two working days after their answer are in the
+    follow-up calls' queue, some already called without an answer; others are closed unrated after three
+    unanswered calls, or rated by a call."""
+    queued = db.session.scalars(followup_queue.queue_query(district.now)).all()
+    assert 1 <= len(queued) <= 12, [t.number for t in queued]
+    calendar = current_calendar()
+    assert all(calendar.working_minutes_between(t.resolved_at, district.now) >= 2 * 7 * 60 for t in queued)
+    calls = db.session.scalars(select(FollowupCall)).all()
+    assert any(c.reached for c in calls) and any(not c.reached for c in calls)
+    given_up = db.session.scalars(
+        select(TicketEvent).where(TicketEvent.kind == EventKind.CLOSED, TicketEvent.actor_id.is_not(None))
+    ).all()
+    assert given_up and all(e.payload == {"unrated": True, "followup_attempts": 3} for e in given_up)
+    by_call = db.session.scalars(select(Rating).where(Rating.source == RatingSource.FOLLOWUP_CALL)).all()
+    assert by_call and all(r.rated_by.role in (Role.MANAGER, Role.ADMIN) for r in by_call)
+    assert all(c.attempt <= followup.max_attempts() for c in calls)

@@ -371,3 +371,21 @@ def test_calls_cannot_be_changed_or_deleted_in_the_database(world: World, resolv
         ):
             db.session.execute(text(statement))
     assert count(FollowupCall) == 1
+
+
+def test_a_request_reopened_by_a_call_and_resolved_again_is_followed_up_afresh(
+    world: World, resolved: Ticket
+):
+    unanswered(world, resolved, LATER)
+    unanswered(world, resolved, LATER + timedelta(hours=1))
+    world.followed_up(
+        resolved, "dissatisfied", LATER + timedelta(hours=2), outcome="unsolved", comment="仍未落实"
+    )
+    again = LATER + timedelta(days=1)
+    tickets.resolve(resolved.id, world.liaison, "已再次协调。", again)
+    assert followup.attempts(resolved.id) == 0
+    later = again + timedelta(days=4)
+    assert queue.attempts_of([resolved.id])[resolved.id].count == 0
+    unanswered(world, resolved, later)
+    assert resolved.state == TicketState.RESOLVED  # the first call of the new round, not the fourth
+    assert [c.attempt for c in followup.calls_of(resolved.id)] == [1, 2, 3, 1]
