@@ -145,7 +145,9 @@ PHONE_SQL = (
 def load(n: int, now: datetime) -> dict[str, Any]:
     """Reference data through the ORM, then requests, events and ratings in SQL; returns ids to filter by.
 
-    The requests are written in the order they were filed, and numbered in that order, as a district's
+    The requests are written in the order they were filed, and numbered in that order (``QH`` and nine
+    digits: the start of a number is a word a search takes for one, as of a real ``QH20260103-0001``,
+    without ever being one intake issues), as a district's
     table fills: the rows of a day sit together on disk, so a page that walks the newest requests first
     reads few pages of the table (rows written in random order would each be on a page of their own, which
     no real table has)."""
@@ -240,7 +242,7 @@ def _insert_rows(n: int, params: dict[str, Any], liaison_of: str, first_building
             resolve_started_at, rating_due_at, answer, rating_score, rating_comment, rated_at, reopen_count,
             handling_minutes, escalation_level)
         SELECT
-            'QB' || lpad((row_number() OVER (ORDER BY created, g))::text, 9, '0'), e.id, e.building_id,
+            'QH' || lpad((row_number() OVER (ORDER BY created, g))::text, 9, '0'), e.id, e.building_id,
             b.street_id,
             :first_cat + least(8, floor(power(r_cat, 1.6) * 9))::int,
             {TITLE_SQL}, {DESCRIPTION_SQL}, CASE WHEN r_urg < 0.05 THEN 'urgent' ELSE 'normal' END,

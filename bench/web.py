@@ -360,7 +360,7 @@ def _pages(hotline_url: str, baseline_url: str, now: datetime, count: int, stree
             bearer_liaison,
         ),
         Page("API tickets, enterprise, page 1", api_contact, "/api/v1/tickets", b'"items"', bearer_contact),
-        Page("API tickets, manager, q=000000123", api, "/api/v1/tickets?q=000000123", b"QB000000123", bearer),
+        Page("API tickets, manager, q=000000123", api, "/api/v1/tickets?q=000000123", b"QH000000123", bearer),
         Page(
             "API tickets, liaison, q=停车",
             api_liaison,
@@ -372,7 +372,7 @@ def _pages(hotline_url: str, baseline_url: str, now: datetime, count: int, stree
         Page(f"all requests, page {deep}", manager, f"/manage/tickets?page={deep}", b"<table"),
         Page(f"all requests, page {middle}", manager, f"/manage/tickets?page={middle}", b"<table"),
         Page("all requests, state closed", manager, "/manage/tickets?state=closed", b"<table"),
-        Page("all requests, search 'QB00012'", manager, "/manage/tickets?q=QB00012", b"QB00012"),
+        Page("all requests, search 'QH00012'", manager, "/manage/tickets?q=QH00012", b"QH00012"),
         # Chinese words: two characters (the bigram index), a word and a two-character one (both indexes),
         # a part of enterprise names (企业12, 企业120 … 企业129)
         Page("all requests, search '停车'", manager, f"/manage/tickets?{q('停车')}", b"<table"),
@@ -392,7 +392,7 @@ def _pages(hotline_url: str, baseline_url: str, now: datetime, count: int, stree
             f"requests CSV, {month:%Y-%m}",
             manager,
             f"/manage/exports/requests.csv?period=month&value={month:%Y-%m}",
-            b"QB",
+            b"QH",
         ),
         Page(
             "drill-down: total, a street and a channel",
@@ -413,14 +413,14 @@ def _pages(hotline_url: str, baseline_url: str, now: datetime, count: int, stree
             f"/workbench/?page={liaison_middle}",
             b"<main",
         ),
-        Page("liaison workbench, search 'QB0000'", liaison, "/workbench/?q=QB0000", b"<main"),
+        Page("liaison workbench, search 'QH0000'", liaison, "/workbench/?q=QH0000", b"<main"),
         Page("liaison workbench, search '停车'", liaison, f"/workbench/?{q('停车')}", b"<main"),
         Page("liaison workbench, search '企业12'", liaison, f"/workbench/?{q('企业12')}", b"<main"),
         Page("liaison workbench, search '社保 电梯'", liaison, f"/workbench/?{q('社保 电梯')}", b"<main"),
         Page("department queue, search '停车'", clerk, f"/department/?{q('停车')}", b"<main"),
         Page("department queue", clerk, "/department/", b"<main"),
         Page("enterprise portal", contact, "/portal/", b"<main"),
-        Page("enterprise portal, search 'QB0000'", contact, "/portal/?q=QB0000", b"<main"),
+        Page("enterprise portal, search 'QH0000'", contact, "/portal/?q=QH0000", b"<main"),
         Page("enterprise portal, search '停车'", contact, f"/portal/?{q('停车')}", b"<main"),
     ]
 

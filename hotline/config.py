@@ -206,10 +206,12 @@ def load(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         "API_TOKEN_HOURS": 24,
         "RATING_WINDOW_DAYS": 7,
         # 回访 (hotline.followup): a resolved request the enterprise has not rated this many working days
-        # after the answer goes to the managers' follow-up queue; that many unanswered calls close it unrated.
-        # 0 turns the follow-up off: the rating window's sweep then closes unrated requests.
+        # after the answer goes to the managers' follow-up queue; that many unanswered calls, each this many
+        # working minutes after the one before, close it unrated.  0 days turns the follow-up off: the
+        # rating window (RATING_WINDOW_DAYS) then ends with the sweep closing unrated requests.
         "FOLLOWUP_AFTER_WORKING_DAYS": int(os.environ.get("FOLLOWUP_AFTER_WORKING_DAYS", "2")),
         "FOLLOWUP_ATTEMPTS": int(os.environ.get("FOLLOWUP_ATTEMPTS", "3")),
+        "FOLLOWUP_RETRY_MINUTES": int(os.environ.get("FOLLOWUP_RETRY_MINUTES", "120")),
         "CELERY": _broker_settings(redis_url, instance),
         # Publish outbox messages right after the transaction that wrote them commits (the beat relay is the
         # safety net); tests without a broker turn it off.

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from flask import Flask
+from flask import Flask, current_app
 from flask_babel import format_datetime
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -63,7 +63,10 @@ def nav_items() -> list[NavItem]:
     if current_user.role == Role.ENTERPRISE and current_user.enterprise_id is None:
         # a claimant (its claim not confirmed yet, or rejected) files nothing: its portal says why
         return NAV[Role.ENTERPRISE][:1]
-    return NAV.get(current_user.role, [])
+    items = NAV.get(current_user.role, [])
+    if not current_app.config["FOLLOWUP_AFTER_WORKING_DAYS"]:  # the follow-up calls are off: no queue
+        items = [item for item in items if item.endpoint != "followup.queue"]
+    return items
 
 
 def localtime(moment: datetime | None, fmt: str = "yyyy-MM-dd HH:mm") -> str:

@@ -12,14 +12,14 @@ from hotline.api.auth import api_user, token_required
 from hotline.api.views import BEARER, bp, errors_documented, paginate
 from hotline.auth.models import Role
 from hotline.db import utcnow
-from hotline.errors import Forbidden
+from hotline.errors import Forbidden, NotFound
 from hotline.followup import queries, services
 
 
 @bp.route("/followups", methods=["GET"])
 @token_required
 @bp.arguments(schemas.PageArgs, location="query")
-@errors_documented(401, 403)
+@errors_documented(401, 403, 404)
 @bp.response(200, schemas.FollowupQueuePage)
 @bp.doc(security=BEARER)
 def followup_queue(args: dict[str, Any]) -> dict[str, Any]:
@@ -29,6 +29,8 @@ def followup_queue(args: dict[str, Any]) -> dict[str, Any]:
     user = api_user()
     if user.role not in (Role.MANAGER, Role.ADMIN):
         raise Forbidden(_("Only managers work the follow-up queue."))
+    if not queries.enabled():
+        raise NotFound(_("The follow-up calls are turned off."))
     now = utcnow()
     result = paginate(queries.queue_query(now), args)
     tickets = list(result.items)

@@ -12,13 +12,30 @@ from __future__ import annotations
 
 from flask import Flask
 
+SETTINGS = {  # name: (lowest, highest)
+    "FOLLOWUP_AFTER_WORKING_DAYS": (0, 30),
+    "FOLLOWUP_ATTEMPTS": (1, 10),
+    "FOLLOWUP_RETRY_MINUTES": (0, 7 * 24 * 60),
+}
+
+
+def check_settings(config: dict[str, object] | object) -> None:
+    """Refuse to start with a follow-up setting that is not a whole number in its range (a negative count
+    of working days would fail every manager's page)."""
+    for name, (low, high) in SETTINGS.items():
+        value = config[name]  # type: ignore[index]
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            raise RuntimeError(f"{name} must be a whole number from {low} to {high}, not {value!r}")
+
 
 def init_app(app: Flask) -> None:
-    """Bind the two follow-up actions to the lifecycle table; the queue's page."""
+    """Bind the two follow-up actions to the lifecycle table; the queue's page; the navigation shows the
+    queue only while the calls are on."""
     from hotline.followup import services
     from hotline.followup.views import bp
     from hotline.tickets import workflow
 
+    check_settings(app.config)
     workflow.bind("followup", services.record_call, offered_if=services.may_call)
     workflow.bind("followup_unanswered", services.record_unanswered_call, offered_if=services.may_call)
     app.register_blueprint(bp)

@@ -1,9 +1,11 @@
-"""The 回访 queue: resolved requests whose enterprise has not rated them ``FOLLOWUP_AFTER_WORKING_DAYS``
-working days after their resolution, oldest resolution first.
+"""The 回访 queue: resolved requests whose enterprise has not rated them within its time to rate online.
 
-A resolved request has no rating yet by definition (a rating closes or reopens it), so the queue is the
-resolved requests resolved at or before :func:`due_before` — one range over the ``(state, …)`` indexes, no
-column of its own: changing the setting or the calendar changes the queue at once.
+That time is the request's ``rating_due_at``, set when it is resolved
+(:func:`hotline.sla.lifecycle.rating_due`: ``FOLLOWUP_AFTER_WORKING_DAYS`` working days on the calendar).
+A resolved request has no rating for its latest answer by definition (a rating closes or reopens it), so
+the queue is the resolved requests whose ``rating_due_at`` has passed: one range of the
+``(state, rating_due_at)`` index, the most overdue first.  A change of the setting applies to the requests
+resolved after it.
 """
 
 from __future__ import annotations
@@ -17,8 +19,6 @@ from sqlalchemy.orm import joinedload
 
 from hotline.extensions import db
 from hotline.followup.models import FollowupCall
-from hotline.sla.calendar import current_calendar
-from hotline.sla.worktime import CalendarMissing
 from hotline.tickets.models import Ticket, TicketState
 
 
@@ -26,26 +26,18 @@ def after_working_days() -> int:
     return int(current_app.config["FOLLOWUP_AFTER_WORKING_DAYS"])
 
 
-def due_before(now: datetime) -> datetime:
-    """The latest resolution time whose request is due for its follow-up call at ``now``.
-
-    When the calendar lacks a year the count crosses, every resolved request counts as due: the managers
-    are warned of the missing year on every page, and a queue that hid the work would be a silent guess.
-    """
-    calendar = current_calendar()
-    try:
-        return calendar.subtract_working_minutes(now, after_working_days() * calendar.minutes_per_day)
-    except CalendarMissing:
-        return now
+def enabled() -> bool:
+    """Whether the follow-up calls are on (``FOLLOWUP_AFTER_WORKING_DAYS`` > 0)."""
+    return after_working_days() > 0
 
 
 def queue_query(now: datetime) -> Select[tuple[Ticket]]:
-    """The queue, oldest resolution first (then by id, for stable pages)."""
+    """The queue, the longest waiting first (then by id, for stable pages)."""
     return (
         select(Ticket)
-        .where(Ticket.state == TicketState.RESOLVED, Ticket.resolved_at <= due_before(now))
+        .where(Ticket.state == TicketState.RESOLVED, Ticket.rating_due_at <= now)
         .options(joinedload(Ticket.enterprise), joinedload(Ticket.assignee))
-        .order_by(Ticket.resolved_at, Ticket.id)
+        .order_by(Ticket.rating_due_at, Ticket.id)
     )
 
 
@@ -55,7 +47,7 @@ def waiting_count(now: datetime) -> int:
         db.session.scalar(
             select(func.count())
             .select_from(Ticket)
-            .where(Ticket.state == TicketState.RESOLVED, Ticket.resolved_at > due_before(now))
+            .where(Ticket.state == TicketState.RESOLVED, Ticket.rating_due_at > now)
         )
         or 0
     )

@@ -6,9 +6,11 @@ The rules, in the order they are checked:
 - only a manager, on a request that is resolved (the table's guard);
 - never by someone who handled the request: its assignee, or anyone who acknowledged, replied to,
   transferred, handed back, returned or resolved it (:func:`handled`) — the call checks their work;
-- only once the enterprise has had its time to rate online: ``FOLLOWUP_AFTER_WORKING_DAYS`` working days
-  after the resolution (:func:`hotline.followup.queries.due_before`);
-- the call's time is not in the future and not before the resolution.
+- only while the follow-up calls are on (``FOLLOWUP_AFTER_WORKING_DAYS`` > 0), and once the enterprise has
+  had its time to rate online (the request's ``rating_due_at``: :mod:`hotline.followup.queries`);
+- the call's time is not in the future, not before that time ran out, and at least
+  ``FOLLOWUP_RETRY_MINUTES`` working minutes after the request's previous call (three calls in a minute
+  are not three attempts to reach anyone).
 
 A call that reached the contact records whom, whether the problem is solved, and the satisfaction they
 stated; that is the request's rating (source ``followup_call``, recorded by the caller), so satisfied and
@@ -19,6 +21,7 @@ unanswered call leaves the request in the queue; the ``FOLLOWUP_ATTEMPTS``-th (3
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import TypeVar
@@ -32,7 +35,9 @@ from hotline.db import utcnow
 from hotline.errors import Forbidden, InvalidTransition, ValidationFailed
 from hotline.extensions import db
 from hotline.followup.models import FollowupCall
-from hotline.followup.queries import due_before
+from hotline.followup.queries import enabled
+from hotline.sla.calendar import current_calendar
+from hotline.sla.worktime import CalendarMissing
 from hotline.text import refuse_control_characters
 from hotline.tickets import services as tickets
 from hotline.tickets.models import (
@@ -44,7 +49,7 @@ from hotline.tickets.models import (
     TicketEvent,
 )
 from hotline.tickets.workflow import ACTIONS, FOLLOWUP_CONTACT_MAX, TEXT_MAX
-from hotline.timeutil import LOCAL_TZ
+from hotline.timeutil import LOCAL_TZ, local
 
 T = TypeVar("T")
 
@@ -104,12 +109,12 @@ def handled_among(tickets_: list[Ticket], user: User) -> set[int]:
 
 def is_due(ticket: Ticket, now: datetime) -> bool:
     """Whether the enterprise's time to rate online is over (the request is in the follow-up queue)."""
-    return ticket.resolved_at is not None and ticket.resolved_at <= due_before(now)
+    return ticket.rating_due_at is not None and ticket.rating_due_at <= now
 
 
 def may_call(ticket: Ticket, user: User) -> bool:
     """Whether the request's page offers ``user`` to record a follow-up call now."""
-    return is_due(ticket, utcnow()) and not handled(ticket, user)
+    return enabled() and is_due(ticket, utcnow()) and not handled(ticket, user)
 
 
 def attempts(ticket_id: int) -> int:
@@ -127,45 +132,86 @@ def attempts(ticket_id: int) -> int:
 
 
 def _check_caller(ticket: Ticket, actor: User, now: datetime) -> None:
+    if not enabled():
+        raise InvalidTransition(_("The follow-up calls are turned off."))
     if handled(ticket, actor):
         raise Forbidden(_("You handled this request: its follow-up call must be made by another manager."))
     if not is_due(ticket, now):
-        days = int(current_app.config["FOLLOWUP_AFTER_WORKING_DAYS"])
         raise InvalidTransition(
             _(
-                "The enterprise may still rate online: the follow-up call comes %(n)d working days "
-                "after the resolution.",
-                n=days,
+                "The enterprise may still rate online until %(when)s; the follow-up call comes after.",
+                when=_local(ticket.rating_due_at),
             )
         )
 
 
-def call_time(value: str | None, ticket: Ticket, now: datetime) -> datetime:
-    """When the call was made: ``value`` (ISO 8601 with an offset, or a local ``YYYY-MM-DD HH:MM`` /
-    ``YYYY-MM-DDTHH:MM`` as the browser's picker sends it, read in Asia/Shanghai), or ``now`` if empty.
+def _local(moment: datetime | None) -> str:
+    return "—" if moment is None else local(moment).strftime("%Y-%m-%d %H:%M")
 
-    Refused on the field ``called_at``: unreadable, in the future, or before the request was resolved."""
+
+def _last_call(ticket: Ticket) -> FollowupCall | None:
+    """The request's latest call since its latest resolution."""
+    return db.session.scalars(
+        select(FollowupCall)
+        .where(FollowupCall.ticket_id == ticket.id, FollowupCall.recorded_at >= ticket.resolved_at)
+        .order_by(FollowupCall.id.desc())
+        .limit(1)
+    ).first()
+
+
+def _next_call_from(previous: FollowupCall) -> datetime:
+    """The earliest time of the call after ``previous``: ``FOLLOWUP_RETRY_MINUTES`` working minutes on
+    (wall-clock minutes when the calendar lacks the year)."""
+    minutes = int(current_app.config["FOLLOWUP_RETRY_MINUTES"])
+    try:
+        return current_calendar().add_working_minutes(previous.called_at, minutes)
+    except CalendarMissing:
+        return previous.called_at + timedelta(minutes=minutes)
+
+
+# What the time of a call may be written as: the browser's picker (2026-12-04T10:30), the same with a space,
+# seconds optional, an offset optional (ISO 8601: Z or ±HH:MM).
+_CALL_TIME = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?(?:Z|[+-]\d{2}:\d{2})?")
+
+
+def call_time(value: str | None, ticket: Ticket, now: datetime) -> datetime:
+    """When the call was made: ``value`` (``YYYY-MM-DD HH:MM``, or with a ``T``, seconds and an offset as
+    ISO 8601; without an offset it is Asia/Shanghai time, as the browser's picker sends it), or ``now`` if
+    empty.
+
+    Refused on the field ``called_at``: unreadable, in the future, before the enterprise's time to rate
+    online ran out, or sooner than ``FOLLOWUP_RETRY_MINUTES`` working minutes after the previous call."""
     text = (value or "").strip()
     if not text:
-        return now
-    refuse_control_characters(text, "called_at", multiline=False)
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        message = _("Give the time of the call as YYYY-MM-DD HH:MM.")
-        raise ValidationFailed(message, {"called_at": message}) from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=LOCAL_TZ)
-    try:
-        moment = moment.astimezone(now.tzinfo)
-    except (OverflowError, ValueError):
-        message = _("Give the time of the call as YYYY-MM-DD HH:MM.")
-        raise ValidationFailed(message, {"called_at": message}) from None
-    if moment > now + CLOCK_SLACK:
-        message = _("The call cannot be in the future.")
+        moment = now
+    else:
+        refuse_control_characters(text, "called_at", multiline=False)
+        unreadable = _("Give the time of the call as YYYY-MM-DD HH:MM.")
+        if not _CALL_TIME.fullmatch(text):
+            raise ValidationFailed(unreadable, {"called_at": unreadable})
+        try:
+            moment = datetime.fromisoformat(text)
+            if moment.tzinfo is None:
+                moment = moment.replace(tzinfo=LOCAL_TZ)
+            moment = moment.astimezone(now.tzinfo)
+        except (OverflowError, ValueError):
+            raise ValidationFailed(unreadable, {"called_at": unreadable}) from None
+        if moment > now + CLOCK_SLACK:
+            message = _("The call cannot be in the future.")
+            raise ValidationFailed(message, {"called_at": message})
+    if ticket.rating_due_at is not None and moment < ticket.rating_due_at:
+        message = _(
+            "The enterprise could still rate online then (until %(when)s): a call is recorded after.",
+            when=_local(ticket.rating_due_at),
+        )
         raise ValidationFailed(message, {"called_at": message})
-    if ticket.resolved_at is not None and moment < ticket.resolved_at:
-        message = _("The call cannot be before the request was resolved.")
+    previous = _last_call(ticket)
+    if previous is not None and moment < _next_call_from(previous):
+        message = _(
+            "The previous call was at %(when)s: the next one is at least %(n)d working minutes after it.",
+            when=_local(previous.called_at),
+            n=int(current_app.config["FOLLOWUP_RETRY_MINUTES"]),
+        )
         raise ValidationFailed(message, {"called_at": message})
     return moment
 

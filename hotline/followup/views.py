@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, render_template
+from flask import Blueprint, abort, current_app, render_template
 from flask_login import current_user
 
 from hotline.auth.access import roles_required
@@ -17,6 +17,8 @@ bp = Blueprint("followup", __name__)
 @bp.route("/manage/followups")
 @roles_required(Role.MANAGER)
 def queue() -> str:
+    if not queries.enabled():
+        abort(404)  # the calls are off (FOLLOWUP_AFTER_WORKING_DAYS=0): no queue, no menu item
     now = utcnow()
     page = db.paginate(
         queries.queue_query(now), per_page=current_app.config["PER_PAGE"], max_per_page=100, error_out=False

@@ -157,8 +157,10 @@ def latest_year_report(today: date) -> FrozenReport | None:
 
 
 def earlier_versions(report: FrozenReport) -> list[FrozenReport]:
-    """The freezes of the same period before ``report`` (its lower versions), oldest first: the public
-    summary says they existed, and when each was counted."""
+    """The freezes of the same period before ``report`` (its lower versions) made after the period ended,
+    oldest first: the public summary says they were published and replaced, and when each was counted.  A
+    freeze made while the period still ran (a preview in June of the whole year) was never the period's
+    figures, and is not listed."""
     return list(
         db.session.scalars(
             select(FrozenReport)
@@ -166,6 +168,7 @@ def earlier_versions(report: FrozenReport) -> list[FrozenReport]:
                 FrozenReport.period_start == report.period_start,
                 FrozenReport.period_end == report.period_end,
                 FrozenReport.version < report.version,
+                local_day(FrozenReport.as_of) > FrozenReport.period_end,
             )
             .order_by(FrozenReport.version)
         )

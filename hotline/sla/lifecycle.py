@@ -4,7 +4,11 @@
   over to another liaison: its resolve clock runs on);
 - ACKNOWLEDGED and REOPENED start a resolve clock (``resolve_due_at``);
 - RESOLVED opens the rating window (``rating_due_at``) and stores the working minutes the request took
-  (``handling_minutes``, the average handling time of DESIGN §7).
+  (``handling_minutes``, the average handling time of DESIGN §7).  The window is the enterprise's time to
+  rate online: with the follow-up calls on, ``FOLLOWUP_AFTER_WORKING_DAYS`` working days, after which the
+  request is in the managers' 回访 queue (hotline.followup); with them off, ``RATING_WINDOW_DAYS`` calendar
+  days, after which the sweep closes it unrated.  A span the calendar cannot count (a year missing) takes
+  the calendar days: a deadline that is always there rather than a guess of working days.
 
 They run before the notifications (order :data:`~hotline.tickets.events.CLOCKS`), which quote the deadlines.
 """
@@ -12,7 +16,7 @@ They run before the notifications (order :data:`~hotline.tickets.events.CLOCKS`)
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from flask import Flask, current_app
 
@@ -48,9 +52,21 @@ def _start_resolve(change: TicketChanged) -> None:
     clocks.start_resolve_clock(change.ticket, change.now)
 
 
+def rating_due(resolved_at: datetime) -> datetime:
+    """The end of the enterprise's time to rate a request resolved at ``resolved_at`` online."""
+    days = int(current_app.config["FOLLOWUP_AFTER_WORKING_DAYS"])  # read each time: tests turn it off
+    if days > 0:
+        calendar = current_calendar()
+        try:
+            return calendar.add_working_minutes(resolved_at, days * calendar.minutes_per_day)
+        except CalendarMissing:
+            pass
+    return resolved_at + settings().rating_window
+
+
 def _resolved(change: TicketChanged) -> None:
     ticket = change.ticket
-    ticket.rating_due_at = change.now + settings().rating_window
+    ticket.rating_due_at = rating_due(change.now)
     try:
         ticket.handling_minutes = current_calendar().working_minutes_between(ticket.created_at, change.now)
     except CalendarMissing:  # the span needs a year the calendar lacks: no figure rather than a guess

@@ -13,8 +13,9 @@ first (at most :data:`ENTERPRISE_MATCHES_MAX`), so that PostgreSQL can combine t
 are looked through first, with exact tests only, and the indexes are asked only when those hold too few
 matches (:func:`_newest_matches`).
 
-A word shaped like the start of a request number — two letters and four digits or more, as ``QH2026`` or
-``QH20260103-00`` — finds the requests whose number begins with it (case aside), and only those: on
+A word shaped like the start of a request number — ``QH`` and four digits or more, as ``QH2026`` or
+``QH20260103-00`` — finds the requests whose number begins with it (case aside), and only those (other
+words of letters and digits, a patent's ``ZL2023…`` or a standard's ``GB50016``, are searched everywhere): on
 PostgreSQL by walking the number's ``COLLATE "C"`` btree (``ix_tickets_number_c``) from the newest down, so
 a prefix that matches a tenth of the table, all of it old, costs no more than the page (:func:`_by_number`).
 Any other part of a number (``0103-0001``) is searched for like any other word.
@@ -68,8 +69,9 @@ _NOT_TEXT = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 # (_postgresql_matches).
 _WORDLIKE = re.compile(r"[^\W_]{3}")
 _LATIN = re.compile(r"[A-Za-z0-9]")
-# The start of a request number (QH20260103-0001: two letters, the day, a hyphen, the day's sequence).
-NUMBER_PREFIX = re.compile(r"[A-Za-z]{2}[0-9]{4,}(?:-[0-9]*)?")
+# The start of a request number (QH20260103-0001: QH, the day, a hyphen, the day's sequence; see
+# hotline.tickets.services._number).
+NUMBER_PREFIX = re.compile(r"QH[0-9]{4,}(?:-[0-9]*)?", re.IGNORECASE)
 
 
 @dataclass(frozen=True)

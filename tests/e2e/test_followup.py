@@ -20,6 +20,7 @@ from hotline.db import utcnow
 from hotline.enterprises.models import Coverage, CoverageRole
 from hotline.extensions import db
 from hotline.tickets import services
+from hotline.timeutil import local
 from tests.e2e.conftest import shot
 from tests.e2e.test_story import DEMO_PASSWORD, log_in, state_of
 
@@ -71,6 +72,7 @@ def resolved_two_weeks_ago(live_server: str, live_instance: Path) -> Iterator[tu
 def test_a_follow_up_call_from_the_queue(new_page, live_server: str, resolved_two_weeks_ago) -> None:  # type: ignore[no-untyped-def]
     base = live_server
     number, enterprise_user = resolved_two_weeks_ago
+    first_call = local(utcnow() - timedelta(days=7)).strftime("%Y-%m-%dT%H:%M")
 
     manager = new_page("zh-CN")
     log_in(manager, base, "manager")
@@ -89,6 +91,7 @@ def test_a_follow_up_call_from_the_queue(new_page, live_server: str, resolved_tw
 
     # Nobody answers the first call: the note is the manager's, the request stays in the queue.
     unanswered = manager.locator('form[action$="/followup_unanswered"]')
+    unanswered.locator('[name="called_at"]').fill(first_call)  # a week ago, recorded today
     unanswered.locator('[name="note"]').fill("无人接听，下午再拨")
     unanswered.locator("button[type=submit]").click()
     manager.wait_for_load_state()

@@ -23,6 +23,7 @@ from hotline.sla import services as sla
 from hotline.sla.worktime import package_year_known
 from hotline.tickets import services
 from hotline.tickets.models import Ticket, TicketState
+from hotline.timeutil import local
 from tests import factories
 from tests.factories import World
 from tests.functional.html import field_errors
@@ -165,12 +166,13 @@ def test_three_unanswered_calls_through_the_page_close_it_unrated(
     app: Flask, client: FlaskClient, world: World, due: Ticket
 ) -> None:
     english(client, world.manager.username)
-    for attempt in (1, 2, 3):
+    for attempt, days_ago in ((1, 2), (2, 1), (3, 0)):  # a day apart, as the retry minutes require
+        when = local(utcnow() - timedelta(days=days_ago)).strftime("%Y-%m-%dT%H:%M")
         response = post_form(
             client,
             f"/tickets/{due.number}",
             f"/tickets/{due.number}/followup_unanswered",
-            {"called_at": "", "note": f"第{attempt}次无人接听"},
+            {"called_at": when, "note": f"第{attempt}次无人接听"},
         )
         assert response.status_code == 302, text(response)[:2000]
     ticket = reload(due)
@@ -195,9 +197,13 @@ def test_the_api_queue_and_a_call(client: FlaskClient, world: World, due: Ticket
     assert (item["number"], item["attempts"], item["may_call"]) == (due.number, 0, True)
     assert queue["attempts_allowed"] == 3 and queue["total"] == 1
 
-    answer = api.act(due.number, "followup_unanswered", {"note": "关机"})
+    yesterday = (utcnow() - timedelta(days=1)).isoformat()
+    answer = api.act(due.number, "followup_unanswered", {"called_at": yesterday, "note": "关机"})
     assert answer["state"] == "resolved"
     assert api.get("/followups").get_json()["items"][0]["attempts"] == 1
+    soon = (utcnow() - timedelta(days=1) + timedelta(minutes=10)).isoformat()  # ten minutes after it
+    too_soon = api.post(f"/tickets/{due.number}/followup_unanswered", {"called_at": soon})
+    assert too_soon.status_code == 400 and set(too_soon.get_json()["error"]["fields"]) == {"called_at"}
 
     answer = api.act(
         due.number,
@@ -249,6 +255,21 @@ def test_the_api_refuses_the_handler_staff_ratings_and_bad_bodies(
     assert api.post(f"/tickets/{ticket.number}/followup", body).status_code == 403
     assert reload(ticket).state == TicketState.RESOLVED
     assert db.session.query(FollowupCall).count() == 0
+
+
+def test_with_the_calls_off_there_is_no_queue(
+    app: Flask, client: FlaskClient, world: World, due: Ticket
+) -> None:
+    app.config["FOLLOWUP_AFTER_WORKING_DAYS"] = 0
+    try:
+        english(client, world.manager.username)
+        page = text(client.get("/manage/dashboard"))
+        assert 'href="/manage/followups"' not in page
+        assert client.get("/manage/followups").status_code == 404
+        assert 'id="action-followup"' not in text(client.get(f"/tickets/{due.number}"))
+        assert Api(client, world.manager).get("/followups").status_code == 404
+    finally:
+        app.config["FOLLOWUP_AFTER_WORKING_DAYS"] = 2
 
 
 def test_the_openapi_document_has_the_calls(client: FlaskClient) -> None:

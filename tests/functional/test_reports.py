@@ -104,22 +104,24 @@ def test_the_public_page_states_the_frozen_years_version_and_the_earlier_ones(
     year = local_date(utcnow()).year - 1
     start, end = f"{year}-01-01", f"{year}-12-31"
     after_year = datetime(year, 12, 31, 16, 30, tzinfo=UTC)  # 00:30 on 1 January in Shanghai
+    reports.freeze(start, end, world.manager, datetime(year, 6, 30, 2, 0, tzinfo=UTC))  # a preview in June
     first = reports.freeze(start, end, world.manager, after_year)
     db.session.commit()
     english(client)  # pages take their language from the switch (Accept-Language is the API's)
     public = plain(client.get("/public/summary").get_data(as_text=True))
     assert "As published: the figures of" in public
-    assert "Version 1 of these figures." in public and "Earlier versions" not in public
+    # the June preview was never the year's figures: not listed as an earlier version
+    assert "Version 2 of these figures." in public and "Earlier versions" not in public
 
     reports.freeze(start, end, world.manager, after_year + timedelta(days=2))
     reports.freeze(start, end, world.manager, after_year + timedelta(days=9))
     db.session.commit()
     html = client.get("/public/summary").get_data(as_text=True)
     public = plain(html)
-    assert "Version 3 of these figures." in public
+    assert "Version 4 of these figures." in public
     assert (
         "Earlier versions were frozen and replaced by this one: "
-        f"version 1, 截至 {year + 1}-01-01 00:30; version 2, 截至 {year + 1}-01-03 00:30." in public
+        f"version 2, 截至 {year + 1}-01-01 00:30; version 3, 截至 {year + 1}-01-03 00:30." in public
     )
     # nothing private: no link to the managers' reports
     assert "/manage/reports" not in html and f"/reports/{first.id}" not in html

@@ -39,7 +39,7 @@ def app() -> Iterator[Flask]:
                         "INSERT INTO tickets (number, enterprise_id, building_id, street_id, category_id,"
                         " title, description, urgency, channel, contact_phone, state, created_by_id,"
                         " created_at, updated_at, reopen_count, escalation_level) "
-                        "SELECT 'QP' || lpad(g::text, 9, '0'), enterprise_id, building_id, street_id,"
+                        "SELECT 'QH' || lpad(g::text, 9, '0'), enterprise_id, building_id, street_id,"
                         " category_id, '税务登记' || g, '社保缴纳' || g, urgency, channel,"
                         " '139' || lpad(g::text, 8, '0'),"
                         " state, created_by_id, created_at, updated_at, 0, 0 "
@@ -97,7 +97,7 @@ def test_trigrams_of_chinese_in_this_locale(app: Flask) -> None:
         ("消防验收", "ix_tickets_search_bigrams"),  # Chinese words by their pairs: exact keys, no recheck
         ("停车", "ix_tickets_search_bigrams"),
         ("00001234", "ix_tickets_search_trgm"),  # Latin letters and digits by trigrams
-        ("QP000", "ix_tickets_search_trgm"),
+        ("QH000", "ix_tickets_search_trgm"),
     ],
 )
 def test_search_is_served_by_the_gin_indexes(app: Flask, words: str, index: str) -> None:
@@ -172,7 +172,7 @@ def test_the_bigram_function_returns_every_pair_of_a_text(app: Flask) -> None:
 
 @pytest.mark.parametrize(
     "words",
-    ["İstanbul", "istanbul", "ΟΔΟΣ", "οδος", "MiXeD", "停车", "消防验收", "QP00000", "科技", "科技 停车"],
+    ["İstanbul", "istanbul", "ΟΔΟΣ", "οδος", "MiXeD", "停车", "消防验收", "QH00000", "科技", "科技 停车"],
 )
 def test_the_window_and_the_indexes_find_the_same_requests(app: Flask, words: str) -> None:
     """The two steps of a search (the newest requests checked one by one, then the indexes) are two ways to
@@ -218,7 +218,7 @@ def test_the_start_of_a_number_walks_the_numbers_btree_newest_first(app: Flask) 
             first = db.session.scalars(select(Ticket).order_by(Ticket.id)).first()
             assert first is not None
             copy = {c.key: getattr(first, c.key) for c in Ticket.__table__.columns if c.key != "id"}
-            copy.update(number="QZ000000001", title="转办 QP000001 的后续")
+            copy.update(number="QZ000000001", title="转办 QH000001 的后续")
             db.session.add(Ticket(**copy))
             db.session.flush()
             seen: list[tuple[str, object]] = []
@@ -228,14 +228,14 @@ def test_the_start_of_a_number_walks_the_numbers_btree_newest_first(app: Flask) 
 
             event.listen(db.engine, "before_cursor_execute", grab)
             try:
-                found = queries.search(queries.visible_tickets(manager), "qp000001")
+                found = queries.search(queries.visible_tickets(manager), "qh000001")
                 numbers = [t.number for t in db.session.scalars(found.query)]
-                narrowed = queries.search(queries.visible_tickets(manager), "QP000001 税务登记15")
+                narrowed = queries.search(queries.visible_tickets(manager), "QH000001 税务登记15")
                 narrowed_numbers = sorted(t.number for t in db.session.scalars(narrowed.query))
             finally:
                 event.remove(db.engine, "before_cursor_execute", grab)
-            assert sorted(numbers) == [f"QP{g:09d}" for g in range(1000, 2000)] and not found.more
-            assert narrowed_numbers == [f"QP{g:09d}" for g in range(1500, 1600)]
+            assert sorted(numbers) == [f"QH{g:09d}" for g in range(1000, 2000)] and not found.more
+            assert narrowed_numbers == [f"QH{g:09d}" for g in range(1500, 1600)]
             statement, parameters = next(s for s in seen if 'COLLATE "C"' in s[0])
             with db.engine.connect() as connection:
                 connection.exec_driver_sql("SET enable_seqscan = off")

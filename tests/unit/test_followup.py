@@ -116,17 +116,55 @@ def test_a_weekend_is_not_counted(world: World):
     assert followup.is_due(ticket, datetime(2026, 3, 17, 2, 0, tzinfo=UTC)) is True  # Tuesday 10:00
 
 
-def test_the_setting_moves_the_queue(app: Flask, world: World, resolved: Ticket):
+def test_the_setting_applies_to_requests_resolved_after_it(app: Flask, world: World, resolved: Ticket):
     app.config["FOLLOWUP_AFTER_WORKING_DAYS"] = 1
     try:
-        assert followup.is_due(resolved, T0 + timedelta(days=1)) is True
+        sooner = world.resolved(T0)
     finally:
         app.config["FOLLOWUP_AFTER_WORKING_DAYS"] = 2
+    assert sooner.rating_due_at == T0 + timedelta(days=1)  # Wednesday 10:00: one working day
+    assert followup.is_due(sooner, T0 + timedelta(days=1)) is True
     assert followup.is_due(resolved, T0 + timedelta(days=1)) is False
+    assert resolved.rating_due_at == DUE
+
+
+def test_without_the_calendar_the_time_to_rate_online_is_the_rating_windows_days(world: World):
+    after = datetime(2027, 3, 10, 2, 0, tzinfo=UTC)  # 2027: not in this calendar
+    ticket = world.resolved(after)
+    assert ticket.rating_due_at == after + timedelta(days=7)  # RATING_WINDOW_DAYS, never a guess
+    assert followup.is_due(ticket, after + timedelta(days=6)) is False
+
+
+def test_off_means_no_calls_and_the_window_closes_them(app: Flask, world: World, resolved: Ticket):
+    app.config["FOLLOWUP_AFTER_WORKING_DAYS"] = 0
+    try:
+        later = world.resolved(T0)
+        assert later.rating_due_at == T0 + timedelta(days=7)
+        assert followup.may_call(resolved, world.manager) is False
+        with pytest.raises(InvalidTransition, match="turned off"):
+            world.followed_up(resolved, now=LATER)
+        # the window's sweep closes both: the one resolved before, whose time ran out on Thursday, too
+        assert tickets.close_unrated(T0 + timedelta(days=7, seconds=1)) == 2
+    finally:
+        app.config["FOLLOWUP_AFTER_WORKING_DAYS"] = 2
+    assert count(FollowupCall) == 0
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("FOLLOWUP_AFTER_WORKING_DAYS", -1), ("FOLLOWUP_ATTEMPTS", 0), ("FOLLOWUP_RETRY_MINUTES", "2")],
+)
+def test_a_setting_out_of_its_range_stops_the_start(name: str, value: object):
+    from hotline.followup import check_settings
+
+    settings = {"FOLLOWUP_AFTER_WORKING_DAYS": 2, "FOLLOWUP_ATTEMPTS": 3, "FOLLOWUP_RETRY_MINUTES": 120}
+    check_settings(settings)
+    with pytest.raises(RuntimeError, match=name):
+        check_settings({**settings, name: value})
 
 
 def test_a_call_before_the_enterprise_had_its_time_is_refused(world: World, resolved: Ticket):
-    with pytest.raises(InvalidTransition, match="2 working days"):
+    with pytest.raises(InvalidTransition, match="until 2026-03-12 10:00"):
         world.followed_up(resolved, now=DUE - timedelta(minutes=1))
     assert resolved.state == TicketState.RESOLVED
     assert count(FollowupCall) == 0 and count(Rating) == 0
@@ -263,7 +301,7 @@ def test_three_unanswered_calls_close_the_request_unrated_with_every_attempt_on_
     assert resolved.state == TicketState.RESOLVED
     assert [t.id for t in db.session.scalars(queue.queue_query(LATER))] == [resolved.id]
     assert queue.attempts_of([resolved.id])[resolved.id].count == 1
-    unanswered(world, resolved, LATER + timedelta(hours=2))
+    unanswered(world, resolved, LATER + timedelta(hours=4))
     assert resolved.state == TicketState.RESOLVED
     unanswered(world, resolved, LATER + timedelta(days=1))
 
@@ -287,11 +325,22 @@ def test_three_unanswered_calls_close_the_request_unrated_with_every_attempt_on_
 
 def test_an_answered_call_after_unanswered_ones_counts_its_attempt(world: World, resolved: Ticket):
     unanswered(world, resolved)
-    world.followed_up(resolved, "satisfied", LATER + timedelta(hours=1))
+    world.followed_up(resolved, "satisfied", LATER + timedelta(hours=4))
     assert [(c.attempt, c.reached) for c in followup.calls_of(resolved.id)] == [(1, False), (2, True)]
 
 
 # --------------------------------------------------------------------------- the time of the call
+
+
+def test_attempts_are_spaced_by_the_retry_minutes(world: World, resolved: Ticket):
+    unanswered(world, resolved, LATER)  # Thursday 11:00
+    with pytest.raises(ValidationFailed, match="2026-03-12 11:00") as refused:
+        unanswered(world, resolved, datetime(2026, 3, 12, 5, 0, tzinfo=UTC))  # 13:00: 60 working minutes on
+    assert set(refused.value.fields) == {"called_at"}
+    with pytest.raises(ValidationFailed):  # nor backdated before it
+        followup.record_unanswered_call(resolved.id, world.manager, "2026-03-12 10:30", "", LATER)
+    unanswered(world, resolved, datetime(2026, 3, 12, 6, 30, tzinfo=UTC))  # 14:30: 120 working minutes
+    assert queue.attempts_of([resolved.id])[resolved.id].count == 2
 
 
 def test_the_call_time_is_read_as_shanghai_time_or_with_its_offset(world: World, resolved: Ticket):
@@ -311,6 +360,9 @@ def test_the_call_time_is_read_as_shanghai_time_or_with_its_offset(world: World,
         "2026-03-12 25:00",
         "2026-03-13 10:00",  # in the future (LATER is Thursday 11:00)
         "2026-03-09 10:00",  # before the resolution
+        "2026-03-12 09:59",  # before the enterprise's time to rate online ran out
+        "2026-03-12",  # a day is not a time
+        "2026-W11-4 10:00",
         "2026-03-12\x0010:00",
         "9" * 400,
         "0001-01-01T00:00:00+14:00",
@@ -332,7 +384,7 @@ def test_the_figures_count_a_calls_rating_as_rated_by_followup(world: World):
     called = world.resolved(T0)
     world.followed_up(called, "basically_satisfied", LATER)
     gave_up = world.resolved(T0)
-    for hours in (0, 1, 2):
+    for hours in (0, 4, 24):
         unanswered(world, gave_up, LATER + timedelta(hours=hours))
     db.session.flush()
 
@@ -377,11 +429,11 @@ def test_a_request_reopened_by_a_call_and_resolved_again_is_followed_up_afresh(
     world: World, resolved: Ticket
 ):
     unanswered(world, resolved, LATER)
-    unanswered(world, resolved, LATER + timedelta(hours=1))
+    unanswered(world, resolved, LATER + timedelta(hours=4))
     world.followed_up(
-        resolved, "dissatisfied", LATER + timedelta(hours=2), outcome="unsolved", comment="仍未落实"
+        resolved, "dissatisfied", LATER + timedelta(days=1), outcome="unsolved", comment="仍未落实"
     )
-    again = LATER + timedelta(days=1)
+    again = LATER + timedelta(days=1, hours=2)
     tickets.resolve(resolved.id, world.liaison, "已再次协调。", again)
     assert followup.attempts(resolved.id) == 0
     later = again + timedelta(days=4)

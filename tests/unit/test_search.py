@@ -150,3 +150,8 @@ def test_the_start_of_a_number_finds_the_numbers_that_begin_with_it(world) -> No
     # a title holding such a word is found by its other words, not by that one: it searches numbers
     assert _found(world.manager, "QH19990101") == []
     assert _found(world.manager, "续办") == [mention.number]
+    # other words of letters and digits (a patent, a standard) are searched everywhere, as any word
+    patent = world.submit(title="专利 ZL202310123456 被侵权", description="依据 GB50016 的消防验收")
+    db.session.flush()
+    assert _found(world.manager, "ZL202310123456") == [patent.number]
+    assert _found(world.manager, "gb50016") == [patent.number]
