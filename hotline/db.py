@@ -257,7 +257,10 @@ def _insert_statement(rows: list[Any]) -> tuple[Any, dict[str, Any], list[Any]]:
             if attribute.key not in state.dict:
                 continue
             value = state.dict[attribute.key]
-            if column is key and value is None:
+            if value is None and (column is key or _null_when_left_out(column)):
+                # left out, as the ORM's flush leaves it out: the database stores NULL, as the row holds;
+                # fewer parameters also keep the statement within what the driver caches the parsing of
+                # (psycopg: at most 50 parameters; past that every filing parses it again)
                 continue
             columns.append(column.key)
             parameters[f"r{i}_{column.key}"] = value
@@ -275,6 +278,12 @@ def _insert_statement(rows: list[Any]) -> tuple[Any, dict[str, Any], list[Any]]:
 
 
 _STATEMENTS: dict[tuple[Any, ...], Any] = {}
+
+
+def _null_when_left_out(column: Any) -> bool:
+    """Whether leaving ``column`` out of an INSERT stores the NULL that None stands for: no server default
+    would fill it, and its type sends None as SQL NULL (a JSON column sends it as JSON ``null``)."""
+    return column.server_default is None and not column.type.should_evaluate_none
 
 
 def _build_insert_statement(shape: tuple[Any, ...]) -> Any:

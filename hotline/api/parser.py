@@ -8,6 +8,7 @@ JSON object at all (malformed, an array, a bare string, nested too deep to read)
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from typing import Any, NoReturn
 
@@ -38,10 +39,22 @@ def _first_message(messages: Any) -> str:
     return str(messages)
 
 
+@functools.cache
+def _schema_of(schema_class: type[ma.Schema]) -> ma.Schema:
+    return schema_class()
+
+
 class Parser(FlaskParser):
     """A webargs parser that reads any body as JSON (whatever its Content-Type) and raises domain errors."""
 
     DEFAULT_VALIDATION_STATUS = 400
+
+    def _get_schema(self, argmap: Any, req: flask.Request) -> ma.Schema:
+        # A route's schema class is made into its instance once, not on every call (webargs would: making
+        # one copies every declared field); the project's schemas keep no state between loads.
+        if isinstance(argmap, type) and issubclass(argmap, ma.Schema):
+            return _schema_of(argmap)
+        return super()._get_schema(argmap, req)
 
     def _raw_load_json(self, req: flask.Request) -> Any:
         data = req.get_data(cache=True)  # enforces MAX_CONTENT_LENGTH: 413 before any parsing

@@ -321,10 +321,9 @@ def submit_ticket(
     else:
         raise Forbidden(_("You may not file requests."))
 
-    no_category = {"category": _("Choose one of the categories.")}
     if errors:
         if active_category(category_code) is None:
-            errors = {**no_category, **errors}
+            errors = {**_no_category(), **errors}
         raise ValidationFailed(_("Please correct the marked fields."), errors)
     assert enterprise is not None
 
@@ -332,7 +331,7 @@ def submit_ticket(
     # loaded instead of querying each again
     category_row, number, ticket_id = _category_number_and_id(category_code, now)
     if category_row is None:
-        raise ValidationFailed(_("Please correct the marked fields."), no_category)
+        raise ValidationFailed(_("Please correct the marked fields."), _no_category())
     ticket = Ticket(
         id=ticket_id,
         number=number,
@@ -363,6 +362,11 @@ def submit_ticket(
     )
     flush_new_rows(db.session)  # the request, its event and its outbox message: one statement on PostgreSQL
     return ticket
+
+
+def _no_category() -> dict[str, str]:
+    # translated only when a filing is refused: a catalogue look-up on every filing otherwise
+    return {"category": _("Choose one of the categories.")}
 
 
 # --------------------------------------------------------------------------- dispatch

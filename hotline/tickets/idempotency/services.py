@@ -25,6 +25,7 @@ Services take the user's id and ``now``; they flush and never commit.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import secrets
@@ -186,28 +187,13 @@ def claim(
     ``lock_wait`` seconds (PostgreSQL; the transaction is then rolled back: the timed-out lock aborted it),
     or when the key's row vanished meanwhile (pruned: the client's retry files it).
     """
-    table = IdempotencyKey.__table__
     values = {"user_id": user_id, "scope": scope, "key": key, "fingerprint": fingerprint, "created_at": now}
-    statement: Any
-    if _dialect() == "postgresql":
-        # A bounded wait for a call racing on the same key (the insert waits for its transaction) or holding
-        # the key's row, and for every lock the rest of the filing takes (the day's number: its twin holds
-        # it): ``lock_timeout`` for the transaction, set in the same statement (the ``set_config`` in the
-        # ``FROM`` runs before the row is inserted, and so before the insert waits).  A later lock not had
-        # in time is answered 503 "try again" (hotline.errors), the transaction rolled back.
-        milliseconds = max(1, round(lock_wait * 1000))
-        bound = func.set_config("lock_timeout", f"{milliseconds}ms", True).label("bound")
-        given = [bindparam(name, value, type_=table.c[name].type) for name, value in values.items()]
-        statement = postgresql.insert(table).from_select(
-            list(values), select(*given).select_from(select(bound).subquery())
-        )
-    else:
-        statement = sqlite.insert(table).values(values)
-    statement = statement.on_conflict_do_nothing(
-        index_elements=[table.c.user_id, table.c.scope, table.c.key]
-    ).returning(table.c.id)
+    dialect = _dialect()
+    milliseconds = max(1, round(lock_wait * 1000)) if dialect == "postgresql" else 0
+    statement = _claim_statement(dialect, milliseconds)
     try:
-        row_id = db.session.execute(statement).scalar()
+        # on the session's connection: a plain statement, without the ORM's layer
+        row_id = db.session.connection().execute(statement, values).scalar()
         if row_id is not None:  # a new key: this call's own
             return Claim(int(row_id))
         mine = (IdempotencyKey.user_id == user_id, IdempotencyKey.scope == scope, IdempotencyKey.key == key)
@@ -241,11 +227,46 @@ def claim(
 
 def record_answer(claim: Claim, *, status: int, body: Any, ticket_id: int | None, now: datetime) -> None:
     """Store the answer of the call that holds the key (in the transaction that filed its request)."""
-    db.session.execute(
-        update(IdempotencyKey)
-        .where(IdempotencyKey.id == claim.row_id)
-        .values(response_status=status, response_body=body, ticket_id=ticket_id, completed_at=now)
-        .execution_options(synchronize_session=False)
+    values = {"row_id": claim.row_id, "status": status, "body": body, "ticket_id": ticket_id, "now": now}
+    db.session.connection().execute(_answer_statement(), values)  # a plain statement, as the claim's
+
+
+@functools.cache
+def _claim_statement(dialect: str, lock_milliseconds: int) -> Any:
+    """The claim's ``INSERT … ON CONFLICT DO NOTHING RETURNING id``, made once per dialect and wait."""
+    table = IdempotencyKey.__table__
+    names = ("user_id", "scope", "key", "fingerprint", "created_at")
+    given = [bindparam(name, type_=table.c[name].type) for name in names]
+    statement: Any
+    if dialect == "postgresql":
+        # A bounded wait for a call racing on the same key (the insert waits for its transaction) or holding
+        # the key's row, and for every lock the rest of the filing takes (the day's number: its twin holds
+        # it): ``lock_timeout`` for the transaction, set in the same statement (the ``set_config`` in the
+        # ``FROM`` runs before the row is inserted, and so before the insert waits).  A later lock not had
+        # in time is answered 503 "try again" (hotline.errors), the transaction rolled back.
+        bound = func.set_config("lock_timeout", f"{lock_milliseconds}ms", True).label("bound")
+        statement = postgresql.insert(table).from_select(
+            list(names), select(*given).select_from(select(bound).subquery())
+        )
+    else:
+        statement = sqlite.insert(table).values(dict(zip(names, given, strict=True)))
+    return statement.on_conflict_do_nothing(
+        index_elements=[table.c.user_id, table.c.scope, table.c.key]
+    ).returning(table.c.id)
+
+
+@functools.cache
+def _answer_statement() -> Any:
+    table = IdempotencyKey.__table__
+    return (
+        update(table)
+        .where(table.c.id == bindparam("row_id"))
+        .values(
+            response_status=bindparam("status"),
+            response_body=bindparam("body", type_=table.c.response_body.type),
+            ticket_id=bindparam("ticket_id"),
+            completed_at=bindparam("now", type_=table.c.completed_at.type),
+        )
     )
 
 
