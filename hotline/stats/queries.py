@@ -14,7 +14,8 @@ Definitions, per request of the cohort (every figure is a sum of these, so break
   it has a latest one), so re-rating after 重办 cannot lift it.
 - ``rated_by_enterprise`` / ``rated_by_followup``: rated, the latest rating given by the enterprise online or
   recorded by staff from a follow-up call (``rating_source``).
-- ``unrated``: resolved with no rating (closed unrated, or still in the rating window).
+- ``unrated``: resolved with no rating (closed unrated, or still within its time to rate online or in the
+  follow-up calls' queue).
 - ``rated_resolved``: resolved with a rating, ``resolved - unrated`` (derived, not a rollup counter); the
   rating rate is ``rated_resolved ÷ resolved``.  ``rated`` is not its numerator: it also counts a request
   reopened after a dissatisfied rating and being worked again (it keeps that latest rating, DESIGN §7:

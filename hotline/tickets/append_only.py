@@ -1,4 +1,7 @@
-"""``ticket_events`` and ``ratings`` are append-only in the database itself (DESIGN §4).
+"""``ticket_events`` and ``ratings`` are append-only in the database itself (DESIGN §4), and so are the
+tables that later features made the same way: the audit log's ``audit_entries`` (revision 0015), the frozen
+reports (0017) and the follow-up calls' ``followup_calls`` (0018), each revision holding its own copy of
+these statements.
 
 Events are the timeline the enterprise sees and the audit trail managers see; ratings are every rating ever
 given.  Neither is ever edited or deleted, so besides the code never doing it, triggers refuse any UPDATE or

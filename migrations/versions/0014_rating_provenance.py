@@ -132,6 +132,14 @@ def _backfill_cells(dialect):
         [f"{expression} AS {name}" for name, expression in keys.items()]
         + [f"sum(CASE WHEN {condition} THEN 1 ELSE 0 END) AS {name}" for name, condition in CELL_COLUMNS.items()]
     )
+    if dialect == "sqlite" and not op.get_context().as_sql:
+        import sqlite3
+
+        if sqlite3.sqlite_version_info < (3, 33, 0):  # UPDATE … FROM came in SQLite 3.33 (2020)
+            raise RuntimeError(
+                f"this migration needs SQLite 3.33 or later (UPDATE … FROM); this Python has "
+                f"{sqlite3.sqlite_version}: use a newer Python build, or PostgreSQL"
+            )
     sets = ", ".join(f"{name} = c.{name}" for name in CELL_COLUMNS)
     matched = " AND ".join(f"stats_cells.{name} = c.{name}" for name in keys)
     op.execute(

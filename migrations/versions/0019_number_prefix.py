@@ -21,9 +21,11 @@ depends_on = None
 
 def upgrade():
     if op.get_context().dialect.name == "postgresql":
-        op.execute('CREATE INDEX ix_tickets_number_c ON tickets ((number COLLATE "C"))')
+        # CONCURRENTLY: filing goes on while a large table's index is built (outside the transaction)
+        with op.get_context().autocommit_block():
+            op.execute('CREATE INDEX CONCURRENTLY IF NOT EXISTS ix_tickets_number_c ON tickets ((number COLLATE "C"))')
 
 
 def downgrade():
     if op.get_context().dialect.name == "postgresql":
-        op.execute("DROP INDEX ix_tickets_number_c")
+        op.execute("DROP INDEX IF EXISTS ix_tickets_number_c")

@@ -89,3 +89,22 @@ def test_the_audit_log_is_append_only_on_postgres(migrated: Flask) -> None:
     assert targets(target="a_p") == []  # an underscore is a character, not a wildcard ("app")
     assert set(targets(start=date(2026, 5, 2), end=date(2026, 5, 2))) == {"approval_50%", "2027", "new.one"}
     assert targets(end=date(2026, 5, 1)) == []
+
+
+def test_follow_up_calls_are_append_only_on_postgres(migrated: Flask) -> None:
+    """Revision 0018's triggers: a follow-up call, once recorded, is neither changed nor deleted."""
+    from datetime import timedelta
+
+    from hotline.followup import services as followup
+
+    world = factories.World()
+    ticket = world.resolved(AT)
+    followup.record_unanswered_call(ticket.id, world.manager, "", "无人接听", AT + timedelta(days=10))
+    db.session.commit()
+    for statement in ("UPDATE followup_calls SET reached = true", "DELETE FROM followup_calls"):
+        with pytest.raises(ProgrammingError) as refused, db.engine.begin() as connection:
+            connection.execute(text(statement))
+        assert "followup_calls is append-only" in str(refused.value.orig), statement
+    with db.engine.connect() as connection:
+        rows = connection.execute(text("SELECT reached, comment FROM followup_calls")).all()
+    assert [tuple(row) for row in rows] == [(False, "无人接听")]

@@ -373,7 +373,7 @@ def _seed_closed_requests() -> None:
         online = world.resolved(when)
         tickets.rate(online.id, world.contact, "satisfied", "", when + timedelta(hours=1))
         called = world.resolved(when)
-        world.followed_up(called, "basically_satisfied", when + timedelta(days=5))
+        world.followed_up(called, "basically_satisfied", when + timedelta(days=30))
         again = world.resolved(when)
         tickets.rate(again.id, world.contact, "dissatisfied", "还是没解决", when + timedelta(hours=1))
         tickets.resolve(again.id, world.liaison, "已再次协调。", when + timedelta(hours=3))
