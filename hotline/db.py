@@ -14,6 +14,8 @@ import contextlib
 import functools
 import sqlite3
 import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -150,6 +152,9 @@ def flush_new_rows(session: Any) -> None:
 
     Anything else (an updated or deleted row, a row whose related row has no key yet, a primary key that
     is not a single integer, SQLite) goes through the ordinary ``Session.flush``.
+
+    A statement given to :func:`with_the_next_flush` joins the one statement too (``… alsoN AS (UPDATE …)``),
+    when its parameters can be made from the rows written.
     """
     if isinstance(session, scoped_session):
         session = session()
@@ -161,8 +166,17 @@ def flush_new_rows(session: Any) -> None:
     if session.dirty or session.deleted or set(session.new) != set(rows):  # a listener changed something
         session.flush()
         return
-    statement, parameters, returned = _insert_statement(rows)
+    riders, riders_values = [], {}
+    for rider in session.info.get(_RIDERS, ()):
+        values = None if rider.taken else rider.parameters(rows)
+        if values is not None:
+            riders.append(rider)
+            riders_values.update(values)
+    statement, parameters, returned = _insert_statement(rows, tuple(r.statement for r in riders))
+    parameters.update(riders_values)
     keys = session.connection().execute(statement, parameters).one()  # a plain statement: no ORM layer
+    for rider in riders:
+        rider.taken = True
     keys = keys if returned else ()
     for row, key in zip(returned, keys, strict=True):
         mapper = inspect(row).mapper
@@ -176,6 +190,41 @@ def flush_new_rows(session: Any) -> None:
     for row in rows:
         session.add(row)
     session.dispatch.after_flush_postexec(session, None)
+
+
+_RIDERS = "hotline_with_the_next_flush"  # in Session.info: the riders waiting for a one-statement flush
+
+
+@dataclass(eq=False)
+class Rider:
+    """A statement to run within the next one-statement flush it fits (:func:`with_the_next_flush`)."""
+
+    statement: Any  # an UPDATE (or INSERT) without RETURNING, its bind parameters named apart from the rows'
+    parameters: Callable[[list[Any]], dict[str, Any] | None]  # from the new rows; None: not with these
+    taken: bool = False  # run, within a flush's statement
+
+
+@contextlib.contextmanager
+def with_the_next_flush(
+    session: Any, statement: Any, parameters: Callable[[list[Any]], dict[str, Any] | None]
+) -> Iterator[Rider]:
+    """Within the block, let the next :func:`flush_new_rows` that writes in one statement run ``statement``
+    in it too, with the parameters ``parameters`` makes from the new rows (it may read them: their keys and
+    defaults are filled in; None leaves the rider for a later flush).  One round trip less than running it
+    after the flush.
+
+    The rider is ``taken`` once its flush ran it; a block left without (SQLite, an ordinary flush, a
+    refusal) runs nothing of it: the caller then runs the statement itself if it still must.
+    """
+    if isinstance(session, scoped_session):
+        session = session()
+    rider = Rider(statement, parameters)
+    riders: list[Rider] = session.info.setdefault(_RIDERS, [])
+    riders.append(rider)
+    try:
+        yield rider
+    finally:
+        riders.remove(rider)
 
 
 def _new_rows_at_once(session: Any) -> list[Any] | None:
@@ -242,10 +291,11 @@ def _attribute_of(row: Any, column: Any) -> str:
     return str(inspect(row).mapper.get_property_by_column(column).key)
 
 
-def _insert_statement(rows: list[Any]) -> tuple[Any, dict[str, Any], list[Any]]:
-    """The one statement writing ``rows``, its parameters, and the rows whose primary key it returns (in its
-    columns' order).  Statements are kept by shape (the tables and columns written): SQLAlchemy then finds
-    their compiled form in its cache instead of building the query again for every filing."""
+def _insert_statement(rows: list[Any], riders: tuple[Any, ...] = ()) -> tuple[Any, dict[str, Any], list[Any]]:
+    """The one statement writing ``rows`` (and running the ``riders``' statements), its parameters, and the
+    rows whose primary key it returns (in its columns' order).  Statements are kept by shape (the tables and
+    columns written, the riders): SQLAlchemy then finds their compiled form in its cache instead of building
+    the query again for every filing."""
     shape, parameters, returned = [], {}, []
     for i, row in enumerate(rows):
         state = inspect(row)
@@ -268,7 +318,7 @@ def _insert_statement(rows: list[Any]) -> tuple[Any, dict[str, Any], list[Any]]:
         if returns:
             returned.append(row)
         shape.append((mapper.local_table, tuple(columns), returns))
-    signature = tuple(shape)
+    signature = (tuple(shape), riders)
     statement = _STATEMENTS.get(signature)
     if statement is None:
         statement = _build_insert_statement(signature)
@@ -286,7 +336,8 @@ def _null_when_left_out(column: Any) -> bool:
     return column.server_default is None and not column.type.should_evaluate_none
 
 
-def _build_insert_statement(shape: tuple[Any, ...]) -> Any:
+def _build_insert_statement(signature: tuple[Any, ...]) -> Any:
+    shape, riders = signature
     ctes, keys = [], []
     for i, (table, columns, returns) in enumerate(shape):
         values = {name: bindparam(f"r{i}_{name}", type_=table.c[name].type) for name in columns}
@@ -297,5 +348,6 @@ def _build_insert_statement(shape: tuple[Any, ...]) -> Any:
         ctes.append(cte)
         if returns:
             keys.append(select(cte.c[0]).scalar_subquery())
+    ctes.extend(rider.cte(f"also{j}") for j, rider in enumerate(riders))
     query = select(*keys) if keys else select(literal(1))
     return query.add_cte(*ctes)

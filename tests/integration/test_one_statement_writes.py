@@ -159,6 +159,106 @@ def test_the_category_is_checked_with_the_days_number_and_a_refused_filing_uses_
     assert second_number == f"{day}-{int(count) + 1:04d}"
 
 
+def _answer_writes(seen: list[str]) -> list[str]:
+    return [s for s in seen if "idempotency_keys" in s and not s.lstrip().upper().startswith("INSERT")]
+
+
+def _stored_answer(hotline: Hotline, ticket_number: str) -> tuple[Any, ...]:
+    from hotline.tickets.idempotency.models import IdempotencyKey
+
+    query = (
+        select(IdempotencyKey.response_status, IdempotencyKey.response_body, IdempotencyKey.completed_at)
+        .join(Ticket, Ticket.id == IdempotencyKey.ticket_id)
+        .where(Ticket.number == ticket_number)
+    )
+    with hotline.app.app_context():
+        try:
+            return tuple(db.session.execute(query).one())
+        finally:
+            db.session.remove()
+
+
+def test_a_keyed_api_filing_stores_its_answer_in_the_statement_that_writes_the_request(
+    hotline: Hotline,
+) -> None:
+    """The key's answer (status, body, request) is written with the request, its event and its outbox
+    message, in their one statement: no UPDATE of its own after it; the same call again answers it."""
+    import json
+
+    from hotline.auth import services as accounts
+
+    with hotline.app.app_context():
+        try:
+            token = accounts.issue_token(_contact(hotline), utcnow(), hours=1)[0]
+            db.session.commit()
+        finally:
+            db.session.remove()
+    payload = {
+        "category": hotline.district.category_codes[0],
+        "title": "keyed-one-statement",
+        "description": "键的答复与诉求一同写入。",
+        "contact_phone": "13800138000",
+    }
+
+    def call() -> Any:
+        return hotline.app.test_client().post(
+            "/api/v1/tickets",
+            data=json.dumps(payload, ensure_ascii=False),
+            content_type="application/json",
+            headers={"Authorization": f"Bearer {token}", "Idempotency-Key": "one-statement-key"},
+        )
+
+    with hotline.app.app_context(), _statements() as seen:
+        first = call()
+    assert first.status_code == 201, first.get_data(as_text=True)
+    answer_writes = _answer_writes(seen)
+    assert len(answer_writes) == 1, answer_writes
+    assert answer_writes[0].lstrip().upper().startswith("WITH") and "INSERT INTO tickets" in answer_writes[0]
+    body = first.get_json()
+    status, stored_body, completed_at = _stored_answer(hotline, body["number"])
+    assert (status, stored_body) == (201, body) and completed_at is not None
+    again = call()
+    assert again.status_code == 201 and again.headers["Idempotent-Replayed"] == "true"
+    assert again.get_json() == body
+
+
+def test_a_form_filing_stores_its_token_answer_in_the_statement_that_writes_the_request(
+    hotline: Hotline,
+) -> None:
+    """The same for the portal form's one-time token: sent again, the form leads to the request filed."""
+    from tests import factories
+    from tests.helpers import csrf_token, login
+
+    with hotline.app.app_context():
+        try:
+            username = _contact(hotline).username
+        finally:
+            db.session.remove()
+    browser = hotline.app.test_client()
+    login(browser, username, factories.PASSWORD)
+    page = browser.get("/portal/new").get_data(as_text=True)
+    form = {
+        "category": hotline.district.category_codes[0],
+        "title": "form-one-statement",
+        "description": "表单令牌的答复与诉求一同写入。",
+        "urgency": "normal",
+        "contact_phone": "13800138000",
+        "csrf_token": csrf_token(page),
+        "submission_token": "form-one-statement-token",
+    }
+    with hotline.app.app_context(), _statements() as seen:
+        first = browser.post("/portal/new", data=form)
+    assert first.status_code == 302, first.get_data(as_text=True)[:500]
+    answer_writes = _answer_writes(seen)
+    assert len(answer_writes) == 1, answer_writes
+    assert answer_writes[0].lstrip().upper().startswith("WITH") and "INSERT INTO tickets" in answer_writes[0]
+    number = first.location.rsplit("/", 1)[-1]
+    status, _body, completed_at = _stored_answer(hotline, number)
+    assert status == 302 and completed_at is not None
+    again = browser.post("/portal/new", data=form)
+    assert again.status_code == 302 and again.location == first.location
+
+
 def test_a_dead_connection_idle_for_a_while_is_replaced_at_checkout(
     hotline: Hotline, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -91,10 +91,10 @@ def file_api_request_once(
         return _answer(int(claim.status or 201), claim.body, number, replayed=True)
 
     def filed() -> tuple[Any, str]:
-        ticket = work()
-        body = dump(ticket)  # read before the commit, while the request is loaded
-        services.record_answer(claim, status=201, body=body, ticket_id=ticket.id, now=now)
-        return body, ticket.number
+        # the body is read before the commit, while the request is loaded
+        with services.answer_with_the_filing(claim, status=201, dump=dump, now=now) as answer:
+            ticket = work()
+        return answer.settle(ticket), ticket.number
 
     body, number = perform(filed)
     return _answer(201, body, number, replayed=False)
@@ -156,8 +156,9 @@ def file_form_once(
         claim = services.Claim(claim.row_id)  # its request is gone: file anew under the row this call holds
 
     def filed() -> str:
-        ticket = work()
-        services.record_answer(claim, status=302, body=None, ticket_id=ticket.id, now=now)
+        with services.answer_with_the_filing(claim, status=302, dump=None, now=now) as answer:
+            ticket = work()
+        answer.settle(ticket)
         return ticket.number
 
     result = perform(filed, form=form)

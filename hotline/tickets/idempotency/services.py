@@ -10,7 +10,8 @@ A call with a key runs in one transaction, the one that files its request
    committed by an earlier call, and :func:`claim` locks it (``SELECT … FOR UPDATE``) and either hands back
    its stored answer (a repeat) or resets it for this call (answered more than 24 hours ago, or left
    unanswered by an old two-transaction call);
-2. the call files its request and :func:`record_answer` stores the answer, committed together.
+2. the call files its request and stores the answer, committed together (:func:`answer_with_the_filing`:
+   on PostgreSQL in the statement that writes the request; :func:`record_answer` otherwise).
 
 So a request and its key's answer are committed together or not at all: whatever a client sees or misses
 (a reset connection, a timeout, a killed server), sending the same call again files nothing twice, and a
@@ -29,6 +30,8 @@ import functools
 import hashlib
 import json
 import secrets
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -38,9 +41,11 @@ from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import OperationalError
 
+from hotline.db import Rider, with_the_next_flush
 from hotline.errors import Conflict, DomainError
 from hotline.extensions import db
 from hotline.tickets.idempotency.models import KEY_MAX, IdempotencyKey, IdempotencyScope
+from hotline.tickets.models import Ticket
 
 # A key is answered with its first outcome for this long, then forgotten (the IETF draft and Stripe: 24 h).
 REPLAY_WINDOW = timedelta(hours=24)
@@ -227,8 +232,64 @@ def claim(
 
 def record_answer(claim: Claim, *, status: int, body: Any, ticket_id: int | None, now: datetime) -> None:
     """Store the answer of the call that holds the key (in the transaction that filed its request)."""
-    values = {"row_id": claim.row_id, "status": status, "body": body, "ticket_id": ticket_id, "now": now}
+    values = _answer_values(claim, status, body, ticket_id, now)
     db.session.connection().execute(_answer_statement(), values)  # a plain statement, as the claim's
+
+
+@dataclass(eq=False)
+class FilingAnswer:
+    """The answer of the call holding ``claim``, stored with the request it files: see
+    :func:`answer_with_the_filing`.  ``body`` is the stored body once :meth:`settle` returned."""
+
+    claim: Claim
+    status: int
+    dump: Callable[[Ticket], Any] | None  # the body of the answer from the request filed; None: no body
+    now: datetime
+    body: Any = None
+    rider: Rider | None = None
+
+    def values(self, rows: list[Any]) -> dict[str, Any] | None:
+        """The answer's parameters from the new rows of a flush, or None when it writes no request."""
+        ticket = next((row for row in rows if isinstance(row, Ticket)), None)
+        if ticket is None or ticket.id is None:
+            return None
+        # dumped from the rows as they are about to be written (keys and defaults filled in): as a dump
+        # after the flush reads them
+        self.body = None if self.dump is None else self.dump(ticket)
+        return _answer_values(self.claim, self.status, self.body, ticket.id, self.now)
+
+    def settle(self, ticket: Ticket) -> Any:
+        """Store the answer now unless the filing's flush stored it; the body stored."""
+        if self.rider is None or not self.rider.taken:
+            self.body = None if self.dump is None else self.dump(ticket)
+            record_answer(self.claim, status=self.status, body=self.body, ticket_id=ticket.id, now=self.now)
+        return self.body
+
+
+@contextmanager
+def answer_with_the_filing(
+    claim: Claim, *, status: int, dump: Callable[[Ticket], Any] | None, now: datetime
+) -> Iterator[FilingAnswer]:
+    """Within the block, store the call's answer with the flush that writes its request (PostgreSQL: in its
+    one statement, :func:`hotline.db.with_the_next_flush`; one round trip less than :func:`record_answer`
+    after it).  After the block, :meth:`FilingAnswer.settle` with the request filed stores it if that
+    flush did not, and gives the body."""
+    answer = FilingAnswer(claim, status, dump, now)
+    with with_the_next_flush(db.session, _answer_statement(), answer.values) as rider:
+        answer.rider = rider
+        yield answer
+
+
+def _answer_values(
+    claim: Claim, status: int, body: Any, ticket_id: int | None, now: datetime
+) -> dict[str, Any]:
+    return {
+        "answer_row_id": claim.row_id,
+        "answer_status": status,
+        "answer_body": body,
+        "answer_ticket_id": ticket_id,
+        "answer_now": now,
+    }
 
 
 @functools.cache
@@ -258,14 +319,15 @@ def _claim_statement(dialect: str, lock_milliseconds: int) -> Any:
 @functools.cache
 def _answer_statement() -> Any:
     table = IdempotencyKey.__table__
+    # its parameters named apart from those of the rows it may be written with (hotline.db.flush_new_rows)
     return (
         update(table)
-        .where(table.c.id == bindparam("row_id"))
+        .where(table.c.id == bindparam("answer_row_id"))
         .values(
-            response_status=bindparam("status"),
-            response_body=bindparam("body", type_=table.c.response_body.type),
-            ticket_id=bindparam("ticket_id"),
-            completed_at=bindparam("now", type_=table.c.completed_at.type),
+            response_status=bindparam("answer_status"),
+            response_body=bindparam("answer_body", type_=table.c.response_body.type),
+            ticket_id=bindparam("answer_ticket_id"),
+            completed_at=bindparam("answer_now", type_=table.c.completed_at.type),
         )
     )
 
