@@ -212,6 +212,8 @@ def load(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         "FOLLOWUP_AFTER_WORKING_DAYS": int(os.environ.get("FOLLOWUP_AFTER_WORKING_DAYS", "2")),
         "FOLLOWUP_ATTEMPTS": int(os.environ.get("FOLLOWUP_ATTEMPTS", "3")),
         "FOLLOWUP_RETRY_MINUTES": int(os.environ.get("FOLLOWUP_RETRY_MINUTES", "120")),
+        # Managers are warned on every page of requests in the queue longer than this (working days).
+        "FOLLOWUP_STALE_WORKING_DAYS": int(os.environ.get("FOLLOWUP_STALE_WORKING_DAYS", "3")),
         "CELERY": _broker_settings(redis_url, instance),
         # Publish outbox messages right after the transaction that wrote them commits (the beat relay is the
         # safety net); tests without a broker turn it off.

@@ -16,6 +16,7 @@ SETTINGS = {  # name: (lowest, highest)
     "FOLLOWUP_AFTER_WORKING_DAYS": (0, 30),
     "FOLLOWUP_ATTEMPTS": (1, 10),
     "FOLLOWUP_RETRY_MINUTES": (0, 7 * 24 * 60),
+    "FOLLOWUP_STALE_WORKING_DAYS": (1, 60),
 }
 
 
@@ -39,3 +40,20 @@ def init_app(app: Flask) -> None:
     workflow.bind("followup", services.record_call, offered_if=services.may_call)
     workflow.bind("followup_unanswered", services.record_unanswered_call, offered_if=services.may_call)
     app.register_blueprint(bp)
+    app.jinja_env.globals["followup_backlog"] = backlog_for_page
+
+
+def backlog_for_page() -> object:
+    """The follow-up backlog the page's frame warns a manager of (None for anyone else, or when none)."""
+    from flask_login import current_user
+
+    from hotline.auth.models import Role
+    from hotline.db import utcnow
+    from hotline.errors import database_unavailable
+    from hotline.followup import queries
+
+    if database_unavailable() or not getattr(current_user, "is_authenticated", False):
+        return None
+    if current_user.role not in (Role.MANAGER, Role.ADMIN):
+        return None
+    return queries.backlog(utcnow())

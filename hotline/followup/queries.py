@@ -11,7 +11,7 @@ resolved after it.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import Select, func, select
@@ -19,6 +19,8 @@ from sqlalchemy.orm import joinedload
 
 from hotline.extensions import db
 from hotline.followup.models import FollowupCall
+from hotline.sla.calendar import current_calendar
+from hotline.sla.worktime import CalendarMissing
 from hotline.tickets.models import Ticket, TicketState
 
 
@@ -51,6 +53,47 @@ def waiting_count(now: datetime) -> int:
         )
         or 0
     )
+
+
+BACKLOG_CAP = 1000  # a backlog's count stops here ("1000 or more"): the banner's read stays bounded
+
+
+@dataclass(frozen=True)
+class Backlog:
+    """Requests in the queue longer than ``FOLLOWUP_STALE_WORKING_DAYS`` working days: how many (capped at
+    :data:`BACKLOG_CAP`) and since when the oldest has waited."""
+
+    count: int
+    oldest: datetime | None
+
+
+def stale_before(now: datetime) -> datetime:
+    """The ``rating_due_at`` before which a request of the queue has waited too long (working days on the
+    calendar; calendar days when it lacks the year)."""
+    days = int(current_app.config["FOLLOWUP_STALE_WORKING_DAYS"])
+    calendar = current_calendar()
+    try:
+        return calendar.subtract_working_minutes(now, days * calendar.minutes_per_day)
+    except CalendarMissing:
+        return now - timedelta(days=days)
+
+
+def backlog(now: datetime) -> Backlog | None:
+    """The queue's requests waiting too long, or None when there are none (or the calls are off): what the
+    managers' pages warn of, since nothing else closes a request that nobody calls.  Two reads of the
+    ``(state, rating_due_at)`` index, bounded."""
+    if not enabled():
+        return None
+    stale = select(Ticket.id).where(
+        Ticket.state == TicketState.RESOLVED, Ticket.rating_due_at <= stale_before(now)
+    )
+    count = int(db.session.scalar(select(func.count()).select_from(stale.limit(BACKLOG_CAP).subquery())) or 0)
+    if not count:
+        return None
+    oldest = db.session.scalar(
+        select(func.min(Ticket.rating_due_at)).where(Ticket.state == TicketState.RESOLVED)
+    )
+    return Backlog(count, oldest)
 
 
 @dataclass(frozen=True)

@@ -295,3 +295,25 @@ def test_the_events_export_says_how_each_call_went(client: FlaskClient, world: W
     assert len(calls) == 1 and "reached 王经理" in " ".join(calls[0])
     rated = [r for r in rows if "Rated" in r]
     assert rated and "recorded from a follow-up call" in " ".join(rated[-1])
+
+
+def test_managers_are_warned_of_requests_nobody_has_called_for_too_long(
+    app: Flask, client: FlaskClient, world: World
+) -> None:
+    old = world.resolved(utcnow() - timedelta(days=30))
+    db.session.commit()
+    english(client, world.manager.username)
+    page = text(client.get("/manage/dashboard"))
+    assert 'class="alert alert-warning followup-backlog"' in page and 'data-count="1"' in page
+    assert "1 request has waited over 3 working days for its follow-up call" in page
+
+    liaison = english(app.test_client(), world.liaison.username)
+    assert "followup-backlog" not in text(liaison.get("/workbench/"))
+
+    for days_ago in (2, 1, 0):  # three unanswered calls close it: nothing is left waiting
+        when = (utcnow() - timedelta(days=days_ago)).isoformat()
+        services_answer = Api(client, world.manager).act(
+            old.number, "followup_unanswered", {"called_at": when}
+        )
+        assert services_answer["number"] == old.number
+    assert "followup-backlog" not in text(client.get("/manage/dashboard"))

@@ -152,12 +152,22 @@ def test_off_means_no_calls_and_the_window_closes_them(app: Flask, world: World,
 
 @pytest.mark.parametrize(
     ("name", "value"),
-    [("FOLLOWUP_AFTER_WORKING_DAYS", -1), ("FOLLOWUP_ATTEMPTS", 0), ("FOLLOWUP_RETRY_MINUTES", "2")],
+    [
+        ("FOLLOWUP_AFTER_WORKING_DAYS", -1),
+        ("FOLLOWUP_ATTEMPTS", 0),
+        ("FOLLOWUP_RETRY_MINUTES", "2"),
+        ("FOLLOWUP_STALE_WORKING_DAYS", 0),
+    ],
 )
 def test_a_setting_out_of_its_range_stops_the_start(name: str, value: object):
     from hotline.followup import check_settings
 
-    settings = {"FOLLOWUP_AFTER_WORKING_DAYS": 2, "FOLLOWUP_ATTEMPTS": 3, "FOLLOWUP_RETRY_MINUTES": 120}
+    settings = {
+        "FOLLOWUP_AFTER_WORKING_DAYS": 2,
+        "FOLLOWUP_ATTEMPTS": 3,
+        "FOLLOWUP_RETRY_MINUTES": 120,
+        "FOLLOWUP_STALE_WORKING_DAYS": 3,
+    }
     check_settings(settings)
     with pytest.raises(RuntimeError, match=name):
         check_settings({**settings, name: value})
