@@ -82,8 +82,9 @@ def live_server(live_instance: Path) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def live_system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The live server with what routes its requests: a private ``redis-server`` (the broker, on a free port)
-    and a real Celery worker, on a SQLite file with the demo data; as ``make run`` runs, minus supervisord."""
+    """The live server with what routes its requests: a private ``redis-server`` (the broker, on a free port),
+    a real Celery worker and beat, on a SQLite file with the demo data; as ``make run`` runs, minus
+    supervisord."""
     import shutil
 
     redis_server = shutil.which("redis-server")
@@ -128,6 +129,26 @@ def live_system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                 "--loglevel=info",
                 "--without-mingle",
                 "--without-gossip",
+            ],
+            env=env,
+            cwd=ROOT,
+            stdout=log,
+            stderr=log,
+            start_new_session=True,
+        ),
+        # beat, as make run runs it: its relay publishes what the web's nudge left (the nudge is bounded and
+        # best effort by design, DESIGN §8); without it a filing whose nudge did not get through waits forever
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "worker.app",
+                "beat",
+                "--loglevel=info",
+                "--schedule",
+                str(instance / "celerybeat-schedule"),
             ],
             env=env,
             cwd=ROOT,
