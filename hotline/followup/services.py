@@ -24,11 +24,11 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import exists, func, select
+from sqlalchemy import func, select
 
 from hotline.auth.models import User
 from hotline.db import utcnow
@@ -73,19 +73,7 @@ def max_attempts() -> int:
 def handled(ticket: Ticket, user: User) -> bool:
     """Whether ``user`` handled ``ticket``: holds it, or acknowledged, replied, transferred, handed back,
     returned or resolved it at any time."""
-    if ticket.assignee_id == user.id:
-        return True
-    return bool(
-        db.session.scalar(
-            select(
-                exists().where(
-                    TicketEvent.ticket_id == ticket.id,
-                    TicketEvent.actor_id == user.id,
-                    TicketEvent.kind.in_(HANDLING_KINDS),
-                )
-            )
-        )
-    )
+    return ticket.id in handled_among([ticket], user)
 
 
 def handled_among(tickets_: list[Ticket], user: User) -> set[int]:
@@ -251,6 +239,18 @@ def _payload(call: FollowupCall) -> dict[str, object]:
     return payload
 
 
+def _new_call(ticket: Ticket, actor: User, when: datetime, now: datetime, **values: Any) -> FollowupCall:
+    """The request's next call (its attempt counted since the latest resolution), made at ``when``."""
+    return FollowupCall(
+        ticket_id=ticket.id,
+        attempt=attempts(ticket.id) + 1,
+        called_at=when,
+        recorded_at=now,
+        caller_id=actor.id,
+        **values,
+    )
+
+
 def record_call(
     ticket_id: int,
     actor: User,
@@ -290,12 +290,11 @@ def record_call(
         problems["comment"] = _("Write down what the contact said is still wrong.")
     if problems or when is None or not person or stated is None or score_value is None or text is None:
         raise ValidationFailed(next(iter(problems.values())), problems)
-    call = FollowupCall(
-        ticket_id=ticket.id,
-        attempt=attempts(ticket.id) + 1,
-        called_at=when,
-        recorded_at=now,
-        caller_id=actor.id,
+    call = _new_call(
+        ticket,
+        actor,
+        when,
+        now,
         reached=True,
         contact=person,
         outcome=stated,
@@ -327,15 +326,7 @@ def record_unanswered_call(
     _check_caller(ticket, actor, now)
     when = call_time(called_at, ticket, now)
     text = _text(note, "note", TEXT_MAX)
-    call = FollowupCall(
-        ticket_id=ticket.id,
-        attempt=attempts(ticket.id) + 1,
-        called_at=when,
-        recorded_at=now,
-        caller_id=actor.id,
-        reached=False,
-        comment=text,
-    )
+    call = _new_call(ticket, actor, when, now, reached=False, comment=text)
     db.session.add(call)
     tickets.record_event(ticket, actor, EventKind.FOLLOWUP_CALLED, now, payload=_payload(call))
     if call.attempt >= max_attempts():

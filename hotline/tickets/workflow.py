@@ -148,6 +148,8 @@ class Action:
 
 
 ALL_STATES = tuple(TicketState)
+# When a follow-up call was made: the same field on both call rows.
+CALLED_AT = Field("called_at", "datetime", _l("Time of the call"), description=_l("Leave empty for now."))
 
 
 def _with_department(ticket: Ticket) -> bool:
@@ -449,12 +451,7 @@ _ROWS: tuple[Action, ...] = (
         refused=_l("A request that is “%(state)s” has no follow-up call to make."),
         forbidden=_l("Only a manager may record a follow-up call."),
         fields=(
-            Field(
-                "called_at",
-                "datetime",
-                _l("Time of the call"),
-                description=_l("Leave empty for now."),
-            ),
+            CALLED_AT,
             Field(
                 "contact",
                 "line",
@@ -506,12 +503,7 @@ _ROWS: tuple[Action, ...] = (
         refused=_l("A request that is “%(state)s” has no follow-up call to make."),
         forbidden=_l("Only a manager may record a follow-up call."),
         fields=(
-            Field(
-                "called_at",
-                "datetime",
-                _l("Time of the call"),
-                description=_l("Leave empty for now."),
-            ),
+            CALLED_AT,
             Field("note", "text", _l("Note"), max_length=TEXT_MAX),
         ),
         button="btn-outline-secondary",
