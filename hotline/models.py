@@ -5,6 +5,15 @@ from hotline.auth.models import ApiToken, LoginSession, PasswordReset, Role, Use
 from hotline.enterprises.models import Building, Coverage, CoverageRole, Department, Enterprise, Street
 from hotline.followup.models import FollowupCall
 from hotline.imports.models import ImportFile, ImportKind
+from hotline.meetings.models import (
+    Meeting,
+    MeetingBuilding,
+    MeetingDepartment,
+    MeetingInvitation,
+    MeetingQuestion,
+    TicketOrigin,
+    Visit,
+)
 from hotline.notifications.models import Notification, NotificationKind
 from hotline.ops.models import Heartbeat, TaskCount
 from hotline.outbox.models import OutboxMessage
@@ -34,6 +43,11 @@ __all__ = [
     "ImportFile",
     "ImportKind",
     "LoginSession",
+    "Meeting",
+    "MeetingBuilding",
+    "MeetingDepartment",
+    "MeetingInvitation",
+    "MeetingQuestion",
     "Notification",
     "NotificationKind",
     "OutboxMessage",
@@ -47,5 +61,7 @@ __all__ = [
     "Ticket",
     "TicketCounter",
     "TicketEvent",
+    "TicketOrigin",
     "User",
+    "Visit",
 ]

@@ -53,6 +53,11 @@ APP_TABLES = {
     "idempotency_keys",
     "import_files",
     "login_sessions",
+    "meeting_buildings",
+    "meeting_departments",
+    "meeting_invitations",
+    "meeting_questions",
+    "meetings",
     "notifications",
     "outbox_messages",
     "password_resets",
@@ -63,8 +68,10 @@ APP_TABLES = {
     "task_counts",
     "ticket_counters",
     "ticket_events",
+    "ticket_origins",
     "tickets",
     "users",
+    "visits",
 }
 
 
