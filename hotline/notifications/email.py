@@ -20,7 +20,7 @@ from flask_babel import gettext as _
 from hotline.auth.models import User
 from hotline.extensions import db
 from hotline.notifications.models import Notification
-from hotline.notifications.services import render_notification, ticket_url
+from hotline.notifications.services import meeting_url, render_notification, ticket_url
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +31,16 @@ def recipient_locale(user: User) -> str:
     if user.locale in languages:
         return user.locale
     return str(current_app.config["BABEL_DEFAULT_LOCALE"])
+
+
+def _link(notification: Notification, number: str) -> str:
+    """Where the email points: the request, the meeting, or the site."""
+    if number:
+        return ticket_url(number)
+    meeting_id = notification.params.get("meeting")
+    if isinstance(meeting_id, int):
+        return meeting_url(meeting_id)
+    return str(current_app.config["PUBLIC_BASE_URL"])
 
 
 def build_message(notification: Notification, user: User) -> EmailMessage:
@@ -45,7 +55,7 @@ def build_message(notification: Notification, user: User) -> EmailMessage:
             "excerpt": str(notification.params.get("excerpt") or ""),
             "number": number,
             "title": str(notification.params.get("title") or ""),
-            "link": ticket_url(number) if number else str(current_app.config["PUBLIC_BASE_URL"]),
+            "link": _link(notification, number),
             "lang": recipient_locale(user),
         }
         plain = render_template("email/notification.txt", **context)

@@ -35,6 +35,10 @@ class NotificationKind(enum.StrEnum):
     CLAIM_FILED = "claim_filed"  # someone claims a registered enterprise: to its building's liaisons
     CLAIM_CONFIRMED = "claim_confirmed"  # to the claimant, now a contact of the enterprise
     CLAIM_REJECTED = "claim_rejected"  # to the claimant, whose account stays without an enterprise
+    # meetings (hotline.meetings.notices): to the invited enterprises' contacts
+    MEETING_INVITED = "meeting_invited"
+    MEETING_MOVED = "meeting_moved"  # its time or place changed
+    MEETING_CANCELLED = "meeting_cancelled"
 
 
 class Notification(db.Model):  # type: ignore[name-defined]

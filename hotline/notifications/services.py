@@ -406,6 +406,43 @@ def _render_claim(kind: NotificationKind, p: dict[str, Any]) -> tuple[str, str]:
     return subject, text
 
 
+MEETING_KINDS = (
+    NotificationKind.MEETING_INVITED,
+    NotificationKind.MEETING_MOVED,
+    NotificationKind.MEETING_CANCELLED,
+)
+
+
+def _render_meeting(kind: NotificationKind, p: dict[str, Any]) -> tuple[str, str]:
+    """A meeting the reader's enterprise is invited to (:mod:`hotline.meetings.notices`)."""
+    title = str(p.get("meeting_title") or "")
+    when = _when(p.get("starts_at"))
+    place = str(p.get("place") or "")
+    if kind == NotificationKind.MEETING_INVITED:
+        subject = _("You are invited to %(title)s", title=title)
+        text = _(
+            "%(host)s invites your enterprise to %(title)s on %(when)s at %(place)s. Confirm whether you "
+            "will attend, and send your questions in advance, on the meeting's page.",
+            host=str(p.get("host") or ""),
+            title=title,
+            when=when,
+            place=place,
+        )
+    elif kind == NotificationKind.MEETING_MOVED:
+        subject = _("%(title)s is moved", title=title)
+        text = _("%(title)s now takes place on %(when)s at %(place)s.", title=title, when=when, place=place)
+    else:
+        subject = _("%(title)s is cancelled", title=title)
+        text = _("%(title)s, planned for %(when)s, is cancelled.", title=title, when=when)
+    return subject, text
+
+
+def meeting_url(meeting_id: int) -> str:
+    """The absolute address of a meeting's page, for emails (see :func:`ticket_url`)."""
+    path = current_app.url_map.bind("localhost").build("meetings.detail", {"meeting_id": meeting_id})
+    return str(current_app.config["PUBLIC_BASE_URL"]).rstrip("/") + path
+
+
 def render_notification(notification: Notification) -> tuple[str, str]:
     """The subject and text of a notification in the current locale, from its kind and params.
 
@@ -531,6 +568,8 @@ def render_notification(notification: Notification) -> tuple[str, str]:
         )
     elif kind in CLAIM_KINDS:
         subject, text = _render_claim(kind, p)
+    elif kind in MEETING_KINDS:
+        subject, text = _render_meeting(kind, p)
     else:  # a kind added later without its sentence: still say something useful
         subject = _("News on request %(number)s", number=p["number"])
         text = subject

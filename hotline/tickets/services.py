@@ -258,12 +258,15 @@ def submit_ticket(
     now: datetime,
     enterprise_uscc: str | None = None,
     channel: str | None = None,
+    origin: dict[str, Any] | None = None,
 ) -> Ticket:
     """File a request.
 
     An enterprise contact files for its own enterprise (channel ``web`` or ``api``).  A liaison records one on
     behalf of an enterprise of its buildings, a manager for any enterprise, with a channel of
-    :data:`RECORDED_CHANNELS`.  Raises :class:`ValidationFailed` with per-field messages, :class:`Forbidden`.
+    :data:`RECORDED_CHANNELS`; ``origin`` (``{"meeting": id}`` or ``{"visit": id}``, from
+    :mod:`hotline.meetings`) goes on the SUBMITTED event.  Raises :class:`ValidationFailed` with per-field
+    messages, :class:`Forbidden`.
     """
     errors: dict[str, str] = {}
     category_code = (category or "").strip()
@@ -358,7 +361,7 @@ def submit_ticket(
         EventKind.SUBMITTED,
         now,
         body=description_text,
-        payload={"channel": channel_value.value, "urgency": urgency_value.value},
+        payload={"channel": channel_value.value, "urgency": urgency_value.value, **(origin or {})},
     )
     flush_new_rows(db.session)  # the request, its event and its outbox message: one statement on PostgreSQL
     return ticket
@@ -696,6 +699,39 @@ def resolve(ticket_id: int, actor: User, answer: str, now: datetime) -> Ticket:
     ticket.answer = text
     ticket.resolved_at = now
     _move(ticket, TicketState.RESOLVED, actor, EventKind.RESOLVED, now, body=text)
+    db.session.flush()
+    return ticket
+
+
+def answer_on_the_spot(
+    ticket: Ticket, answerer: User, answer: str, now: datetime, payload: dict[str, Any]
+) -> Ticket:
+    """A request just filed and answered where it was raised (at a meeting's table, on a visit): assigned to
+    the answering liaison (unless routing assigned it already, for a manager who answered), acknowledged and
+    resolved at once, each step its own event as if taken one after the other, so the clocks, the figures
+    and the enterprise's rating treat it as any other resolved request.  ``answer`` is checked by the
+    caller; ``payload`` (the meeting or visit) goes on the events.  Flushes.
+    """
+    if ticket.state == TicketState.SUBMITTED:
+        if answerer.role != Role.LIAISON:
+            raise refusal(ACTIONS["resolve"], ticket)
+        _assign_to(ticket, answerer, answerer, now, reason="", method="on_the_spot", extra=payload)
+    if ticket.state != TicketState.ASSIGNED:
+        raise refusal(ACTIONS["acknowledge"], ticket)
+    ticket.acknowledged_at = now
+    ticket.escalation_level = 0
+    _move(ticket, TicketState.IN_PROGRESS, answerer, EventKind.ACKNOWLEDGED, now, payload=payload)
+    ticket.answer = answer
+    ticket.resolved_at = now
+    _move(
+        ticket,
+        TicketState.RESOLVED,
+        answerer,
+        EventKind.RESOLVED,
+        now,
+        body=answer,
+        payload={"on_the_spot": True, **payload},
+    )
     db.session.flush()
     return ticket
 

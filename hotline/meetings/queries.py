@@ -1,0 +1,303 @@
+"""Reading the field work: a meeting's follow-up agenda, a liaison's enterprises and when each was last
+seen, an enterprise's meetings and visits, and 走访覆盖 (buildings whose every enterprise was visited or
+attended a meeting in a period)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import Select, and_, case, func, or_, select, union
+from sqlalchemy.orm import selectinload
+
+from hotline.auth.models import User
+from hotline.enterprises.models import Building, Enterprise
+from hotline.enterprises.services import covered_building_ids
+from hotline.extensions import db
+from hotline.meetings.models import (
+    Meeting,
+    MeetingBuilding,
+    MeetingInvitation,
+    MeetingState,
+    TicketOrigin,
+    Visit,
+)
+from hotline.tickets.models import OPEN_STATES, Ticket, TicketState
+from hotline.timeutil import LOCAL_TZ
+
+# With no earlier meeting of the same buildings, the agenda looks back this far for what was resolved.
+AGENDA_LOOKBACK = timedelta(days=90)
+AGENDA_ROWS_MAX = 2000  # requests on one agenda, all enterprises together
+
+
+# --------------------------------------------------------------------------- the follow-up agenda
+
+
+@dataclass
+class AgendaEnterprise:
+    enterprise: Enterprise
+    attended_previous: bool | None  # at the previous meeting: None when not invited to it
+    open: list[Ticket] = field(default_factory=list)
+    resolved: list[Ticket] = field(default_factory=list)
+
+
+@dataclass
+class Agenda:
+    meeting: Meeting
+    previous: Meeting | None
+    since: datetime  # resolved requests shown are those resolved from here
+    enterprises: list[AgendaEnterprise]
+    truncated: bool = False
+
+    @property
+    def open_count(self) -> int:
+        return sum(len(e.open) for e in self.enterprises)
+
+    @property
+    def resolved_count(self) -> int:
+        return sum(len(e.resolved) for e in self.enterprises)
+
+
+def previous_meeting(meeting: Meeting) -> Meeting | None:
+    """The latest meeting before ``meeting`` that served one of its buildings and was not cancelled."""
+    building_ids = [b.id for b in meeting.buildings]
+    if not building_ids:
+        return None
+    sharing = select(MeetingBuilding.meeting_id).where(MeetingBuilding.building_id.in_(building_ids))
+    return db.session.scalars(
+        select(Meeting)
+        .where(
+            Meeting.id.in_(sharing),
+            Meeting.id != meeting.id,
+            Meeting.starts_at < meeting.starts_at,
+            Meeting.state != MeetingState.CANCELLED,
+        )
+        .order_by(Meeting.starts_at.desc(), Meeting.id.desc())
+        .limit(1)
+    ).first()
+
+
+def agenda(meeting: Meeting) -> Agenda:
+    """The one-page follow-up of ``meeting``: for each enterprise invited to it (or that came), its requests
+    still open (state, deadline) and those resolved since the previous meeting of the same buildings (or
+    in the last 90 days when there is none), with their rating."""
+    previous = previous_meeting(meeting)
+    since = previous.starts_at if previous is not None else meeting.starts_at - AGENDA_LOOKBACK
+    invitations = sorted(meeting.invitations, key=lambda i: (i.enterprise.name, i.enterprise_id))
+    at_previous: dict[int, bool | None] = {}
+    if previous is not None:
+        at_previous = {
+            i.enterprise_id: bool(i.attended)
+            for i in db.session.scalars(
+                select(MeetingInvitation).where(MeetingInvitation.meeting_id == previous.id)
+            )
+        }
+    rows = {
+        i.enterprise_id: AgendaEnterprise(i.enterprise, at_previous.get(i.enterprise_id)) for i in invitations
+    }
+    truncated = False
+    if rows:
+        found = list(
+            db.session.scalars(
+                select(Ticket)
+                .where(
+                    Ticket.enterprise_id.in_(list(rows)),
+                    or_(
+                        Ticket.state.in_(OPEN_STATES),
+                        and_(
+                            Ticket.state.in_((TicketState.RESOLVED, TicketState.CLOSED)),
+                            Ticket.resolved_at >= since,
+                        ),
+                    ),
+                )
+                .order_by(Ticket.enterprise_id, Ticket.created_at, Ticket.id)
+                .limit(AGENDA_ROWS_MAX + 1)
+                .options(selectinload(Ticket.category), selectinload(Ticket.assignee))
+            )
+        )
+        truncated = len(found) > AGENDA_ROWS_MAX
+        for ticket in found[:AGENDA_ROWS_MAX]:
+            entry = rows[ticket.enterprise_id]
+            (entry.open if ticket.state in OPEN_STATES else entry.resolved).append(ticket)
+    return Agenda(meeting, previous, since, list(rows.values()), truncated)
+
+
+# --------------------------------------------------------------------------- an enterprise's field record
+
+
+def meetings_of_enterprise(
+    enterprise_id: int, *, attended_only: bool = False, limit: int = 50
+) -> list[tuple[Meeting, MeetingInvitation]]:
+    """The meetings ``enterprise_id`` was invited to or attended, latest first, with its invitation."""
+    query = (
+        select(Meeting, MeetingInvitation)
+        .join(MeetingInvitation, MeetingInvitation.meeting_id == Meeting.id)
+        .where(MeetingInvitation.enterprise_id == enterprise_id)
+        .order_by(Meeting.starts_at.desc(), Meeting.id.desc())
+        .limit(limit)
+    )
+    if attended_only:
+        query = query.where(MeetingInvitation.attended.is_(True))
+    return [(m, i) for m, i in db.session.execute(query)]
+
+
+def visits_of_enterprise(enterprise_id: int, limit: int = 50) -> list[Visit]:
+    """The visits to ``enterprise_id``, latest first."""
+    return list(
+        db.session.scalars(
+            select(Visit)
+            .where(Visit.enterprise_id == enterprise_id)
+            .order_by(Visit.visited_on.desc(), Visit.id.desc())
+            .limit(limit)
+            .options(selectinload(Visit.liaison))
+        )
+    )
+
+
+# --------------------------------------------------------------------------- a liaison's enterprises
+
+
+@dataclass(frozen=True)
+class EnterpriseContact:
+    """When an enterprise was last seen in the field, and what it has open."""
+
+    enterprise: Enterprise
+    open_count: int
+    last_visit: date | None
+    last_meeting: date | None  # the local day of the last meeting it attended
+
+    @property
+    def last_seen(self) -> date | None:
+        days = [d for d in (self.last_visit, self.last_meeting) if d is not None]
+        return max(days) if days else None
+
+
+def _local_day(moment: datetime | None) -> date | None:
+    return None if moment is None else moment.astimezone(LOCAL_TZ).date()
+
+
+def my_enterprises_query(liaison: User) -> Select[Enterprise]:
+    """The enterprises of the buildings ``liaison`` covers, those not seen the longest first (never seen
+    first of all), then by name."""
+    last_visit = (
+        select(func.max(Visit.visited_on)).where(Visit.enterprise_id == Enterprise.id).correlate(Enterprise)
+    ).scalar_subquery()
+    return (
+        select(Enterprise)
+        .where(Enterprise.building_id.in_(covered_building_ids(liaison)))
+        .order_by(last_visit.asc().nulls_first(), Enterprise.name, Enterprise.id)
+    )
+
+
+def contacts_of(enterprises: Sequence[Enterprise]) -> list[EnterpriseContact]:
+    """For a page of enterprises: open requests, last visit and last meeting attended (three grouped
+    queries, whatever the page's size)."""
+    ids = [e.id for e in enterprises]
+    if not ids:
+        return []
+    open_counts = dict(
+        db.session.execute(
+            select(Ticket.enterprise_id, func.count())
+            .where(Ticket.enterprise_id.in_(ids), Ticket.state.in_(OPEN_STATES))
+            .group_by(Ticket.enterprise_id)
+        ).all()
+    )
+    visits = dict(
+        db.session.execute(
+            select(Visit.enterprise_id, func.max(Visit.visited_on))
+            .where(Visit.enterprise_id.in_(ids))
+            .group_by(Visit.enterprise_id)
+        ).all()
+    )
+    meetings = dict(
+        db.session.execute(
+            select(MeetingInvitation.enterprise_id, func.max(Meeting.starts_at))
+            .join(Meeting, Meeting.id == MeetingInvitation.meeting_id)
+            .where(MeetingInvitation.enterprise_id.in_(ids), MeetingInvitation.attended.is_(True))
+            .group_by(MeetingInvitation.enterprise_id)
+        ).all()
+    )
+    return [
+        EnterpriseContact(e, int(open_counts.get(e.id, 0)), visits.get(e.id), _local_day(meetings.get(e.id)))
+        for e in enterprises
+    ]
+
+
+# --------------------------------------------------------------------------- 走访覆盖
+
+
+@dataclass(frozen=True)
+class FieldCoverage:
+    """走访覆盖 of a period: buildings whose every enterprise had a visit or attended a meeting."""
+
+    buildings: int  # buildings with at least one enterprise (the denominator)
+    covered: int
+    empty: int  # buildings without enterprises, outside the figure
+    by_building: dict[int, tuple[int, int]]  # building id → (enterprises, of them seen)
+
+    @property
+    def rate(self) -> float | None:
+        return None if self.buildings == 0 else self.covered / self.buildings
+
+
+def _seen_in(start: date, end: date) -> Select[tuple[int]]:
+    """The ids of the enterprises visited, or that attended a held meeting, from ``start`` to before
+    ``end`` (local days)."""
+    begin = datetime.combine(start, datetime.min.time(), LOCAL_TZ)
+    finish = datetime.combine(end, datetime.min.time(), LOCAL_TZ)
+    visited = select(Visit.enterprise_id).where(Visit.visited_on >= start, Visit.visited_on < end)
+    met = (
+        select(MeetingInvitation.enterprise_id)
+        .join(Meeting, Meeting.id == MeetingInvitation.meeting_id)
+        .where(
+            MeetingInvitation.attended.is_(True),
+            Meeting.state == MeetingState.HELD,
+            Meeting.starts_at >= begin,
+            Meeting.starts_at < finish,
+        )
+    )
+    return union(visited, met)  # type: ignore[return-value]
+
+
+def field_coverage(
+    start: date, end: date, *, street_id: int | None = None, building_id: int | None = None
+) -> FieldCoverage:
+    """走访覆盖 from ``start`` to before ``end`` over the active buildings (of a street, or one building):
+    one grouped query over the enterprises."""
+    seen = _seen_in(start, end).subquery()
+    counts = (
+        select(
+            Building.id,
+            func.count(Enterprise.id),
+            func.coalesce(func.sum(case((Enterprise.id.in_(select(seen.c[0])), 1), else_=0)), 0),
+        )
+        .select_from(Building)
+        .outerjoin(Enterprise, Enterprise.building_id == Building.id)
+        .where(Building.active.is_(True))
+        .group_by(Building.id)
+    )
+    if street_id is not None:
+        counts = counts.where(Building.street_id == street_id)
+    if building_id is not None:
+        counts = counts.where(Building.id == building_id)
+    by_building = {int(b): (int(n), int(s)) for b, n, s in db.session.execute(counts)}
+    with_enterprises = [v for v in by_building.values() if v[0] > 0]
+    return FieldCoverage(
+        buildings=len(with_enterprises),
+        covered=sum(1 for n, s in with_enterprises if s >= n),
+        empty=len(by_building) - len(with_enterprises),
+        by_building=by_building,
+    )
+
+
+def origin_counts(meeting_ids: Sequence[int]) -> dict[int, int]:
+    """How many requests were raised at each of ``meeting_ids``."""
+    if not meeting_ids:
+        return {}
+    rows = db.session.execute(
+        select(TicketOrigin.meeting_id, func.count())
+        .where(TicketOrigin.meeting_id.in_(list(meeting_ids)))
+        .group_by(TicketOrigin.meeting_id)
+    )
+    return {int(meeting_id): int(count) for meeting_id, count in rows if meeting_id is not None}
