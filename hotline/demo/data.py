@@ -393,6 +393,27 @@ MEETINGS: list[tuple[Channel, str, str, int, tuple[str, ...]]] = [
     (Channel.TEA_MEETING, "积玉桥街道政企早茶会", "liaison6", 300, ()),
 ]
 
+# Where the meetings are held, what their invitation says, the host's summary afterwards.
+MEETING_PLACES = {
+    Channel.TEA_MEETING: "楼宇党群服务中心一楼茶歇区",
+    Channel.ROUNDTABLE: "街道办事处三楼会议室",
+}
+MEETING_DESCRIPTIONS = {
+    Channel.TEA_MEETING: "一杯早茶、一张圆桌：听企业说经营中的难事，能当场答复的当场答复，其余会后限时办结。",
+    Channel.ROUNDTABLE: "围绕本次主题，邀请相关职能部门与企业面对面交流，现场收集诉求。",
+}
+MEETING_MINUTES = "{n}家企业参会，现场提出诉求{raised}件，已全部录入系统并按规则派单；下次会议通报办理进展。"
+# What a liaison notes after a visit (走访).
+VISIT_NOTES = [
+    "了解企业近期经营情况，宣传了区里最新的稳岗补贴政策。",
+    "企业经营平稳，暂无新诉求；提醒按时申报高新技术企业认定。",
+    "走访了解企业扩租需求，已告知楼宇招商部门对接。",
+    "听取企业对楼宇物业服务的意见，整体满意。",
+    "企业咨询人才公寓申请条件，已现场讲解并留下联系方式。",
+]
+# The meeting coming up (days ahead of "now"): the demo's liaison1 has scheduled it, and invited everyone.
+UPCOMING_MEETING = ("积玉桥街道政企早茶会（下月）", "liaison1", 6)
+
 # A manager enters each leave a few days ahead (routing then passes the liaison over: deputies and the
 # street's other liaisons take its new requests) and hands the liaison's open work over to a colleague on its
 # first morning: (username, first and last day as days before "now", why, the colleague).  The three liaisons

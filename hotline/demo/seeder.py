@@ -61,6 +61,9 @@ from hotline.demo.data import (
     LEAVES,
     LIAISONS,
     LOCATED_CATEGORIES,
+    MEETING_DESCRIPTIONS,
+    MEETING_MINUTES,
+    MEETING_PLACES,
     MEETINGS,
     NOTES,
     PASSWORD,
@@ -77,6 +80,8 @@ from hotline.demo.data import (
     TRANSFER_TO,
     UNANSWERED_NOTES,
     UNVERIFIED,
+    UPCOMING_MEETING,
+    VISIT_NOTES,
     WITHDRAW_REASONS,
 )
 from hotline.enterprises import uscc
@@ -84,6 +89,8 @@ from hotline.enterprises.models import Building, Coverage, CoverageRole, Departm
 from hotline.extensions import db
 from hotline.followup import queries as followup_queue
 from hotline.followup import services as followup
+from hotline.meetings import services as field_work
+from hotline.meetings.models import InvitationResponse, Meeting, MeetingKind
 from hotline.outbox import services as outbox
 from hotline.outbox.models import OutboxMessage
 from hotline.routing import services as routing
@@ -215,11 +222,16 @@ def _beat_after(moment: datetime, minutes: int) -> datetime:
 
 @dataclass
 class _Meeting:
-    """A 政企早茶会 or 恳谈会: its name and day, and the liaison who hosts it and records its requests."""
+    """A 政企早茶会 or 恳谈会: its name and day, and the liaison who hosts it and records its requests; its
+    row once the host has scheduled it (a week before: :meth:`_Seeder.meeting_story`)."""
 
     name: str
     day: date
     host: User
+    channel: Channel = Channel.TEA_MEETING
+    categories: tuple[str, ...] = ()
+    starts_at: datetime | None = None
+    row: Meeting | None = None
 
 
 @dataclass
@@ -298,6 +310,7 @@ class _Seeder:
         self.enterprises: list[tuple[Enterprise, User]] = []
         self.started_at = anchor - timedelta(days=400)
         self.filed = 0
+        self.meetings: list[_Meeting] = []
         self.played_until = self.started_at  # the moment of the timeline's last step
         self._month = ""
 
@@ -510,9 +523,12 @@ class _Seeder:
             moment = datetime.combine(
                 meeting.day, time(8, 30) if channel == Channel.TEA_MEETING else time(14, 30), LOCAL_TZ
             )
+            meeting.channel, meeting.starts_at, meeting.categories = channel, moment, categories
+            self.meetings.append(meeting)
             covered = self.covered[meeting.host.id]
             hosted = [pair for pair in self.enterprises if pair[0].building_id in covered]
-            for _ in range(min(at_meeting.randint(*MEETING_SIZE), len(hosted))):
+            # one enterprise that came is left to raise the question answered at the table (meeting_story)
+            for _ in range(min(at_meeting.randint(*MEETING_SIZE), len(hosted) - 1)):
                 moment = self.calendar.add_working_minutes(moment, at_meeting.randint(5, 25))
                 rng = next(streams)
                 fate = self._fate(rng, self.anchor - moment)
@@ -522,7 +538,8 @@ class _Seeder:
         for moment, enterprises in self._while_away(self.rng):
             rng = next(streams)
             plans.append(plan(rng, moment, "closed", among=enterprises, channel=Channel.WEB))
-        for i in range(TICKET_COUNT - len(plans)):
+        # each meeting also has one request answered at the table (its own story: meeting_story)
+        for i in range(TICKET_COUNT - len(plans) - len(self.meetings)):
             rng = next(streams)
             # The oldest request is almost a year old; the volume grows towards today.
             age = 362.0 if i == 0 else 362.0 * rng.random() ** 1.25
@@ -622,6 +639,10 @@ class _Seeder:
         timeline = _Timeline(self.beat)
         for leave in LEAVES:
             timeline.add(self.leave(*leave))
+        for meeting in self.meetings:
+            timeline.add(self.meeting_story(meeting))
+        for building in self.buildings.values():
+            timeline.add(self.visits_story(building))
         for plan in plans:
             timeline.add(self.story(plan))
         timeline.run(self._stepping)
@@ -697,6 +718,157 @@ class _Seeder:
         back = datetime.combine(last + timedelta(days=1), time(0, 0), LOCAL_TZ)
         moment = yield self.calendar.add_working_minutes(back, rng.randint(10, 120))
         accounts.set_leave(username, self.manager, None, None, moment)
+
+    # ------------------------------------------------------------------ the field work
+
+    def meeting_story(self, meeting: _Meeting) -> Story:
+        """The host schedules the meeting a week ahead, inviting every enterprise of its buildings; some
+        contacts confirm; on the day the requests raised are filed (their own stories); after the meeting
+        the host records who came and a summary."""
+        rng = random.Random(f"{SEED}:meeting:{meeting.name}:{meeting.day}")
+        assert meeting.starts_at is not None
+        covered = sorted(self.covered[meeting.host.id])
+        moment = yield self._in_working_time(meeting.starts_at - timedelta(days=7), rng)
+        kind = MeetingKind.TEA_MEETING if meeting.channel == Channel.TEA_MEETING else MeetingKind.ROUNDTABLE
+        meeting.row = field_work.schedule_meeting(
+            meeting.host,
+            moment,
+            {
+                "kind": kind.value,
+                "title": meeting.name,
+                "starts_at": meeting.starts_at,
+                "ends_at": meeting.starts_at + timedelta(minutes=90),
+                "place": MEETING_PLACES[meeting.channel],
+                "buildings": covered,
+                "invite_buildings": covered,
+                "description": MEETING_DESCRIPTIONS[meeting.channel],
+            },
+        )
+        contacts = [(e, c) for e, c in self.enterprises if e.building_id in covered]
+        coming = rng.sample(contacts, k=min(len(contacts), rng.randint(3, 6)))
+        for _enterprise, contact in coming:
+            answered_at = self.calendar.add_working_minutes(moment, rng.randint(20, 300))
+            if answered_at >= meeting.starts_at:
+                break
+            moment = yield answered_at
+            field_work.respond(meeting.row.id, contact, InvitationResponse.CONFIRMED.value, moment)
+        # Once the others are raised, one more question is answered at the table by the host (filed and
+        # resolved at once); its enterprise, one that came and raised nothing else, rates it that afternoon.
+        assert coming, "a meeting's host covers enterprises"
+        moment = yield max(
+            self.calendar.add_working_minutes(meeting.starts_at, 130), moment + timedelta(minutes=1)
+        )
+        raised_by = {t.enterprise_id for t, _answered in field_work.meeting_requests(meeting.row)}
+        quiet = [pair for pair in coming if pair[0].id not in raised_by] or [
+            pair for pair in contacts if pair[0].id not in raised_by
+        ]
+        if quiet:
+            enterprise, contact = quiet[0]
+            category = rng.choice(meeting.categories or ("policy",))
+            title, description, answer = TEMPLATES[category][rng.randrange(len(TEMPLATES[category]))]
+            day = meeting.day
+            raised_at = f"（{day.month}月{day.day}日{meeting.name}上提出，当场答复）"
+            [answered] = field_work.file_meeting_requests(
+                meeting.row.id,
+                meeting.host,
+                moment,
+                [
+                    {
+                        "enterprise_uscc": enterprise.uscc,
+                        "category": category,
+                        "title": title,
+                        "description": description + raised_at,
+                        "contact_phone": contact.phone,
+                        "answer": f"现场答复：{answer}",
+                    }
+                ],
+            )
+            self.filed += 1
+            moment = yield self.calendar.add_working_minutes(moment, rng.randint(60, 300))
+            services.rate(
+                answered.id, contact, RatingScore.SATISFIED.value, rng.choice(SATISFIED_COMMENTS), moment
+            )
+        minutes_at = self.calendar.add_working_minutes(meeting.starts_at + timedelta(minutes=90), 120)
+        moment = yield max(minutes_at, moment + timedelta(minutes=10))
+        raised = {t.enterprise.uscc for t, _answered in field_work.meeting_requests(meeting.row)}
+        attended = sorted(raised | {e.uscc for e, _c in coming})
+        field_work.record_minutes(
+            meeting.row.id,
+            meeting.host,
+            moment,
+            {"attended": attended, "minutes": MEETING_MINUTES.format(n=len(attended), raised=len(raised))},
+        )
+
+    def upcoming_meeting(self) -> Meeting:
+        """Next week's tea meeting, scheduled today by its host for all the enterprises of its buildings; a
+        contact has confirmed and sent a question in advance.  Its agenda follows up the host's last one."""
+        title, host_name, days = UPCOMING_MEETING
+        host = self.users[host_name]
+        day = local_date(self.anchor) + timedelta(days=days)
+        try:
+            while not self.calendar.is_workday(day):
+                day += timedelta(days=1)
+        except CalendarMissing:  # next year is not entered yet (the managers are warned): a weekday then
+            while day.weekday() >= 5:
+                day += timedelta(days=1)
+        covered = sorted(self.covered[host.id])
+        meeting = field_work.schedule_meeting(
+            host,
+            self.anchor,
+            {
+                "kind": MeetingKind.TEA_MEETING.value,
+                "title": title,
+                "starts_at": datetime.combine(day, time(8, 30), LOCAL_TZ),
+                "place": MEETING_PLACES[Channel.TEA_MEETING],
+                "buildings": covered,
+                "invite_buildings": covered,
+                "description": MEETING_DESCRIPTIONS[Channel.TEA_MEETING],
+            },
+        )
+        contact = next(c for e, c in self.enterprises if e.building_id in covered)
+        field_work.respond(meeting.id, contact, InvitationResponse.CONFIRMED.value, self.anchor)
+        field_work.ask_question(
+            meeting.id,
+            contact,
+            self.anchor,
+            {
+                "category": "talent",
+                "title": "人才公寓申请条件咨询",
+                "description": "公司新引进两名硕士研究生，想了解区人才公寓的申请条件和办理流程。",
+                "contact_phone": contact.phone,
+            },
+        )
+        return meeting
+
+    def visits_story(self, building: Building) -> Story:
+        """The liaisons of a building visit its enterprises through the year, each about once a quarter in
+        the busier buildings, less in the others (visits that raise a request are the requests' own)."""
+        rng = random.Random(f"{SEED}:visits:{building.id}")
+        liaison = self.primary[building.id]
+        enterprises = [(e, c) for e, c in self.enterprises if e.building_id == building.id]
+        every = rng.choice((80, 100, 150))  # days between two visits to one enterprise, about
+        moments: list[tuple[datetime, Enterprise, User]] = []
+        for enterprise, contact in enterprises:
+            day = self.anchor - timedelta(days=rng.uniform(1, every))
+            while day > self.started_at + timedelta(days=30):
+                moments.append((day, enterprise, contact))
+                day -= timedelta(days=rng.uniform(every * 0.7, every * 1.3))
+        moment = self.started_at
+        for day, enterprise, contact in sorted(moments, key=lambda m: m[0]):
+            moment = yield max(self._in_working_time(day, rng), moment + timedelta(minutes=30))
+            visitor = liaison if not liaison.away_on(local_date(moment)) else None
+            if visitor is None:
+                continue
+            field_work.log_visit(
+                visitor,
+                moment,
+                {
+                    "enterprise_uscc": enterprise.uscc,
+                    "visited_on": local_date(moment),
+                    "met": f"{contact.name}（联系人）",
+                    "notes": rng.choice(VISIT_NOTES),
+                },
+            )
 
     # ------------------------------------------------------------------ one request's story
 
@@ -797,6 +969,25 @@ class _Seeder:
         if recorder is None:
             online = plan.channel if plan.channel == Channel.API else Channel.WEB
             return services.submit_ticket(plan.contact, channel=online.value, **fields)  # type: ignore[arg-type]
+        item = {k: v for k, v in fields.items() if k != "now"}
+        if plan.meeting is not None and plan.meeting.row is not None:
+            [ticket] = field_work.file_meeting_requests(
+                plan.meeting.row.id, recorder, moment, [{**item, "enterprise_uscc": plan.enterprise.uscc}]
+            )
+            return ticket
+        if plan.channel == Channel.VISIT:
+            _visit, [ticket] = field_work.log_visit(
+                recorder,
+                moment,
+                {
+                    "enterprise_uscc": plan.enterprise.uscc,
+                    "visited_on": local_date(moment),
+                    "met": f"{plan.contact.name}（联系人）",
+                    "notes": plan.rng.choice(VISIT_NOTES),
+                    "items": [item],
+                },
+            )
+            return ticket
         return services.submit_ticket(
             recorder,
             enterprise_uscc=plan.enterprise.uscc,
@@ -1041,6 +1232,7 @@ def seed_demo(if_empty: bool = False, progress: Callable[[str], None] | None = N
     say(f"playing a year of {len(plans)} requests, month by month")
     with rollup.suspended(db.session):  # one rebuild of the figures' rollup instead of one per flush
         seeder.play(plans)
+    seeder.upcoming_meeting()
     # The routing worker has taken every request but those filed moments ago, and the e-mails of the past
     # are history: only the routing messages still waiting are left for the workers.
     waiting = select(Ticket.id).where(Ticket.state == TicketState.SUBMITTED, Ticket.pooled_at.is_(None))

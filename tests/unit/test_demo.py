@@ -552,3 +552,43 @@ def test_a_few_answers_await_their_rating_for_the_follow_up_calls(district):
     by_call = db.session.scalars(select(Rating).where(Rating.source == RatingSource.FOLLOWUP_CALL)).all()
     assert by_call and all(r.rated_by.role in (Role.MANAGER, Role.ADMIN) for r in by_call)
     assert all(c.attempt <= followup.max_attempts() for c in calls)
+
+
+@EVERY_DISTRICT
+def test_the_field_work_of_the_year_past_meetings_visits_and_next_weeks_meeting(district):
+    """Issue 12: the demo's liaisons held meetings (attendance and minutes recorded, one question answered
+    at each table and rated), visited their enterprises, and one has scheduled next week's tea meeting, to
+    which a contact has sent a question in advance."""
+    from hotline.meetings import queries as field_queries
+    from hotline.meetings.models import Meeting, MeetingQuestion, MeetingState, TicketOrigin, Visit
+
+    held = db.session.scalars(select(Meeting).where(Meeting.state == MeetingState.HELD)).all()
+    assert len(held) >= 5
+    for meeting in held:
+        assert meeting.minutes
+        attended = [i for i in meeting.invitations if i.attended]
+        assert len(attended) >= 3
+        origins = db.session.scalars(select(TicketOrigin).where(TicketOrigin.meeting_id == meeting.id)).all()
+        assert sum(o.answered_on_the_spot for o in origins) == 1
+        raised_by = {db.session.get(Ticket, o.ticket_id).enterprise_id for o in origins}
+        assert raised_by <= {i.enterprise_id for i in attended}
+    answered = db.session.scalars(
+        select(Ticket)
+        .join(TicketOrigin, TicketOrigin.ticket_id == Ticket.id)
+        .where(TicketOrigin.answered_on_the_spot.is_(True))
+    ).all()
+    assert all(t.state == TicketState.CLOSED and t.rating_score is not None for t in answered)
+    visits = db.session.scalars(select(Visit)).all()
+    assert len(visits) > 100
+    assert all(v.visited_on <= local(district.now).date() for v in visits)
+    visited_requests = db.session.scalars(
+        select(Ticket)
+        .join(TicketOrigin, TicketOrigin.ticket_id == Ticket.id)
+        .where(TicketOrigin.visit_id.is_not(None))
+    ).all()
+    assert visited_requests and all(t.channel == Channel.VISIT for t in visited_requests)
+    [upcoming] = db.session.scalars(select(Meeting).where(Meeting.state == MeetingState.SCHEDULED)).all()
+    assert upcoming.starts_at > district.now
+    assert db.session.scalars(select(MeetingQuestion).where(MeetingQuestion.meeting_id == upcoming.id)).all()
+    agenda = field_queries.agenda(upcoming)
+    assert agenda.previous is not None and agenda.previous.state == MeetingState.HELD
