@@ -840,8 +840,9 @@ class _NobodyToAssign(Exception):
 def _file_all(
     items: list[_Item], actor: User, channel: Channel, now: datetime, origin: dict[str, Any], answerer: User
 ) -> list[Ticket]:
-    """File every item, or none: a refusal met on the way (one the checks could not foresee) rolls them
-    all back and names its row."""
+    """File every item, or none: a refusal met on the way (one the checks before could not foresee: no
+    liaison to take a manager's answer at the table) rolls them all back, in a SAVEPOINT, and names its
+    row.  (The caller's transaction is rolled back on any refusal too: :func:`hotline.web.perform`.)"""
     nested = db.session.begin_nested()
     filed: list[Ticket] = []
     errors: dict[str, str] = {}
@@ -864,9 +865,12 @@ def _file_all(
     return filed
 
 
-def _attendee_finder(meeting: Meeting) -> Any:
+def _attendee_finder(meeting: Meeting, actor: User) -> Any:
+    """How a batch's row finds its enterprise: invited, or of a building the meeting serves; and for a
+    liaison entering the row, of a building it covers (it files on the enterprise's behalf)."""
     served = {b.id for b in meeting.buildings}
     by_code = {i.enterprise.uscc: i.enterprise for i in meeting.invitations}
+    own = set(db.session.scalars(covered_building_ids(actor))) if actor.role == Role.LIAISON else None
 
     def enterprise_of(item: Mapping[str, Any], prefix: str, errors: dict[str, str]) -> Enterprise | None:
         code = item.get("enterprise_uscc", item.get("enterprise"))
@@ -881,6 +885,9 @@ def _attendee_finder(meeting: Meeting) -> Any:
                 return None
         if enterprise is None:
             errors[prefix + "enterprise_uscc"] = _("Choose an enterprise that attended the meeting.")
+        elif own is not None and enterprise.building_id not in own:
+            errors[prefix + "enterprise_uscc"] = _("This enterprise is not in a building you cover.")
+            return None
         return enterprise
 
     return enterprise_of
@@ -1002,7 +1009,7 @@ def file_meeting_requests(meeting_id: Any, actor: User, now: datetime, raw_items
     errors: dict[str, str] = {}
     _check_can_hold(meeting, now, errors)
     questions = {q.id: q for q in questions_of(meeting)}
-    items = _read_items(raw_items, errors, _attendee_finder(meeting), questions)
+    items = _read_items(raw_items, errors, _attendee_finder(meeting, actor), questions)
     if errors:
         raise _refused(errors)
     filed = _file_all(items, actor, meeting.channel, now, {"meeting": meeting.id}, actor)

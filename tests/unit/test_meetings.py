@@ -389,3 +389,36 @@ def test_my_enterprises_puts_the_ones_never_seen_first(world: World) -> None:
     assert page == [second, world.enterprise]
     rows = queries.contacts_of(page)
     assert [(r.open_count, r.last_visit) for r in rows] == [(0, None), (1, date(2026, 3, 10))]
+
+
+def test_a_managers_answer_at_the_table_goes_to_the_buildings_liaison_of_record(world: World) -> None:
+    meeting = _schedule(world, actor=world.manager, host="")
+    assert meeting.host_id == world.manager.id
+    [ticket] = services.file_meeting_requests(
+        meeting.id, world.manager, AFTER, [_item(world, answer="区里的政策是这样的：……")]
+    )
+    assert ticket.state == TicketState.RESOLVED
+    assert ticket.assignee_id == world.liaison.id  # routing's choice: the building's primary liaison
+    resolved = db.session.scalars(
+        select(TicketEvent).where(TicketEvent.ticket_id == ticket.id, TicketEvent.kind == EventKind.RESOLVED)
+    ).one()
+    assert resolved.actor_id == world.manager.id
+    assert resolved.payload["on_the_spot"] is True
+
+
+def test_with_nobody_to_take_it_a_managers_answer_at_the_table_is_refused_at_its_row(world: World) -> None:
+    lonely = factories.building(factories.street())
+    enterprise = factories.enterprise(lonely)
+    meeting = _schedule(
+        world, actor=world.manager, host="", buildings=[lonely.id], invite_buildings=[lonely.id]
+    )
+    with pytest.raises(ValidationFailed) as refused:
+        services.file_meeting_requests(
+            meeting.id, world.manager, AFTER, [_item(world, enterprise=enterprise, answer="现场答复")]
+        )
+    assert set(refused.value.fields) == {"items.0.answer"}
+    assert db.session.scalar(select(func.count()).select_from(Ticket)) == 0
+    [ticket] = services.file_meeting_requests(
+        meeting.id, world.manager, AFTER, [_item(world, enterprise=enterprise)]
+    )
+    assert ticket.state == TicketState.SUBMITTED  # without an answer it is filed, and waits for routing
