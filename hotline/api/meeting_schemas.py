@@ -11,6 +11,7 @@ their row (``items.<n>.<field>``).
 
 from __future__ import annotations
 
+import enum
 from datetime import date
 from typing import Any
 
@@ -73,11 +74,24 @@ def _code() -> fields.String:
     return clean_text()
 
 
-def _one_of(values: list[str], description: str) -> fields.String:
+class InvitationAnswerValue(enum.StrEnum):
+    """What an invited enterprise answers (its invitation is pending until it does)."""
+
+    CONFIRMED = InvitationResponse.CONFIRMED.value
+    DECLINED = InvitationResponse.DECLINED.value
+
+
+class MeetingStateChange(enum.StrEnum):
+    """The state a change may give a meeting (its minutes make it held)."""
+
+    CANCELLED = MeetingState.CANCELLED.value
+
+
+def _one_of(values: type[enum.StrEnum], description: str) -> fields.String:
     """A text that should be one of ``values`` (documented so): the service says what is wrong with another,
     with the other fields' problems, rather than the body's check alone."""
     field = clean_text(description=description)
-    field.metadata = {**field.metadata, "enum": values}
+    field.metadata = {**field.metadata, "enum": [v.value for v in values]}
     return field
 
 
@@ -193,9 +207,7 @@ MeetingListArgs = PageArgs.from_dict(
 
 def _meeting_fields() -> dict[str, fields.Field]:
     return {
-        "kind": _one_of(
-            [k.value for k in MeetingKind], "Required: tea_meeting (早茶会) or roundtable (恳谈会)"
-        ),
+        "kind": _one_of(MeetingKind, "Required: tea_meeting (早茶会) or roundtable (恳谈会)"),
         "title": text(max_length=TITLE_MAX, description="Required"),
         "starts_at": _moment(f"Required: {MOMENT}"),
         "ends_at": _moment(f"{MOMENT}; 90 minutes after the start when absent, at most 12 hours"),
@@ -218,14 +230,14 @@ MeetingUpdate = Base.from_dict(
     {
         **_meeting_fields(),
         "uninvite": _list(_code(), "Take back the invitations of these enterprises (not of those that came)"),
-        "state": _one_of(["cancelled"], "cancelled: cancel the meeting (the invited are told)"),
+        "state": _one_of(MeetingStateChange, "cancelled: cancel the meeting (the invited are told)"),
     },
     name="MeetingUpdate",
 )
 
 
 class InvitationAnswer(Base):
-    response = _one_of(["confirmed", "declined"], "Required: confirmed or declined, until the meeting starts")
+    response = _one_of(InvitationAnswerValue, "Required: confirmed or declined, until the meeting starts")
 
 
 # --------------------------------------------------------------------------- questions sent in advance
@@ -237,7 +249,7 @@ def _request_fields() -> dict[str, fields.Field]:
         "title": text(max_length=TITLE_MAX, description="Required"),
         "description": text(max_length=TEXT_MAX, description="Required"),
         "contact_phone": clean_text(description="Required: 7 to 20 digits, a leading + and dashes allowed"),
-        "urgency": _one_of([u.value for u in Urgency], "normal (the default) or urgent"),
+        "urgency": _one_of(Urgency, "normal (the default) or urgent"),
     }
 
 
