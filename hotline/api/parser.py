@@ -2,8 +2,10 @@
 
 webargs (under flask-smorest) would answer a refused body with its own 422 document; here every refusal is a
 domain error instead, so :func:`hotline.errors.init_app` answers it like any other: 400 with
-``{"error": {"code", "message", "fields"}}``, each message in the caller's language.  A body that is not a
-JSON object at all (malformed, an array, a bare string, nested too deep to read) is ``bad_request``.
+``{"error": {"code", "message", "fields"}}``, each message in the caller's language; a list of objects (a
+batch's ``items``) names each problem at its row, ``items.<n>.<field>``, as the services do.  A body that
+is not a JSON object at all (malformed, an array, a bare string, nested too deep to read) is
+``bad_request``.
 """
 
 from __future__ import annotations
@@ -26,6 +28,22 @@ class BadRequestBody(DomainError):
 
     code = "bad_request"
     status = 400
+
+
+def _row_fields(name: str, messages: Any) -> dict[str, str] | None:
+    """A list of objects' messages by row and field (``{1: {"title": [...]}}``) named as the services name a
+    batch's rows: ``items.1.title`` (``items.1`` for a row that is not an object); None for any other
+    entry (a list of texts keeps one message under its own name)."""
+    if not isinstance(messages, Mapping) or not messages:
+        return None
+    if not all(isinstance(k, int) and isinstance(v, Mapping) for k, v in messages.items()):
+        return None
+    named: dict[str, str] = {}
+    for row, row_messages in messages.items():
+        for field, value in row_messages.items():
+            key = f"{name}.{row}" if field == "_schema" else f"{name}.{row}.{field}"
+            named[key] = _first_message(value)
+    return named
 
 
 def _first_message(messages: Any) -> str:
@@ -87,7 +105,10 @@ class Parser(FlaskParser):
             per_location = next(iter(messages.values()))
         if not isinstance(per_location, Mapping) or "_schema" in per_location:
             raise BadRequestBody(_("The request body must be a JSON object."))
-        fields = {str(name): _first_message(value) for name, value in per_location.items()}
+        fields: dict[str, str] = {}
+        for name, value in per_location.items():
+            rows = _row_fields(str(name), value)
+            fields.update(rows if rows is not None else {str(name): _first_message(value)})
         raise ValidationFailed(_("Please correct the marked fields."), fields)
 
 

@@ -17,6 +17,7 @@ from contextvars import ContextVar
 from typing import Any
 
 import marshmallow as ma
+from flask import g
 from flask_babel import lazy_gettext as _l
 from marshmallow import fields
 
@@ -379,6 +380,19 @@ class TicketSchema(Base):
         metadata={"oneOf": [{"$ref": "#/components/schemas/Rating"}, {"type": "null"}]},
     )
     reopen_count = fields.Integer()
+    meeting = fields.Function(
+        lambda t: origin_of(t)[0],
+        required=True,
+        metadata={
+            "type": ["integer", "null"],
+            "description": "The meeting it was raised at (GET /api/v1/meetings/<id>), or null",
+        },
+    )
+    visit = fields.Function(
+        lambda t: origin_of(t)[1],
+        required=True,
+        metadata={"type": ["integer", "null"], "description": "The visit it was raised on, or null"},
+    )
 
     def _rating(self, ticket: Ticket) -> dict[str, Any] | None:
         if ticket.rating_score is None:
@@ -397,6 +411,40 @@ class TicketSchema(Base):
 
 # The latest ratings of a list's page, loaded in one query by the view (else one query per rated ticket).
 page_ratings: ContextVar[dict[int, Any] | None] = ContextVar("page_ratings", default=None)
+
+# Only a request filed at a meeting or on a visit (hotline.meetings.services) has an origin, and it is
+# filed with the meeting's or the visit's channel: a request of any other channel is answered without a look.
+FIELD_CHANNELS = frozenset({Channel.TEA_MEETING, Channel.ROUNDTABLE, Channel.VISIT})
+_ORIGINS = "api_ticket_origins"  # on ``flask.g``: ticket id → (meeting id, visit id), for this call only
+
+
+def known_origins(origins: dict[int, tuple[int | None, int | None]]) -> None:
+    """Tell the answer of this call where these requests were raised (a filing knows it: no query)."""
+    g.setdefault(_ORIGINS, {}).update(origins)
+
+
+def forget_origins() -> None:
+    g.pop(_ORIGINS, None)
+
+
+def preload_origins(tickets: list[Ticket]) -> None:
+    """The origins of a page of requests in one query (none when no request of it has a field channel)."""
+    from hotline.meetings.services import origins_of
+
+    ids = [t.id for t in tickets if t.channel in FIELD_CHANNELS]
+    found = origins_of(ids)
+    known_origins({i: (found[i].meeting_id, found[i].visit_id) if i in found else (None, None) for i in ids})
+
+
+def origin_of(ticket: Ticket) -> tuple[int | None, int | None]:
+    """(meeting id, visit id) of the request, each None when it was not raised there."""
+    if ticket.channel not in FIELD_CHANNELS:
+        return None, None
+    known: dict[int, tuple[int | None, int | None]] = g.setdefault(_ORIGINS, {})
+    if ticket.id not in known:
+        preload_origins([ticket])
+    return known[ticket.id]
+
 
 # Whether the reader of an event may see its internal payload (staff) or only the public keys (an enterprise).
 reader_sees_internal: ContextVar[bool] = ContextVar("reader_sees_internal", default=False)

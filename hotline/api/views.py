@@ -63,6 +63,14 @@ bp = ApiBlueprint("api", __name__, url_prefix="/api/v1", description="企呼我�
 BEARER: list[dict[str, list[str]]] = [{"bearerAuth": []}]
 
 
+@bp.before_request
+def _nothing_preloaded() -> None:
+    """What an earlier call loaded for its answers is not this call's: a context variable set in a call
+    outlives it in its thread (and ``g`` its app context, which tests share between calls)."""
+    schemas.page_ratings.set(None)
+    schemas.forget_origins()
+
+
 def errors_documented(*codes: int) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Document the error answers a route gives besides 400 (which every body or query may get)."""
 
@@ -99,6 +107,13 @@ TICKET_RELATIONS = (
 # The answer of a filing, made once: a schema's construction copies its declared fields (and each nested
 # schema's, on first use), which costs more than dumping one request.  Dumping keeps no state on it.
 TICKET_ANSWER = schemas.TicketSchema()
+
+
+def filing_answer(ticket: Ticket) -> dict[str, Any]:
+    """The answer of ``POST /tickets``: a request filed there was raised at no meeting or visit (said, not
+    asked: the keyed filing dumps it while it flushes)."""
+    schemas.known_origins({ticket.id: (None, None)})
+    return dict(TICKET_ANSWER.dump(ticket))
 
 
 # --------------------------------------------------------------------------- tokens
@@ -186,6 +201,7 @@ def list_tickets(args: dict[str, Any]) -> dict[str, Any]:
     schemas.page_ratings.set(
         ticket_queries.latest_ratings([t.id for t in result.items if t.rating_score is not None])
     )
+    schemas.preload_origins(list(result.items))  # the meeting or visit of each: one query at most
     return {**schemas.page_answer(result), "more_matches": bool(found and found.more)}
 
 
@@ -248,12 +264,12 @@ def create_ticket(body: dict[str, Any]) -> Response:
         )
 
     if key is not None:
-        return intake.file_api_request_once(user, key, work, TICKET_ANSWER.dump)
+        return intake.file_api_request_once(user, key, work, filing_answer)
 
     def filed() -> dict[str, Any]:
         # The answer is read before the commit, while the request and what it names are loaded: after the
         # commit every attribute would be read from the database again (five more statements).
-        return dict(TICKET_ANSWER.dump(work()))
+        return filing_answer(work())
 
     body_out = perform(filed)
     assert isinstance(body_out, dict)

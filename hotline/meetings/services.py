@@ -70,6 +70,7 @@ ID_MAX = 2**63 - 1
 # offset optional (ISO 8601).  Without an offset it is Asia/Shanghai time.
 _MOMENT = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?(?:Z|[+-]\d{2}:\d{2})?")
 _DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+MOMENT_YEARS = (1900, 9000)
 
 
 def _refused(errors: Mapping[str, str]) -> ValidationFailed:
@@ -117,6 +118,10 @@ def parse_moment(value: Any, name: str, errors: dict[str, str], *, required: boo
     try:
         moment = datetime.fromisoformat(text)
     except (OverflowError, ValueError):
+        errors[name] = unreadable
+        return None
+    if not MOMENT_YEARS[0] <= moment.year <= MOMENT_YEARS[1]:
+        # the edges of the calendar: a duration added, or the offset taken off, would leave it (a 500)
         errors[name] = unreadable
         return None
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=LOCAL_TZ)
@@ -734,7 +739,13 @@ def questions_of(meeting: Meeting, enterprise_id: int | None = None) -> list[Mee
     if enterprise_id is not None:
         query = query.where(MeetingQuestion.enterprise_id == enterprise_id)
     return list(
-        db.session.scalars(query.order_by(MeetingQuestion.id).options(selectinload(MeetingQuestion.ticket)))
+        db.session.scalars(
+            query.order_by(MeetingQuestion.id).options(
+                selectinload(MeetingQuestion.ticket),
+                selectinload(MeetingQuestion.enterprise),
+                selectinload(MeetingQuestion.category),
+            )
+        )
     )
 
 

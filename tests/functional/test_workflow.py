@@ -12,6 +12,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from hotline.api.meeting_schemas import InvitationAnswerValue, MeetingStateChange
 from hotline.api.schemas import DayKind, StaffRole
 from hotline.audit.models import AuditAction
 from hotline.auth.models import Role, User
@@ -20,6 +21,7 @@ from hotline.enterprises.models import ClaimState, CoverageRole
 from hotline.errors import Forbidden, InvalidTransition
 from hotline.extensions import db
 from hotline.imports.services import RowAction
+from hotline.meetings.models import InvitationResponse, MeetingKind, MeetingState
 from hotline.notifications.models import NotificationKind
 from hotline.sla.models import DaySource, ExtensionState
 from hotline.tickets import services, workflow
@@ -200,6 +202,11 @@ ENUMS = {
         CoverageRole,
         RowAction,
         AuditAction,
+        MeetingKind,
+        MeetingState,
+        InvitationResponse,
+        InvitationAnswerValue,
+        MeetingStateChange,
     )
 }
 
