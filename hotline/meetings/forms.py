@@ -73,7 +73,9 @@ def _urgencies() -> list[Any]:
 # --------------------------------------------------------------------------- scheduling and changing
 
 
-class _MeetingFields(FlaskForm):
+class MeetingFields(FlaskForm):
+    """The fields a meeting is scheduled with and changed by."""
+
     title = StringField(_l("Title"), validators=[Required(), Length(max=TITLE_MAX)])
     starts_at = StringField(
         _l("Starts"),
@@ -95,7 +97,7 @@ class _MeetingFields(FlaskForm):
     invite_buildings = _checkboxes(_l("All enterprises of a building"))
 
 
-class ScheduleForm(_MeetingFields):
+class ScheduleForm(MeetingFields):
     """A liaison or a manager schedules a meeting (``/meetings/new``)."""
 
     kind = RadioField(
@@ -109,7 +111,7 @@ class ScheduleForm(_MeetingFields):
     )
 
 
-class EditForm(_MeetingFields):
+class EditForm(MeetingFields):
     """Changes to a meeting (``/meetings/<id>/edit``): more invitations, some taken back."""
 
     uninvite = _checkboxes(
@@ -117,7 +119,7 @@ class EditForm(_MeetingFields):
     )
 
 
-def meeting_values(form: _MeetingFields) -> dict[str, Any]:
+def meeting_values(form: MeetingFields) -> dict[str, Any]:
     """The values of the meeting's own fields, as the services take them."""
     return {
         "title": form.title.data or "",

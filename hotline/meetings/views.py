@@ -91,11 +91,14 @@ def _category_choices(row: Any) -> None:
     row.category.choices = choices((c.code, localized_name(c)) for c in ticket_queries.active_categories())
 
 
-def _department_choices(form: forms._MeetingFields) -> None:
+def _department_choices(form: forms.MeetingFields) -> None:
     form.departments.choices = [(d.code, localized_name(d)) for d in ticket_queries.active_departments()]
 
 
-def _host_choices(form: forms._MeetingFields) -> None:
+def _host_choices(form: forms.MeetingFields) -> None:
+    """A manager names the host among the active liaisons and managers (a liaison hosts its own)."""
+    if not current_user.is_staff:
+        return
     hosts = db.session.scalars(
         select(User)
         .where(User.role.in_((Role.LIAISON, Role.MANAGER, Role.ADMIN)), User.active.is_(True))
@@ -116,7 +119,7 @@ class _Picker:
 
 
 def _invite_choices(
-    form: forms._MeetingFields, buildings: Sequence[Building], leave_out: set[int] | None = None
+    form: forms.MeetingFields, buildings: Sequence[Building], leave_out: set[int] | None = None
 ) -> _Picker:
     """Offer the enterprises of ``buildings`` (but ``leave_out``) to invite, and each building's "all"."""
     picker = _Picker()
@@ -161,9 +164,11 @@ def _filled_rows(rows: FieldList) -> list[tuple[Any, dict[str, Any]]]:
 
 def _too_many_rows() -> bool:
     """Whether the form carries more rows than it reads (the rest would be dropped without a word)."""
-    indices = {
-        key.split("-", 2)[1] for key in request.form if key.startswith("items-") and key.count("-") >= 2
-    }
+    indices = set()
+    for key in request.form:
+        parts = key.split("-", 2)
+        if len(parts) == 3 and parts[0] == "items" and parts[1].isdigit():
+            indices.add(parts[1])
     return len(indices) > forms.ROWS_MAX
 
 
@@ -579,7 +584,8 @@ def _render_minutes(
         form=form,
         row_errors=row_errors,
         questions=questions,
-        blank_row=_row_form("items-__index__", forms.MinutesRowForm, enterprise_choices),
+        not_begun=meeting.starts_at > utcnow(),
+        blank_row=_row_form("items-__index__-", forms.MinutesRowForm, enterprise_choices),
     )
 
 
@@ -809,7 +815,7 @@ def new_visit() -> tuple[str, int] | Response:
         form=form,
         row_errors=row_errors,
         has_enterprises=bool(recordable),
-        blank_row=_row_form("items-__index__", forms.VisitRowForm, None),
+        blank_row=_row_form("items-__index__-", forms.VisitRowForm, None),
     ), _status()
 
 

@@ -39,6 +39,7 @@ from hotline.timeutil import local
 from tests import factories
 from tests.factories import World
 from tests.functional.html import field_errors
+from tests.functional.test_hostile_input import like_postgres  # noqa: F401  (a fixture, used by name)
 from tests.helpers import csrf_token, login
 
 SCHEDULED = datetime(2026, 3, 3, 2, 0, tzinfo=UTC)  # Tuesday 3 March, 10:00 in Shanghai
@@ -171,6 +172,39 @@ def test_a_liaison_schedules_a_meeting_through_the_form_and_a_refused_one_says_w
     ).all()
     assert told == [world.contact.id]
 
+    as_user(client, world.department_user)  # its department attends: it sees the meeting
+    assert f'id="meeting-{meeting.id}"' in text(client.get("/meetings/"))
+    assert client.get(f"/meetings/{meeting.id}").status_code == 200
+    assert client.get(f"/meetings/{meeting.id}/edit").status_code == 403
+
+
+def test_a_manager_schedules_a_street_meeting_hosted_by_a_liaison(
+    client: FlaskClient, world: World, clock: time_machine.Traveller
+) -> None:
+    as_user(client, world.manager)
+    page = text(client.get("/meetings/new"))
+    assert f'value="{world.street.code}"' in page and f'value="{world.liaison.username}"' in page
+    done = submit(
+        client,
+        "/meetings/new",
+        "/meetings/new",
+        {
+            "kind": "tea_meeting",
+            "title": "街道政企早茶会",
+            "starts_at": "2026-03-10T08:30",
+            "place": "街道会议中心",
+            "street": world.street.code,
+            "host": world.liaison.username,
+            "invite": [world.enterprise.uscc, world.other_enterprise.uscc],
+        },
+    )
+    assert done.status_code == 302
+    meeting = db.session.scalars(select(Meeting)).one()
+    assert meeting.host_id == world.liaison.id and meeting.street_id == world.street.id
+    assert {b.street_id for b in meeting.buildings} == {world.street.id} and len(meeting.buildings) == 3
+    as_user(client, world.liaison)  # its host sees it and may record its minutes
+    assert "街道政企早茶会" in text(client.get("/meetings/"))
+
 
 def test_the_host_changes_the_place_and_cancels_only_when_it_confirms(
     client: FlaskClient, world: World, clock: time_machine.Traveller
@@ -204,6 +238,18 @@ def test_the_host_changes_the_place_and_cancels_only_when_it_confirms(
     submit(client, url, f"{url}/cancel", {"confirm": "y"})
     db.session.expire_all()
     assert db.session.get(Meeting, meeting.id).state == MeetingState.CANCELLED  # type: ignore[union-attr]
+
+    as_user(client, world.contact)  # a cancelled meeting leaves the enterprise's portal
+    assert client.get(url).status_code == 404
+    notifications = text(client.get("/notifications/"))
+    cancelled = db.session.scalars(
+        select(Notification.id).where(
+            Notification.user_id == world.contact.id, Notification.kind == NotificationKind.MEETING_CANCELLED
+        )
+    ).one()
+    opened = client.post(f"/notifications/{cancelled}/read", data={"csrf_token": csrf_token(notifications)})
+    assert opened.headers["Location"].endswith("/notifications/")
+    assert "You can no longer see this meeting." in text(client.get("/notifications/"))
 
 
 # --------------------------------------------------------------------------- the invited enterprise
@@ -289,6 +335,7 @@ def test_the_minutes_save_nothing_while_a_row_is_bad_then_file_every_row_once(
     assert 'value="人才公寓申请流程"' in page  # the question sent in advance, its row filled in
     assert f'name="items-0-question" type="hidden" value="{question.id}"' in page
     assert 'name="items-3-title"' in page  # and empty rows beneath
+    assert 'name="items-__index__-title"' in page  # the row "add a row" copies, numbered by the script
     assert f'name="walk_ins" type="checkbox" value="{second.uscc}"' in page  # not invited: may walk in
 
     attendance = {
@@ -520,3 +567,42 @@ def test_a_response_is_not_taken_once_the_meeting_has_begun(
     db.session.expire_all()
     [invitation] = db.session.get(Meeting, meeting.id).invitations  # type: ignore[union-attr]
     assert invitation.response == InvitationResponse.PENDING
+
+
+HOSTILE = ["9" * 20, str(2**63), "-1", "x" * 4_000, "2026-02-30T25:61", "%FF", "<script>"]
+
+
+@pytest.mark.usefixtures("like_postgres")
+def test_hostile_values_in_every_form_are_refused_never_a_500(
+    client: FlaskClient, world: World, clock: time_machine.Traveller
+) -> None:
+    meeting = schedule(world)
+    url = f"/meetings/{meeting.id}"
+    names = {
+        "kind", "title", "starts_at", "ends_at", "place", "description", "buildings", "street", "host",
+        "departments", "invite", "invite_buildings", "uninvite", "response", "attended", "walk_ins",
+        "minutes", "enterprise_uscc", "visited_on", "met", "notes", "submission_token", "category",
+        "contact_phone", "urgency",
+    }  # fmt: skip
+    row_names = ("enterprise_uscc", "category", "title", "description", "contact_phone", "urgency", "answer")
+
+    def send(pages: list[str]) -> None:
+        token = csrf_token(text(client.get("/meetings/")))
+        for value in HOSTILE:
+            fields: dict[str, Any] = dict.fromkeys(names, value)
+            fields.update({f"items-{n}-{name}": value for n in (0, 7, 10**20) for name in row_names})
+            fields.update({"items-0-question": value, "items-1-question": "1", "csrf_token": token})
+            for page in pages:
+                answer = client.post(page, data=fields)
+                assert answer.status_code < 500, (page, value[:20], text(answer)[:300])
+                assert answer.status_code in (302, 400), (page, value[:20], answer.status_code)
+
+    as_user(client, world.contact)  # before the meeting: answers and questions are taken
+    send([f"{url}/respond", f"{url}/questions"])
+    clock.move_to(AFTER)  # after its start: the minutes are
+    as_user(client, world.liaison)
+    send(["/meetings/new", f"{url}/edit", f"{url}/minutes", "/visits/new"])
+    assert count(Ticket) == 0 and count(Visit) == 0
+    db.session.expire_all()
+    assert db.session.get(Meeting, meeting.id).state == MeetingState.SCHEDULED  # type: ignore[union-attr]
+    assert client.get(f"/meetings.ics?key={HOSTILE[3]}").status_code == 404
