@@ -30,18 +30,25 @@ NAV = {
     Role.ENTERPRISE: [
         NavItem("tickets.portal", _l("My requests")),
         NavItem("tickets.new_ticket", _l("File a request")),
+        NavItem("meetings.index", _l("Meetings")),
     ],
     Role.LIAISON: [
         NavItem("tickets.workbench", _l("Workbench")),
         NavItem("tickets.record", _l("Record a request")),
         NavItem("enterprises.index", _l("Enterprises")),
+        NavItem("meetings.index", _l("Meetings")),
+        NavItem("meetings.new_visit", _l("Log a visit")),
     ],
-    Role.DEPARTMENT: [NavItem("tickets.department_queue", _l("Department queue"))],
+    Role.DEPARTMENT: [
+        NavItem("tickets.department_queue", _l("Department queue")),
+        NavItem("meetings.index", _l("Meetings")),
+    ],
     Role.MANAGER: [
         NavItem("stats.dashboard", _l("Dashboard")),
         NavItem("tickets.pool", _l("Dispatch pool")),
         NavItem("tickets.all_tickets", _l("All requests")),
         NavItem("enterprises.index", _l("Enterprises")),
+        NavItem("meetings.index", _l("Meetings")),
         NavItem("tickets.liaisons", _l("Liaisons")),
         NavItem("district.streets", _l("Buildings and coverage")),
         NavItem("imports.index", _l("Import")),

@@ -11,11 +11,12 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import Select, and_, case, func, or_, select, union
 from sqlalchemy.orm import selectinload
 
-from hotline.auth.models import User
+from hotline.auth.models import Role, User
 from hotline.enterprises.models import Building, Enterprise
 from hotline.enterprises.services import covered_building_ids
 from hotline.extensions import db
 from hotline.meetings.models import (
+    InvitationResponse,
     Meeting,
     MeetingBuilding,
     MeetingInvitation,
@@ -301,3 +302,58 @@ def origin_counts(meeting_ids: Sequence[int]) -> dict[int, int]:
         .group_by(TicketOrigin.meeting_id)
     )
     return {int(meeting_id): int(count) for meeting_id, count in rows if meeting_id is not None}
+
+
+# --------------------------------------------------------------------------- the pages' lists and the feed
+
+
+def invitation_counts(meeting_ids: Sequence[int]) -> dict[int, tuple[int, int]]:
+    """For each of ``meeting_ids``: (enterprises invited, of them confirmed), one grouped query."""
+    if not meeting_ids:
+        return {}
+    confirmed = case((MeetingInvitation.response == InvitationResponse.CONFIRMED, 1), else_=0)
+    rows = db.session.execute(
+        select(MeetingInvitation.meeting_id, func.count(), func.coalesce(func.sum(confirmed), 0))
+        .where(MeetingInvitation.meeting_id.in_(list(meeting_ids)), MeetingInvitation.invited.is_(True))
+        .group_by(MeetingInvitation.meeting_id)
+    )
+    return {int(m): (int(n), int(c)) for m, n, c in rows}
+
+
+def invitations_of(enterprise_id: int, meeting_ids: Sequence[int]) -> dict[int, MeetingInvitation]:
+    """The invitation of ``enterprise_id`` to each of ``meeting_ids`` it has one for."""
+    if not meeting_ids:
+        return {}
+    return {
+        i.meeting_id: i
+        for i in db.session.scalars(
+            select(MeetingInvitation).where(
+                MeetingInvitation.enterprise_id == enterprise_id,
+                MeetingInvitation.meeting_id.in_(list(meeting_ids)),
+            )
+        )
+    }
+
+
+FEED_MAX = 500  # meetings in one calendar feed
+
+
+def feed_meetings(user: User, since: datetime) -> list[Meeting]:
+    """The meetings of ``user``'s calendar starting from ``since``: a liaison's those it hosts and those
+    serving a building it covers; anyone else's those it hosts.  Cancelled ones stay (the calendar marks
+    them cancelled), the earliest first, at most :data:`FEED_MAX`."""
+    mine = Meeting.host_id == user.id
+    if user.role == Role.LIAISON:
+        serving = select(MeetingBuilding.meeting_id).where(
+            MeetingBuilding.building_id.in_(covered_building_ids(user))
+        )
+        mine = or_(mine, Meeting.id.in_(serving))
+    return list(
+        db.session.scalars(
+            select(Meeting)
+            .where(mine, Meeting.starts_at >= since)
+            .order_by(Meeting.starts_at, Meeting.id)
+            .limit(FEED_MAX)
+            .options(selectinload(Meeting.buildings), selectinload(Meeting.host))
+        )
+    )

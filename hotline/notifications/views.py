@@ -1,4 +1,5 @@
-"""The notification list and the bell's actions: mark one as read (and open its request), mark all as read.
+"""The notification list and the bell's actions: mark one as read (and open its request, or its meeting),
+mark all as read.
 
 Both actions are POST forms with the CSRF token (checked by CSRFProtect for every POST); a notification of
 another user answers 404.
@@ -40,6 +41,9 @@ def read(notification_id: int) -> Response:
     row = perform(lambda: services.mark_read(current_user, notification_id, utcnow()))
     assert isinstance(row, Notification)
     if row.ticket_id is None:
+        meeting_id = (row.params or {}).get("meeting")
+        if meeting_id is not None:
+            return _to_meeting(meeting_id)
         return redirect(url_for(".index"))
     number = db.session.scalars(
         visible_tickets(current_user).with_only_columns(Ticket.number).where(Ticket.id == row.ticket_id)
@@ -48,6 +52,20 @@ def read(notification_id: int) -> Response:
         flash(_("You can no longer see this request."), "info")
         return redirect(url_for(".index"))
     return redirect(url_for("tickets.detail", number=number))
+
+
+def _to_meeting(meeting_id: object) -> Response:
+    """To the meeting a notification is about, if the reader may still see it (a cancelled meeting leaves
+    the enterprise's portal)."""
+    from hotline.errors import NotFound
+    from hotline.meetings.services import get_meeting
+
+    try:
+        meeting = get_meeting(current_user, meeting_id)
+    except NotFound:
+        flash(_("You can no longer see this meeting."), "info")
+        return redirect(url_for(".index"))
+    return redirect(url_for("meetings.detail", meeting_id=meeting.id))
 
 
 @bp.route("/read-all", methods=["POST"])
