@@ -375,12 +375,20 @@ def test_every_kind_renders_in_both_languages(app: Flask, locale: str, kind: K) 
         "year": 2027,
         "enterprise": "星河科技",
         "claimant": "王经理",
+        "meeting": 7,
+        "meeting_title": "三月政企早茶会",
+        "starts_at": DUE.isoformat(),
+        "place": "一楼会议室",
+        "host": "李明",
     }
     with force_locale(locale):
         subject, text = notifications.render_notification(note(kind, **params))
     assert subject and text
     if kind in notifications.CLAIM_KINDS:  # a claim is about an enterprise, not a request
         assert "星河科技" in subject and "星河科技" in text
+        return
+    if kind in notifications.MEETING_KINDS:  # a meeting: its title, and when (in Asia/Shanghai)
+        assert "三月政企早茶会" in subject and "三月政企早茶会" in text and "2026-03-05 17:30" in text
         return
     assert ("2027" if kind == K.CALENDAR_MISSING else "QH20260302-0001") in subject
 
