@@ -606,3 +606,44 @@ def test_hostile_values_in_every_form_are_refused_never_a_500(
     db.session.expire_all()
     assert db.session.get(Meeting, meeting.id).state == MeetingState.SCHEDULED  # type: ignore[union-attr]
     assert client.get(f"/meetings.ics?key={HOSTILE[3]}").status_code == 404
+
+
+def test_the_portal_lists_coming_invitations_and_a_request_names_its_meeting(
+    client: FlaskClient, world: World, clock: time_machine.Traveller
+) -> None:
+    meeting = services.schedule_meeting(
+        world.liaison,
+        SCHEDULED,
+        {
+            "kind": "tea_meeting",
+            "title": "三月政企早茶会",
+            "starts_at": "2026-03-10 08:30",
+            "place": "大厦一楼会议室",
+            "buildings": [world.building.id],
+            "invite_buildings": [world.building.id],
+        },
+    )
+    db.session.commit()
+    page = text(as_user(client, world.contact).get("/portal/"))
+    assert "Meetings you are invited to" in page and "三月政企早茶会" in page and "No answer yet" in page
+    assert "三月政企早茶会" not in text(as_user(client, world.other_contact).get("/portal/"))
+
+    clock.move_to(AFTER)
+    item = {
+        "enterprise_uscc": world.enterprise.uscc,
+        "category": world.category.code,
+        "title": "园区道路照明不足",
+        "description": "晚上下班时园区道路太暗。",
+        "contact_phone": "13800138000",
+        "answer": "已安排物业今晚加装路灯。",
+    }
+    [ticket] = services.file_meeting_requests(meeting.id, world.liaison, AFTER, [item])
+    db.session.commit()
+    detail = text(as_user(client, world.contact).get(f"/tickets/{ticket.number}"))
+    assert "三月政企早茶会" in detail and "Answered on the spot" in detail
+    assert f'href="/meetings/{meeting.id}"' in detail
+    # the meeting has begun: it is no longer among the invitations still to come
+    assert "Meetings you are invited to" not in text(client.get("/portal/"))
+    plain = world.submit(AFTER)
+    db.session.commit()
+    assert "ticket-origin" not in text(client.get(f"/tickets/{plain.number}"))
