@@ -20,6 +20,7 @@ from hotline.enterprises.models import ClaimState, CoverageRole
 from hotline.errors import Forbidden, InvalidTransition
 from hotline.extensions import db
 from hotline.imports.services import RowAction
+from hotline.meetings.models import InvitationResponse, MeetingKind, MeetingState
 from hotline.notifications.models import NotificationKind
 from hotline.sla.models import DaySource, ExtensionState
 from hotline.tickets import services, workflow
@@ -200,6 +201,9 @@ ENUMS = {
         CoverageRole,
         RowAction,
         AuditAction,
+        MeetingKind,
+        MeetingState,
+        InvitationResponse,
     )
 }
 
