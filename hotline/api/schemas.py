@@ -562,6 +562,20 @@ def _stats_summary_schema() -> type[ma.Schema]:
     )
     declared["buildings"] = fields.Integer(required=True)
     declared["covered_buildings"] = fields.Integer(required=True)
+    declared["field_coverage"] = fields.Float(
+        allow_none=True,
+        required=True,
+        metadata={
+            "description": "走访覆盖 in the period: buildings whose every enterprise was visited or "
+            "attended a held meeting ÷ buildings with enterprises; null when no building has an enterprise"
+        },
+    )
+    declared["field_covered"] = fields.Integer(
+        required=True, metadata={"description": "Buildings whose every enterprise was seen in the period"}
+    )
+    declared["field_buildings"] = fields.Integer(
+        required=True, metadata={"description": "Active buildings with at least one enterprise"}
+    )
     declared["from"] = fields.String(required=True, metadata={"format": "date"})
     declared["to"] = fields.String(required=True, metadata={"format": "date"})
     return Base.from_dict(declared, name="StatsSummary")

@@ -442,3 +442,6 @@ def test_the_profile_is_in_the_openapi_document(client: FlaskClient) -> None:
     assert "200" in operation["responses"] and "404" in operation["responses"]
     schema = document["components"]["schemas"]["EnterpriseProfile"]
     assert set(schema["properties"]) >= PROFILE_KEYS
+    assert {"field_coverage", "field_covered", "field_buildings"} <= set(
+        document["components"]["schemas"]["StatsSummary"]["properties"]
+    )

@@ -21,6 +21,7 @@ from sqlalchemy import event
 from hotline.extensions import db
 from hotline.meetings import services as meetings
 from hotline.sla import services as sla
+from hotline.stats import dashboard
 from hotline.stats.queries import StatsFilter, breakdown, breakdown_by_channel, recount_breakdown
 from hotline.tickets import services as tickets
 from hotline.tickets.models import Channel, Ticket
@@ -148,6 +149,18 @@ def test_requests_raised_at_a_meeting_count_under_its_channel_with_their_rates(f
     web = {row.key: row.figures.total for row in rows["web"]}
     assert web == {"2026-01": 1, "2026-02": 1, "2026-03": 1}  # 10 January is before the period
     assert "phone" not in rows
+
+
+def test_the_dashboards_field_work_adds_the_field_channels_up(field: World) -> None:
+    work = dashboard.field_work(PERIOD, NOW)
+    assert [value for value, _label in work.channels] == [c.value for c in SHOWN]
+    assert [row.key for row in work.months] == ["2026-01", "2026-02", "2026-03"]
+    together = work.total.field
+    assert (together.total, together.resolved, together.rated) == (5, 3, 3)  # 3 tea, 1 roundtable, 1 visit
+    assert together.closure_rate == pytest.approx(3 / 5)
+    assert together.satisfaction_rate == pytest.approx(2 / 3)
+    assert work.total.by_channel["web"].total == 3
+    assert work.total.label == "The period"
 
 
 def test_the_breakdown_by_channel_costs_the_same_for_one_channel_and_four(app: Flask, field: World) -> None:
