@@ -3,6 +3,9 @@
 - ``<int:…>`` in every route is :class:`BoundedInt`: an id past the largest BIGINT names no row and would
   overflow the driver (SQLite raises ``OverflowError``, PostgreSQL ``NumericValueOutOfRange``), so such a
   URL matches no route: 404.
+- ``<uscc:…>`` is :class:`UsccConverter`: a 统一社会信用代码 (18 characters of its alphabet, either case),
+  tried before ``int`` where both could match, so an all-digit code (the alphabet starts with the digits, and
+  such codes exist) reaches the route of the code, never that of an id (no row has an 18-digit id).
 - ``page`` and ``per_page`` in the query string of a page must be whole numbers in range (``db.paginate``
   reads them from the query string itself), else the page answers 400.  The API checks its own through its
   schemas (:class:`hotline.api.schemas.PageArgs`), with field messages.
@@ -17,7 +20,7 @@ from typing import Any
 
 from flask import Flask, render_template, request
 from flask_babel import gettext as _
-from werkzeug.routing import IntegerConverter, Map, ValidationError
+from werkzeug.routing import BaseConverter, IntegerConverter, Map, ValidationError
 
 from hotline.api.schemas import ID_MAX, PAGE_MAX, PER_PAGE_MAX
 from hotline.errors import is_api_request
@@ -47,6 +50,19 @@ class BoundedInt(IntegerConverter):
         if len(value.lstrip("-").lstrip("0")) > _ID_DIGITS:
             raise ValidationError()
         return super().to_python(value)
+
+
+class UsccConverter(BaseConverter):
+    """A 统一社会信用代码 in a path, upper-cased: 18 letters or digits (the view checks the alphabet and finds
+    the enterprise; a malformed code answers 404 there, without a query).  Its weight is below the ``int``
+    converter's (50): werkzeug tries the lighter converter first, so ``/enterprises/911101050000000123``
+    is that enterprise's profile, not the enterprise of id 911101050000000123."""
+
+    regex = "[0-9A-Za-z]{18}"
+    weight = 40
+
+    def to_python(self, value: str) -> str:
+        return value.upper()
 
 
 def _whole_number_in(value: str, high: int) -> bool:
@@ -97,5 +113,6 @@ def init_app(app: Flask) -> None:
         # a rule takes its converter when it is added: the rules added so far would stay unbounded
         raise RuntimeError("hotline.urls.init_app(app) must come before the routes are registered")
     app.url_map.converters["int"] = BoundedInt
+    app.url_map.converters["uscc"] = UsccConverter
     app.before_request(refuse_control_characters)
     app.before_request(refuse_bad_page_numbers)

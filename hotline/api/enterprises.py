@@ -1,7 +1,8 @@
 """Enterprises through the API: the ones the caller may see, and their verification.
 
 What the caller sees is :func:`hotline.enterprises.services.visible_enterprises`: staff all, a liaison those
-of the buildings it covers, an enterprise contact its own, department staff none.  Enterprises are
+of the buildings it covers, an enterprise contact its own, department staff none; an enterprise's profile
+(issue 12) is read by the same rule.  Enterprises are
 addressed by their 统一社会信用代码; one the caller may not see answers 404, as requests do.
 """
 
@@ -9,14 +10,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import current_app
 from flask_babel import gettext as _
 
 from hotline.api import schemas
 from hotline.api.auth import api_user, token_required
-from hotline.api.views import BEARER, bp, paginate
+from hotline.api.views import BEARER, TICKET_RELATIONS, bp, errors_documented, paginate
 from hotline.auth.models import User
 from hotline.db import utcnow
 from hotline.enterprises import claims, queries
+from hotline.enterprises import profile as profiles
 from hotline.enterprises import uscc as uscc_codes
 from hotline.enterprises.models import ClaimState, Enterprise, EnterpriseClaim
 from hotline.enterprises.services import (
@@ -29,6 +32,8 @@ from hotline.enterprises.services import (
 )
 from hotline.errors import NotFound, ValidationFailed
 from hotline.extensions import db
+from hotline.tickets import paging
+from hotline.tickets import queries as ticket_queries
 from hotline.web import perform
 
 
@@ -55,6 +60,109 @@ def list_enterprises(args: dict[str, Any]) -> dict[str, Any]:
     )
     result = paginate(query, args)
     return schemas.page_answer(result)
+
+
+@bp.route("/enterprises/<uscc>", methods=["GET"])
+@token_required
+@errors_documented(401, 404)
+@bp.arguments(schemas.EnterpriseProfileArgs, location="query")
+@bp.response(200, schemas.EnterpriseProfileSchema)
+@bp.doc(security=BEARER)
+def profile(args: dict[str, Any], uscc: str) -> dict[str, Any]:
+    """An enterprise's profile: its data, its contacts, who covers its building, its own 办结率 and 满意率
+    over its whole history, the meetings it was invited to and the visits it had, and a page of its
+    requests (`state`, `q`, `page`, `per_page` as for `GET /tickets`).
+
+    For the liaisons of its building and managers; its own contacts read it too, without the other
+    contacts' logins, phones and e-mails, cancelled meetings or the liaisons' notes of a visit.  404 for
+    anyone else (another liaison, department staff, another enterprise's contact).
+    """
+    user = api_user()
+    enterprise = queries.visible_enterprise_by_uscc(user, uscc)
+    if enterprise is None:
+        raise NotFound(_("No such enterprise."))
+    found = profiles.profile_of(enterprise, user, utcnow())
+    listed = profiles.requests_of(enterprise, user, args.get("state"), args.get("q") or "")
+    requests = paging.paginate(
+        listed.query,
+        listed.parts,
+        options=TICKET_RELATIONS,
+        page=args["page"],
+        per_page=args.get("per_page") or int(current_app.config["PER_PAGE"]),
+        max_per_page=schemas.PER_PAGE_MAX,
+        error_out=False,
+    )
+    schemas.page_ratings.set(
+        ticket_queries.latest_ratings([t.id for t in requests.items if t.rating_score is not None])
+    )
+    figures = found.figures
+    return {
+        "uscc": enterprise.uscc,
+        "name": enterprise.name,
+        "building_id": enterprise.building_id,
+        "building": enterprise.building.name,
+        "street": enterprise.building.street.name,
+        "room": enterprise.room,
+        "industry": enterprise.industry,
+        "verified": enterprise.verified,
+        "verified_at": enterprise.verified_at,
+        "contacts": [
+            {
+                "name": contact.name,
+                **(
+                    {"username": contact.username, "phone": contact.phone, "email": contact.email}
+                    if found.shows_details_of(contact, user)
+                    else {"username": None, "phone": None, "email": None}
+                ),
+                "active": contact.active,
+            }
+            for contact in found.contacts
+        ],
+        "liaisons": [
+            {
+                "username": c.liaison.username,
+                "name": c.liaison.name,
+                "role": c.role,
+                "phone": c.liaison.phone or "",
+            }
+            for c in found.liaisons
+        ],
+        "figures": {
+            "total": figures.total,
+            "resolved": figures.resolved,
+            "closure_rate": figures.closure_rate,
+            "rated": figures.rated,
+            "satisfaction_rate": figures.satisfaction_rate,
+        },
+        "meetings": [
+            {
+                "id": meeting.id,
+                "kind": meeting.kind,
+                "title": meeting.title,
+                "starts_at": meeting.starts_at,
+                "place": meeting.place,
+                "state": meeting.state,
+                "invited": invitation.invited,
+                "response": invitation.response,
+                "attended": invitation.attended,
+            }
+            for meeting, invitation in found.meetings
+        ],
+        "visits": [
+            {
+                "id": visit.id,
+                "visited_on": visit.visited_on.isoformat(),
+                "liaison": visit.liaison,
+                "met": visit.met,
+                "notes": visit.notes if found.staff_view else None,
+            }
+            for visit in found.visits
+        ],
+        "requests": {
+            **schemas.page_answer(requests),
+            "more_matches": bool(listed.search and listed.search.more),
+        },
+    }
 
 
 @bp.route("/enterprises/<uscc>/verify", methods=["POST"])

@@ -29,6 +29,7 @@ from hotline.enterprises.models import ClaimState, CoverageRole
 from hotline.errors import NotFound
 from hotline.i18n import localized_name
 from hotline.imports.services import RowAction
+from hotline.meetings.models import InvitationResponse, MeetingKind, MeetingState
 from hotline.notifications.models import Notification, NotificationKind
 from hotline.notifications.services import render_notification
 from hotline.sla.models import DaySource, Extension, ExtensionState
@@ -609,6 +610,20 @@ def _stats_summary_schema() -> type[ma.Schema]:
     )
     declared["buildings"] = fields.Integer(required=True)
     declared["covered_buildings"] = fields.Integer(required=True)
+    declared["field_coverage"] = fields.Float(
+        allow_none=True,
+        required=True,
+        metadata={
+            "description": "走访覆盖 in the period: buildings whose every enterprise was visited or "
+            "attended a held meeting ÷ buildings with enterprises; null when no building has an enterprise"
+        },
+    )
+    declared["field_covered"] = fields.Integer(
+        required=True, metadata={"description": "Buildings whose every enterprise was seen in the period"}
+    )
+    declared["field_buildings"] = fields.Integer(
+        required=True, metadata={"description": "Active buildings with at least one enterprise"}
+    )
     declared["from"] = fields.String(required=True, metadata={"format": "date"})
     declared["to"] = fields.String(required=True, metadata={"format": "date"})
     return Base.from_dict(declared, name="StatsSummary")
@@ -1138,6 +1153,104 @@ ClaimPage = page_of(ClaimSchema, "ClaimPage")
 
 class ClaimDecision(Base):
     note = clean_text(max_length=1000, multiline=True, description="Required when rejecting")
+
+
+# ------------------------------------------------------------------------- an enterprise's profile (issue 12)
+# Built by the view as plain values (hotline.api.enterprises.profile): what a reader sees of it depends on who
+# it is, so the view decides and these schemas document and dump.
+
+_STAFF_ONLY = "null when read by one of the enterprise's contacts (except its own row): staff only"
+
+
+class EnterpriseProfileArgs(TicketListArgs):
+    """The page of the profile's requests: `state`, `q`, `page`, `per_page` as for `GET /tickets`."""
+
+
+class ProfileContact(Base):
+    name = fields.String(required=True)
+    username = fields.String(required=True, allow_none=True, metadata={"description": _STAFF_ONLY})
+    phone = fields.String(required=True, allow_none=True, metadata={"description": _STAFF_ONLY})
+    email = fields.String(required=True, allow_none=True, metadata={"description": _STAFF_ONLY})
+    active = fields.Boolean(required=True, metadata={"description": "false: removed (deactivated)"})
+
+
+class ProfileLiaison(Person):
+    role = fields.Enum(CoverageRole, by_value=True, required=True)
+    phone = fields.String(required=True, metadata={"description": "Empty when none is given"})
+
+
+class ProfileFigures(Base):
+    """Over the enterprise's whole history (DESIGN §7: withdrawn and merged requests left out)."""
+
+    total = fields.Integer(required=True)
+    resolved = fields.Integer(required=True)
+    closure_rate = fields.Float(
+        required=True, allow_none=True, metadata={"description": "resolved ÷ total; null when 0 requests"}
+    )
+    rated = fields.Integer(required=True)
+    satisfaction_rate = fields.Float(
+        required=True,
+        allow_none=True,
+        metadata={"description": "(satisfied + basically satisfied) ÷ rated; null when none rated"},
+    )
+
+
+class ProfileMeeting(Base):
+    id = fields.Integer(required=True)
+    kind = fields.Enum(MeetingKind, by_value=True, required=True)
+    title = fields.String(required=True)
+    starts_at = LocalTime(required=True, metadata=TIME_REQUIRED)
+    place = fields.String(required=True)
+    state = fields.Enum(MeetingState, by_value=True, required=True)
+    invited = fields.Boolean(required=True, metadata={"description": "false: it came without an invitation"})
+    response = fields.Enum(InvitationResponse, by_value=True, required=True)
+    attended = fields.Boolean(
+        required=True, allow_none=True, metadata={"description": "null until the minutes are recorded"}
+    )
+
+
+class ProfileVisit(Base):
+    id = fields.Integer(required=True)
+    visited_on = fields.String(required=True, metadata={"format": "date"})
+    liaison = fields.Nested(Person, required=True)
+    met = fields.String(required=True, metadata={"description": "Whom the liaison met"})
+    notes = fields.String(required=True, allow_none=True, metadata={"description": _STAFF_ONLY})
+
+
+class EnterpriseProfileSchema(Base):
+    """An enterprise, its people, its figures and its field record; its requests a page at a time."""
+
+    uscc = fields.String(required=True, metadata={"description": "统一社会信用代码 (18 characters)"})
+    name = fields.String(required=True)
+    building_id = fields.Integer(required=True)
+    building = fields.String(required=True)
+    street = fields.String(required=True)
+    room = fields.String(required=True)
+    industry = fields.String(required=True)
+    verified = fields.Boolean(required=True)
+    verified_at = LocalTime(required=True, metadata=TIME)
+    contacts = fields.List(fields.Nested(ProfileContact), required=True)
+    liaisons = fields.List(
+        fields.Nested(ProfileLiaison),
+        required=True,
+        metadata={"description": "Who covers its building now, the primary liaison first"},
+    )
+    figures = fields.Nested(ProfileFigures, required=True)
+    meetings = fields.List(
+        fields.Nested(ProfileMeeting),
+        required=True,
+        metadata={
+            "description": "Invited to or attended, latest first (50 at most; a contact: not cancelled)"
+        },
+    )
+    visits = fields.List(
+        fields.Nested(ProfileVisit), required=True, metadata={"description": "Latest first (50 at most)"}
+    )
+    requests = fields.Nested(
+        TicketPage,
+        required=True,
+        metadata={"description": "Its requests the caller may see, newest first, by `state`, `q`, `page`"},
+    )
 
 
 # --------------------------------------------------------------------------- accounts and admins (issue 10)

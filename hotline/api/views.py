@@ -33,6 +33,7 @@ from hotline.auth.models import Role
 from hotline.db import utcnow
 from hotline.errors import Forbidden, NotFound
 from hotline.extensions import db
+from hotline.meetings.queries import field_coverage
 from hotline.stats import periods as stats_periods
 from hotline.stats import queries as stats
 from hotline.tickets import paging, workflow
@@ -345,18 +346,23 @@ for _action in workflow.rows():
 @bp.response(200, schemas.StatsSummary)
 @bp.doc(security=BEARER)
 def stats_summary(args: dict[str, Any]) -> dict[str, Any] | Response:
-    """Every figure of DESIGN §7 for the cohort of requests created in the period (managers and admins)."""
+    """Every figure of DESIGN §7 for the cohort of requests created in the period (managers and admins), with
+    楼宇覆盖率 now and 走访覆盖 in the period (`field_coverage`, `field_covered`, `field_buildings`)."""
     user = api_user()
     if not user.is_staff:
         raise Forbidden(_("Only managers may read the district's figures."))
     now = utcnow()
     flt = stats_periods.filter_from_query(request.args, local_date(now))
     cover = stats.coverage(street_id=flt.street_id, building_id=flt.building_id)
+    seen = field_coverage(flt.start, flt.end, street_id=flt.street_id, building_id=flt.building_id)
     return {
         **stats.as_dict(stats.summary(flt, now)),
         "coverage": cover.rate,
         "buildings": cover.buildings,
         "covered_buildings": cover.covered,
+        "field_coverage": seen.rate,
+        "field_covered": seen.covered,
+        "field_buildings": seen.buildings,
         "from": flt.start.isoformat(),
         "to": stats_periods.last_day(flt.end).isoformat(),
     }

@@ -90,3 +90,17 @@ class MoveCoverageForm(FlaskForm):
     """A coverage moved to another building of the street (ended, and started there: both in the history)."""
 
     building = SelectField(_l("Move to"), validators=[Required()], validate_choice=False)
+
+
+class FieldPeriodForm(FlaskForm):
+    """The period of 走访覆盖 on the coverage pages (a GET form, so no CSRF token)."""
+
+    class Meta:
+        csrf = False
+
+    period = StringField(
+        _l("Field coverage in"),
+        description=_l(
+            "A month like 2026-03, a quarter like 2026Q1 or a year like 2026; this quarter if empty."
+        ),
+    )

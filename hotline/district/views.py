@@ -4,6 +4,7 @@ clocks are edited on the clocks page, :mod:`hotline.sla.views`)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -18,8 +19,10 @@ from hotline.db import utcnow
 from hotline.district import forms
 from hotline.district import services as district
 from hotline.enterprises.models import Building, Coverage, Department, Street
-from hotline.errors import NotFound
+from hotline.errors import NotFound, ValidationFailed
 from hotline.extensions import db
+from hotline.meetings.queries import FieldCoverage, field_coverage
+from hotline.stats import periods
 from hotline.tickets.forms import choices
 from hotline.tickets.models import Category
 from hotline.timeutil import local_date
@@ -37,6 +40,33 @@ def _street_or_404(code: str) -> Street:
         abort(404)
 
 
+# --------------------------------------------------------------------------- 走访覆盖 (issue 12, point 4)
+
+
+@dataclass(frozen=True)
+class FieldView:
+    """走访覆盖 as the coverage pages show it: the period's form and text, and the figures (None when the
+    period cannot be read: its message is next to the field)."""
+
+    form: forms.FieldPeriodForm
+    period: str
+    coverage: FieldCoverage | None
+
+
+def _field_view(street_id: int | None = None) -> FieldView:
+    """走访覆盖 for the ``period`` argument (this quarter by default), of the district or of one street: one
+    grouped query."""
+    form = forms.FieldPeriodForm(formdata=request.args)
+    text = (form.period.data or "").strip() or periods.default_value("quarter", local_date(utcnow()))
+    try:
+        start, end = periods.parse_period(text)
+    except ValidationFailed as error:
+        form.period.errors = [error.message]
+        return FieldView(form, text, None)
+    form.period.data = text
+    return FieldView(form, periods.describe(start, end), field_coverage(start, end, street_id=street_id))
+
+
 # --------------------------------------------------------------------------- streets
 
 
@@ -52,14 +82,16 @@ def _streets_page(form: forms.StreetForm | None = None) -> Page:
     for _building_id, _name, street_name, _kind in coverage().gaps:
         gaps[street_name] = gaps.get(street_name, 0) + 1
     uncovered = {street.id: gaps.get(street.name, 0) for street in streets}
+    field = _field_view()
     page = render_template(
         "district/streets.html",
         streets=streets,
         counts=counts,
         uncovered=uncovered,
         form=form or forms.StreetForm(formdata=None),
+        field=field,
     )
-    return (page, 400) if form is not None else page
+    return (page, 400) if form is not None or field.coverage is None else page
 
 
 @bp.route("/streets")
@@ -111,9 +143,11 @@ def _street_page(
     cover.liaison.choices = choices(
         (person.username, f"{person.name} ({person.username})") for person in district.active_liaisons()
     )
+    field = _field_view(street.id)
     page = render_template(
         "district/street.html",
         street=street,
+        field=field,
         board=board,
         edit=edit,
         building_form=building,
@@ -122,7 +156,7 @@ def _street_page(
         targets=[row.building for row in board if row.building.active],
         today=today,
     )
-    return (page, 400) if refused else page
+    return (page, 400) if refused or field.coverage is None else page
 
 
 def _street_choices(form: forms.BuildingForm, keep: Street | None = None) -> None:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, case, func, or_, select
 from sqlalchemy.orm import joinedload
 
 from hotline.auth.models import Role, User
-from hotline.enterprises.models import Building, Enterprise
+from hotline.enterprises import uscc as uscc_codes
+from hotline.enterprises.models import Building, Coverage, CoverageRole, Enterprise
 from hotline.enterprises.services import visible_enterprises
 from hotline.extensions import db
 
@@ -44,6 +45,31 @@ def contact_counts(enterprise_ids: Sequence[int]) -> dict[int, int]:
 def visible_enterprise(user: User, enterprise_id: int) -> Enterprise | None:
     """One enterprise, if ``user`` may see it."""
     return db.session.scalars(visible_enterprises(user).where(Enterprise.id == enterprise_id)).first()
+
+
+def visible_enterprise_by_uscc(user: User, code: str) -> Enterprise | None:
+    """The enterprise of this 统一社会信用代码 if ``user`` may see it (staff any, a liaison those of its
+    buildings, a contact its own); None otherwise, and for a malformed code without asking the database."""
+    code = uscc_codes.normalise(code or "")
+    if len(code) != 18 or any(c not in uscc_codes.VALUES for c in code):
+        return None
+    query = visible_enterprises(user).where(Enterprise.uscc == code)
+    return db.session.scalars(
+        query.options(joinedload(Enterprise.building).joinedload(Building.street))
+    ).first()
+
+
+def liaisons_of(building_id: int) -> list[Coverage]:
+    """Who covers the building now: the primary liaison first, then the deputies, by name."""
+    return list(
+        db.session.scalars(
+            select(Coverage)
+            .join(User, User.id == Coverage.liaison_id)
+            .where(Coverage.building_id == building_id, Coverage.active.is_(True), User.active.is_(True))
+            .order_by(case((Coverage.role == CoverageRole.PRIMARY, 0), else_=1), User.name, User.id)
+            .options(joinedload(Coverage.liaison))
+        )
+    )
 
 
 def contacts_of(enterprise_id: int) -> list[User]:

@@ -1,10 +1,15 @@
-"""Enterprise pages for liaisons and managers: the list of their enterprises, verification, onboarding."""
+"""Enterprise pages for liaisons and managers: the list of their enterprises, verification, onboarding; an
+enterprise's profile (its requests, figures, meetings and visits), the portal's page of the enterprise for
+its own contacts, and a liaison's "my enterprises" (whom it has not seen for a while)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user
+from flask_login import current_user, login_required
+from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice
 
@@ -12,6 +17,7 @@ from hotline.auth.access import roles_required, safe_next
 from hotline.auth.models import Role, User
 from hotline.db import utcnow
 from hotline.enterprises import claims, queries
+from hotline.enterprises import profile as profiles
 from hotline.enterprises.forms import (
     ClaimDecisionForm,
     ContactForm,
@@ -30,7 +36,13 @@ from hotline.enterprises.services import (
     update_enterprise,
     verify_enterprise,
 )
+from hotline.errors import ValidationFailed
 from hotline.extensions import db
+from hotline.meetings import queries as field
+from hotline.tickets import paging
+from hotline.tickets.models import Ticket, TicketState
+from hotline.tickets.queries import SEARCH_MAX
+from hotline.timeutil import local_date
 from hotline.web import perform
 
 bp = Blueprint("enterprises", __name__)
@@ -62,6 +74,93 @@ def detail(enterprise_id: int) -> str:
         enterprise=enterprise,
         contacts=queries.contacts_of(enterprise.id),
         claims=claims.pending_claims_of(enterprise.id),
+    )
+
+
+# --------------------------------------------------------------------------- profiles (issue 12, point 5)
+
+LIST_OPTIONS = (selectinload(Ticket.category), selectinload(Ticket.enterprise))
+
+
+def _requests_list(enterprise: Enterprise) -> dict[str, Any]:
+    """A page of the enterprise's requests the user may see, by the ``state`` and ``q`` arguments, as the
+    request lists show them (state tabs with counts, the search box, the table, the pagination)."""
+    value = request.args.get("state", "")
+    state = TicketState(value) if value in TicketState.__members__.values() else None
+    q = (request.args.get("q") or "").strip()[:SEARCH_MAX]
+    search_error = None
+    try:
+        listed = profiles.requests_of(enterprise, current_user, state, q)
+    except ValidationFailed as error:  # shown next to the search box; the list stays unsearched
+        search_error = error.message
+        listed = profiles.requests_of(enterprise, current_user, state)
+    page = paging.paginate(
+        listed.query,
+        listed.parts,
+        options=LIST_OPTIONS,
+        per_page=current_app.config["PER_PAGE"],
+        max_per_page=100,
+    )
+    return {
+        "page": page,
+        "state": state,
+        "counts": listed.counts,
+        "q": q,
+        "search": listed.search,
+        "search_error": search_error,
+    }
+
+
+@bp.route("/enterprises/<uscc:uscc>")
+@login_required
+def profile(uscc: str) -> str | Response:
+    """The profile of an enterprise for the liaisons of its building and the managers; 404 for anyone else
+    (another liaison, a department, another enterprise's contact).  Its own contacts are sent to the
+    portal's page of their enterprise."""
+    enterprise = queries.visible_enterprise_by_uscc(current_user, uscc)
+    if enterprise is None:
+        abort(404)
+    if current_user.role == Role.ENTERPRISE:
+        return redirect(url_for(".own_profile"))
+    return render_template(
+        "enterprises/profile.html",
+        profile=profiles.profile_of(enterprise, current_user, utcnow()),
+        **_requests_list(enterprise),
+    )
+
+
+@bp.route("/portal/enterprise")
+@roles_required(Role.ENTERPRISE)
+def own_profile() -> str | Response:
+    """The enterprise's own page for its contacts: its data, its liaisons, its figures, its meetings and
+    visits (its requests are the portal's list).  A claimant, attached to no enterprise, goes to the portal,
+    which tells it why."""
+    enterprise = (
+        queries.visible_enterprise(current_user, current_user.enterprise_id)
+        if current_user.enterprise_id is not None
+        else None
+    )
+    if enterprise is None:
+        return redirect(url_for("tickets.portal"))
+    return render_template(
+        "enterprises/own_profile.html", profile=profiles.profile_of(enterprise, current_user, utcnow())
+    )
+
+
+@bp.route("/workbench/enterprises")
+@roles_required(Role.LIAISON)
+def mine() -> str:
+    """A liaison's enterprises (those of the buildings it covers), the ones not seen the longest first, with
+    their open requests, last visit and last meeting attended; three grouped queries per page."""
+    page = db.paginate(
+        field.my_enterprises_query(current_user), per_page=current_app.config["PER_PAGE"], error_out=False
+    )
+    return render_template(
+        "enterprises/mine.html",
+        page=page,
+        rows=field.contacts_of(page.items),
+        today=local_date(utcnow()),
+        not_seen_days=field.NOT_SEEN_DAYS,
     )
 
 

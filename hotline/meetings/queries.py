@@ -8,8 +8,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import Select, and_, case, func, or_, select, union
-from sqlalchemy.orm import selectinload
+from sqlalchemy import ColumnElement, Select, and_, case, func, or_, select, union
+from sqlalchemy.orm import joinedload, selectinload
 
 from hotline.auth.models import Role, User
 from hotline.enterprises.models import Building, Enterprise
@@ -24,6 +24,7 @@ from hotline.meetings.models import (
     TicketOrigin,
     Visit,
 )
+from hotline.stats.rollup import local_day
 from hotline.tickets.models import OPEN_STATES, Ticket, TicketState
 from hotline.timeutil import LOCAL_TZ
 
@@ -128,9 +129,10 @@ def agenda(meeting: Meeting) -> Agenda:
 
 
 def meetings_of_enterprise(
-    enterprise_id: int, *, attended_only: bool = False, limit: int = 50
+    enterprise_id: int, *, attended_only: bool = False, include_cancelled: bool = True, limit: int = 50
 ) -> list[tuple[Meeting, MeetingInvitation]]:
-    """The meetings ``enterprise_id`` was invited to or attended, latest first, with its invitation."""
+    """The meetings ``enterprise_id`` was invited to or attended, latest first, with its invitation
+    (without the cancelled ones when ``include_cancelled`` is false: what its own contacts see)."""
     query = (
         select(Meeting, MeetingInvitation)
         .join(MeetingInvitation, MeetingInvitation.meeting_id == Meeting.id)
@@ -140,6 +142,8 @@ def meetings_of_enterprise(
     )
     if attended_only:
         query = query.where(MeetingInvitation.attended.is_(True))
+    if not include_cancelled:
+        query = query.where(Meeting.state != MeetingState.CANCELLED)
     return [(m, i) for m, i in db.session.execute(query)]
 
 
@@ -159,6 +163,11 @@ def visits_of_enterprise(enterprise_id: int, limit: int = 50) -> list[Visit]:
 # --------------------------------------------------------------------------- a liaison's enterprises
 
 
+# A liaison should see each of its enterprises at least this often: "my enterprises" marks those it has
+# not visited nor met at a meeting for longer (and those never seen).
+NOT_SEEN_DAYS = 90
+
+
 @dataclass(frozen=True)
 class EnterpriseContact:
     """When an enterprise was last seen in the field, and what it has open."""
@@ -173,21 +182,47 @@ class EnterpriseContact:
         days = [d for d in (self.last_visit, self.last_meeting) if d is not None]
         return max(days) if days else None
 
+    def days_unseen(self, today: date) -> int | None:
+        """Days since it was last seen (None: never)."""
+        seen = self.last_seen
+        return None if seen is None else (today - seen).days
+
+    def overdue(self, today: date) -> bool:
+        """Never seen, or not seen for more than :data:`NOT_SEEN_DAYS` days."""
+        days = self.days_unseen(today)
+        return days is None or days > NOT_SEEN_DAYS
+
 
 def _local_day(moment: datetime | None) -> date | None:
     return None if moment is None else moment.astimezone(LOCAL_TZ).date()
 
 
-def my_enterprises_query(liaison: User) -> Select[Enterprise]:
-    """The enterprises of the buildings ``liaison`` covers, those not seen the longest first (never seen
-    first of all), then by name."""
-    last_visit = (
+def last_seen_expression() -> ColumnElement[date]:
+    """The day an enterprise (correlated) was last seen: its latest visit or the local day of the latest
+    meeting it attended, NULL when neither (two correlated reads of the (enterprise, …) indexes)."""
+    visit = (
         select(func.max(Visit.visited_on)).where(Visit.enterprise_id == Enterprise.id).correlate(Enterprise)
     ).scalar_subquery()
+    meeting = (
+        select(local_day(func.max(Meeting.starts_at)))
+        .join(MeetingInvitation, MeetingInvitation.meeting_id == Meeting.id)
+        .where(MeetingInvitation.enterprise_id == Enterprise.id, MeetingInvitation.attended.is_(True))
+        .correlate(Enterprise)
+    ).scalar_subquery()
+    # the later of the two, either when the other is NULL (SQLite's max(a, b) and a NULL give NULL)
+    return case(
+        (meeting.is_(None), visit), (visit.is_(None), meeting), (visit >= meeting, visit), else_=meeting
+    )
+
+
+def my_enterprises_query(liaison: User) -> Select[Enterprise]:
+    """The enterprises of the buildings ``liaison`` covers, those not seen the longest first (never seen
+    first of all; seen: visited, or at a meeting it attended), then by name."""
     return (
         select(Enterprise)
         .where(Enterprise.building_id.in_(covered_building_ids(liaison)))
-        .order_by(last_visit.asc().nulls_first(), Enterprise.name, Enterprise.id)
+        .order_by(last_seen_expression().asc().nulls_first(), Enterprise.name, Enterprise.id)
+        .options(joinedload(Enterprise.building).joinedload(Building.street))
     )
 
 
@@ -236,10 +271,17 @@ class FieldCoverage:
     covered: int
     empty: int  # buildings without enterprises, outside the figure
     by_building: dict[int, tuple[int, int]]  # building id → (enterprises, of them seen)
+    # street id → (its buildings with enterprises, of them covered)
+    by_street: dict[int, tuple[int, int]] = field(default_factory=dict)
 
     @property
     def rate(self) -> float | None:
         return None if self.buildings == 0 else self.covered / self.buildings
+
+    def building_covered(self, building_id: int) -> bool | None:
+        """Whether the building is covered; None when it has no enterprise (or is not counted)."""
+        enterprises, seen = self.by_building.get(building_id, (0, 0))
+        return None if enterprises == 0 else seen >= enterprises
 
 
 def _seen_in(start: date, end: date) -> Select[tuple[int]]:
@@ -270,25 +312,33 @@ def field_coverage(
     counts = (
         select(
             Building.id,
+            Building.street_id,
             func.count(Enterprise.id),
             func.coalesce(func.sum(case((Enterprise.id.in_(select(seen.c[0])), 1), else_=0)), 0),
         )
         .select_from(Building)
         .outerjoin(Enterprise, Enterprise.building_id == Building.id)
         .where(Building.active.is_(True))
-        .group_by(Building.id)
+        .group_by(Building.id, Building.street_id)
     )
     if street_id is not None:
         counts = counts.where(Building.street_id == street_id)
     if building_id is not None:
         counts = counts.where(Building.id == building_id)
-    by_building = {int(b): (int(n), int(s)) for b, n, s in db.session.execute(counts)}
+    by_building: dict[int, tuple[int, int]] = {}
+    by_street: dict[int, tuple[int, int]] = {}
+    for b, street, n, s in db.session.execute(counts):
+        by_building[int(b)] = (int(n), int(s))
+        if n:
+            buildings, covered = by_street.get(int(street), (0, 0))
+            by_street[int(street)] = (buildings + 1, covered + (s >= n))
     with_enterprises = [v for v in by_building.values() if v[0] > 0]
     return FieldCoverage(
         buildings=len(with_enterprises),
         covered=sum(1 for n, s in with_enterprises if s >= n),
         empty=len(by_building) - len(with_enterprises),
         by_building=by_building,
+        by_street=by_street,
     )
 
 

@@ -92,6 +92,15 @@ def parse_period(text: str, field: str = "period") -> tuple[date, date]:
     raise PeriodError(field, _("Give a month like 2026-03, a quarter like 2026Q1 or a year like 2026."))
 
 
+def readable(text: str) -> bool:
+    """Whether :func:`parse_period` reads ``text`` (a month, a quarter or a year, not custom dates)."""
+    try:
+        parse_period(text)
+    except PeriodError:
+        return False
+    return True
+
+
 def parse_date(text: str, field: str) -> date:
     """A date written YYYY-MM-DD; raises :class:`PeriodError` naming ``field``."""
     value = (text or "").strip()

@@ -25,6 +25,7 @@ from hotline.enterprises.models import Building, Street
 from hotline.errors import ValidationFailed
 from hotline.extensions import db
 from hotline.i18n import localized_name
+from hotline.meetings.queries import FieldCoverage
 from hotline.stats import periods, rates
 from hotline.stats.dashboard import RANK_DEFAULT, RANK_KEYS, RANK_LABELS, build, period_text
 from hotline.stats.forms import FILTER_ARGS, DashboardFilterForm, with_all
@@ -168,7 +169,13 @@ class Card:
     parts: tuple[Part, ...] = ()
 
 
-def _cards(figures: Figures, link: Callable[[str], str], covered: CoverageFigures) -> list[Card]:
+def _cards(
+    figures: Figures,
+    link: Callable[[str], str],
+    covered: CoverageFigures,
+    field: FieldCoverage,
+    field_link: str,
+) -> list[Card]:
     f = figures
     judged_ack = f.acknowledged_on_time + f.acknowledged_late + f.returned_late + f.unacknowledged_overdue
     judged_resolve = f.resolved - f.resolved_untimed
@@ -305,6 +312,19 @@ def _cards(figures: Figures, link: Callable[[str], str], covered: CoverageFigure
                 Part(_l("Covered by nobody"), covered.uncovered, "#coverage-gaps"),
             ),
         ),
+        Card(
+            "field_coverage",
+            _l("Field coverage"),
+            format_rate(field.rate),
+            field_link,
+            _(
+                "buildings whose every enterprise was visited or attended a held meeting in the period ÷ "
+                "buildings with enterprises (by the chosen street or building)"
+            ),
+            Part(_l("covered"), field.covered),
+            Part(_l("buildings with enterprises"), field.buildings),
+            (Part(_l("Buildings without enterprises, not counted"), field.empty),),
+        ),
     ]
 
 
@@ -322,6 +342,14 @@ def dashboard() -> tuple[str, int]:
     def link(figure: str) -> str:
         return url_for(".requests", figure=figure, **flt.args)
 
+    # the coverage page shows 走访覆盖 per street and building for a month, a quarter or a year
+    period = period_text(flt.stats)
+    field_link = (
+        url_for("district.streets", period=period)
+        if periods.readable(period)
+        else url_for("district.streets")
+    )
+
     def rank_link(key: str) -> str:
         flip = "asc" if key == sort and descending else "desc"
         return url_for(".dashboard", sort=key, dir=flip, **flt.args) + "#ranking"
@@ -331,8 +359,9 @@ def dashboard() -> tuple[str, int]:
         filter=flt,
         period_text=data.period_text,
         figures=data.figures,
-        cards=_cards(data.figures, link, data.coverage),
+        cards=_cards(data.figures, link, data.coverage, data.field_coverage, field_link),
         coverage=data.coverage,
+        field_work=data.field_work,
         gaps_shown=GAPS_SHOWN,
         ranking=data.ranking,
         sort=sort,

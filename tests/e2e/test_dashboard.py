@@ -15,7 +15,7 @@ from tests.e2e.test_story import log_in
 
 pytestmark = pytest.mark.e2e
 
-CHARTS = ("trend", "category", "channel", "street", "building")
+CHARTS = ("trend", "category", "channel", "street", "building", "field")
 
 # Registered before any script of the page runs: a CSP violation becomes a console error.
 WATCH_CSP = """

@@ -92,7 +92,33 @@
     };
   }
 
-  var BUILDERS = { trend: trend, category: groups, street: groups, building: groups, channel: shares };
+  function fieldWork(series) {
+    // Requests raised at tea meetings, roundtables and visits per month, and the closure rate of the field
+    // work beside the web form's.
+    var option = axes(series.names, false);
+    var BARS = ["#e8a33d", "#2f6fb0", "#1e7a3c"];
+    option.series = series.channels.map(function (channel, i) {
+      return {
+        name: channel.name,
+        type: "bar",
+        stack: "field",
+        data: channel.values,
+        itemStyle: { color: BARS[i % BARS.length] },
+      };
+    });
+    option.series.push(rateLine(series.field_closure_label, series.field_closure_rate, RED));
+    option.series.push(rateLine(series.web_closure_label, series.web_closure_rate, "#5a6570"));
+    return option;
+  }
+
+  var BUILDERS = {
+    trend: trend,
+    category: groups,
+    street: groups,
+    building: groups,
+    channel: shares,
+    field: fieldWork,
+  };
   var charts = [];
 
   document.querySelectorAll("[data-chart]").forEach(function (element) {
