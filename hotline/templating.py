@@ -11,11 +11,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from flask import Flask, current_app, url_for
+from flask import Flask, current_app
 from flask_babel import format_datetime
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from werkzeug.routing import BuildError
 
 from hotline.auth.labels import role_label
 from hotline.auth.models import Role
@@ -79,17 +78,6 @@ def nav_items() -> list[NavItem]:
     return items
 
 
-def optional_url(endpoint: str, **values: Any) -> str | None:
-    """``url_for(endpoint, **values)``, or None when no such page is registered (a link to a feature that
-    may be switched off or not installed is left out rather than breaking the page)."""
-    if endpoint not in current_app.view_functions:
-        return None
-    try:
-        return url_for(endpoint, **values)
-    except BuildError:
-        return None
-
-
 def localtime(moment: datetime | None, fmt: str = "yyyy-MM-dd HH:mm") -> str:
     """A UTC timestamp shown in Asia/Shanghai."""
     if moment is None:
@@ -111,6 +99,6 @@ def isotime(value: Any, fmt: str = "yyyy-MM-dd HH:mm") -> str:
 
 
 def init_app(app: Flask) -> None:
-    app.jinja_env.globals.update(nav_items=nav_items, role_label=role_label, optional_url=optional_url)
+    app.jinja_env.globals.update(nav_items=nav_items, role_label=role_label)
     app.jinja_env.filters["localtime"] = localtime
     app.jinja_env.filters["isotime"] = isotime

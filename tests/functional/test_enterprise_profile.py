@@ -24,7 +24,6 @@ from hotline.extensions import db
 from hotline.meetings import services as meetings
 from hotline.meetings.models import Meeting, Visit
 from hotline.sla import services as sla
-from hotline.templating import optional_url
 from hotline.tickets import services as tickets
 from hotline.tickets.models import Ticket
 from tests import factories
@@ -446,14 +445,3 @@ def test_the_profile_is_in_the_openapi_document(client: FlaskClient) -> None:
     assert {"field_coverage", "field_covered", "field_buildings"} <= set(
         document["components"]["schemas"]["StatsSummary"]["properties"]
     )
-
-
-def test_links_to_pages_that_are_not_installed_are_left_out(app: Flask) -> None:
-    with app.test_request_context():
-        assert optional_url("enterprises.mine") == "/workbench/enterprises"
-        assert (
-            optional_url("enterprises.profile", uscc="911101050000000123")
-            == "/enterprises/911101050000000123"
-        )
-        assert optional_url("no_such.page") is None
-        assert optional_url("enterprises.profile") is None  # its code missing: no link, no error
