@@ -65,7 +65,7 @@ def test_a_district_sets_up_a_building_imports_its_enterprises_and_routes_their_
     manager.goto(base + "/manage/streets")
     manager.fill("#code", "E2E")
     manager.fill("#name", "浏览器街道")
-    manager.click('form[action$="/manage/streets"] button[type=submit]')
+    manager.click('form[method=post][action$="/manage/streets"] button[type=submit]')
     manager.wait_for_url(re.compile(r"/manage/streets/E2E$"))
     manager.select_option("#new-street", "E2E")
     manager.fill("#new-name", BUILDING)
