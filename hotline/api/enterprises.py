@@ -95,6 +95,7 @@ def profile(args: dict[str, Any], uscc: str) -> dict[str, Any]:
     schemas.page_ratings.set(
         ticket_queries.latest_ratings([t.id for t in requests.items if t.rating_score is not None])
     )
+    schemas.preload_origins(list(requests.items))  # the page's meetings and visits: one query
     figures = found.figures
     return {
         "uscc": enterprise.uscc,

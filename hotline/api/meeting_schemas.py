@@ -375,7 +375,14 @@ class AgendaEnterpriseSchema(Base):
     attended_previous = fields.Boolean(
         required=True,
         allow_none=True,
-        metadata={"description": "At the previous meeting; null when it was not invited to it"},
+        metadata={
+            "description": "At the previous meeting; null when it was not invited to it or its attendance "
+            "was not recorded"
+        },
+    )
+    more = fields.Boolean(
+        required=True,
+        metadata={"description": "true: it has more requests than listed (the oldest 20 are)"},
     )
     open = fields.List(fields.Nested(AgendaOpen), required=True, metadata={"description": "Still open"})
     resolved = fields.List(
@@ -407,18 +414,26 @@ class AgendaSchema(Base):
         },
     )
     enterprises = fields.List(fields.Nested(AgendaEnterpriseSchema), required=True)
-    truncated = fields.Boolean(required=True, metadata={"description": "true: more requests than listed"})
+    truncated = fields.Boolean(
+        required=True, metadata={"description": "true: an enterprise has more requests than listed"}
+    )
+    left_out = fields.Integer(
+        required=True,
+        metadata={"description": "Invited enterprises of buildings the calling liaison does not cover"},
+    )
 
 
 # --------------------------------------------------------------------------- visits
 
 
 class VisitView:
-    """A visit with the numbers of the requests raised on it."""
+    """A visit with the numbers of the requests raised on it; ``staff_view`` false hides the liaison's
+    notes (an enterprise's contact reads when and whom, not what the liaison wrote down)."""
 
-    def __init__(self, visit: Visit, requests: list[str]) -> None:
+    def __init__(self, visit: Visit, requests: list[str], staff_view: bool = True) -> None:
         self.visit = visit
         self.requests = requests
+        self.notes = visit.notes if staff_view else None
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.visit, name)
@@ -431,7 +446,11 @@ class VisitSchema(Base):
     liaison = fields.Nested(Person, required=True)
     visited_on = fields.Date(required=True, metadata={"description": "The local day of the visit"})
     met = fields.String(required=True)
-    notes = fields.String(required=True)
+    notes = fields.String(
+        required=True,
+        allow_none=True,
+        metadata={"type": ["string", "null"], "description": "The liaison's notes; null for an enterprise"},
+    )
     created_at = LocalTime(required=True, metadata=TIME_REQUIRED)
     requests = fields.List(
         fields.String(), required=True, metadata={"description": "The numbers of the requests raised on it"}

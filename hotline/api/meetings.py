@@ -95,7 +95,8 @@ def _views(meetings: list[Meeting], user: User) -> list[ms.MeetingView]:
     counts = queries.origin_counts(ids)
     own = _own_enterprise(user)
     if own is None:
-        invitations = {m.id: list(m.invitations) for m in meetings}
+        covered = services.covered_by(user)  # read once for the page
+        invitations = {m.id: services.invitations_for(m, user, covered) for m in meetings}
     else:
         invitations = {}
         for invitation in db.session.scalars(
@@ -205,10 +206,11 @@ def respond(body: dict[str, Any], meeting_id: int) -> MeetingInvitation:
 @bp.doc(security=BEARER, summary="The questions sent in advance")
 def list_questions(meeting_id: int) -> list[MeetingQuestion]:
     """The questions sent before the meeting, in the order they came: an enterprise's contact sees its
-    own, everyone else who may see the meeting all of them (at most 10 per invited enterprise)."""
+    own; the meeting's host, whoever scheduled it and managers all of them; another liaison those of the
+    enterprises of its buildings; a department none (at most 10 per invited enterprise)."""
     user = api_user()
     meeting = services.get_meeting(user, schemas.row_id(meeting_id, _("No such meeting.")))
-    return services.questions_of(meeting, _own_enterprise(user))
+    return services.questions_for(meeting, user)
 
 
 @bp.route("/meetings/<int:meeting_id>/questions", methods=["POST"])
@@ -291,21 +293,23 @@ def agenda(meeting_id: int) -> dict[str, Any]:
     )
     if user.role not in AGENDA_READERS:
         raise Forbidden(_("The follow-up agenda is for the district's staff."))
-    found = queries.agenda(meeting)
+    found = queries.agenda(meeting, user)
     return {
         "meeting": _views([meeting], user)[0],
         "previous": found.previous,
         "since": found.since,
         "enterprises": found.enterprises,
         "truncated": found.truncated,
+        "left_out": found.left_out,
     }
 
 
 # --------------------------------------------------------------------------- visits
 
 
-def _visit_views(visits: list[Visit]) -> list[ms.VisitView]:
-    """The visits with the numbers of their requests (one query for a page)."""
+def _visit_views(visits: list[Visit], user: User) -> list[ms.VisitView]:
+    """The visits with the numbers of their requests (one query for a page), as ``user`` reads them (an
+    enterprise's contact without the liaison's notes)."""
     ids = [v.id for v in visits]
     numbers: dict[int, list[str]] = {i: [] for i in ids}
     if ids:
@@ -318,7 +322,8 @@ def _visit_views(visits: list[Visit]) -> list[ms.VisitView]:
         for visit_id, number in rows:
             if visit_id is not None:
                 numbers[visit_id].append(number)
-    return [ms.VisitView(v, numbers.get(v.id, [])) for v in visits]
+    staff_view = user.role != Role.ENTERPRISE
+    return [ms.VisitView(v, numbers.get(v.id, []), staff_view) for v in visits]
 
 
 VISIT_RELATIONS = (selectinload(Visit.enterprise), selectinload(Visit.building), selectinload(Visit.liaison))
@@ -340,7 +345,7 @@ def list_visits(args: dict[str, Any]) -> dict[str, Any]:
         query = query.join(Enterprise, Enterprise.id == Visit.enterprise_id).where(Enterprise.uscc == code)
     query = query.order_by(Visit.visited_on.desc(), Visit.id.desc()).options(*VISIT_RELATIONS)
     result = paginate(query, args)
-    return schemas.page_answer(result, _visit_views(list(result.items)))
+    return schemas.page_answer(result, _visit_views(list(result.items), user))
 
 
 @bp.route("/visits", methods=["POST"])
@@ -399,4 +404,4 @@ def visit_detail(visit_id: int) -> dict[str, Any]:
         )
     )
     schemas.known_origins({t.id: (None, visit.id) for t in raised})
-    return {"visit": _visit_views([visit])[0], "requests": raised}
+    return {"visit": _visit_views([visit], user)[0], "requests": raised}

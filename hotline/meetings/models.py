@@ -177,6 +177,8 @@ class Visit(db.Model):  # type: ignore[name-defined]
         # 走访覆盖 reads a period's visits by building
         Index("ix_visits_building_day", "building_id", "visited_on"),
         Index("ix_visits_liaison_day", "liaison_id", "visited_on"),
+        # 走访覆盖 of the district: a period's visits, whoever made them
+        Index("ix_visits_day", "visited_on", "enterprise_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

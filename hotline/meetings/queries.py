@@ -26,11 +26,12 @@ from hotline.meetings.models import (
 )
 from hotline.stats.rollup import local_day
 from hotline.tickets.models import OPEN_STATES, Ticket, TicketState
+from hotline.tickets.queries import visible_tickets
 from hotline.timeutil import LOCAL_TZ
 
 # With no earlier meeting of the same buildings, the agenda looks back this far for what was resolved.
 AGENDA_LOOKBACK = timedelta(days=90)
-AGENDA_ROWS_MAX = 2000  # requests on one agenda, all enterprises together
+AGENDA_PER_ENTERPRISE = 20  # requests of one enterprise on an agenda (the oldest; the rest are flagged)
 
 
 # --------------------------------------------------------------------------- the follow-up agenda
@@ -39,9 +40,11 @@ AGENDA_ROWS_MAX = 2000  # requests on one agenda, all enterprises together
 @dataclass
 class AgendaEnterprise:
     enterprise: Enterprise
-    attended_previous: bool | None  # at the previous meeting: None when not invited to it
+    # at the previous meeting: True, False, or None when not invited to it or its attendance not recorded
+    attended_previous: bool | None
     open: list[Ticket] = field(default_factory=list)
     resolved: list[Ticket] = field(default_factory=list)
+    more: bool = False  # it has more than AGENDA_PER_ENTERPRISE: the oldest are shown
 
 
 @dataclass
@@ -50,7 +53,11 @@ class Agenda:
     previous: Meeting | None
     since: datetime  # resolved requests shown are those resolved from here
     enterprises: list[AgendaEnterprise]
-    truncated: bool = False
+    left_out: int = 0  # invited enterprises of buildings the reading liaison does not cover
+
+    @property
+    def truncated(self) -> bool:
+        return any(e.more for e in self.enterprises)
 
     @property
     def open_count(self) -> int:
@@ -80,49 +87,65 @@ def previous_meeting(meeting: Meeting) -> Meeting | None:
     ).first()
 
 
-def agenda(meeting: Meeting) -> Agenda:
-    """The one-page follow-up of ``meeting``: for each enterprise invited to it (or that came), its requests
-    still open (state, deadline) and those resolved since the previous meeting of the same buildings (or
-    in the last 90 days when there is none), with their rating."""
+def agenda(meeting: Meeting, reader: User) -> Agenda:
+    """The one-page follow-up of ``meeting`` as ``reader`` may see it.
+
+    For each enterprise invited to it (or that came) whose invitation the reader may see (a liaison: of the
+    buildings it covers, even hosting a manager's meeting of a street; ``left_out`` counts the others): its
+    requests still open (state, deadline) and those resolved since the previous meeting of the same
+    buildings (or in the last 90 days when there is none), with their rating; only the requests the reader
+    may see, at most ``AGENDA_PER_ENTERPRISE`` per enterprise (the oldest)."""
+    from hotline.meetings.services import covered_by, invitations_for
+
     previous = previous_meeting(meeting)
     since = previous.starts_at if previous is not None else meeting.starts_at - AGENDA_LOOKBACK
-    invitations = sorted(meeting.invitations, key=lambda i: (i.enterprise.name, i.enterprise_id))
     at_previous: dict[int, bool | None] = {}
     if previous is not None:
         at_previous = {
-            i.enterprise_id: bool(i.attended)
+            i.enterprise_id: i.attended
             for i in db.session.scalars(
                 select(MeetingInvitation).where(MeetingInvitation.meeting_id == previous.id)
             )
         }
-    rows = {
-        i.enterprise_id: AgendaEnterprise(i.enterprise, at_previous.get(i.enterprise_id)) for i in invitations
-    }
-    truncated = False
+    invitations = invitations_for(meeting, reader)
+    covered = covered_by(reader)  # a liaison follows up the enterprises of its own buildings
+    shown = [i for i in invitations if covered is None or i.enterprise.building_id in covered]
+    rows = {i.enterprise_id: AgendaEnterprise(i.enterprise, at_previous.get(i.enterprise_id)) for i in shown}
     if rows:
-        found = list(
-            db.session.scalars(
-                select(Ticket)
-                .where(
-                    Ticket.enterprise_id.in_(list(rows)),
-                    or_(
-                        Ticket.state.in_(OPEN_STATES),
-                        and_(
-                            Ticket.state.in_((TicketState.RESOLVED, TicketState.CLOSED)),
-                            Ticket.resolved_at >= since,
-                        ),
+        wanted = (
+            visible_tickets(reader)
+            .where(
+                Ticket.enterprise_id.in_(list(rows)),
+                or_(
+                    Ticket.state.in_(OPEN_STATES),
+                    and_(
+                        Ticket.state.in_((TicketState.RESOLVED, TicketState.CLOSED)),
+                        Ticket.resolved_at >= since,
                     ),
-                )
-                .order_by(Ticket.enterprise_id, Ticket.created_at, Ticket.id)
-                .limit(AGENDA_ROWS_MAX + 1)
-                .options(selectinload(Ticket.category), selectinload(Ticket.assignee))
+                ),
             )
+            .with_only_columns(
+                Ticket.id,
+                func.row_number()
+                .over(partition_by=Ticket.enterprise_id, order_by=(Ticket.created_at, Ticket.id))
+                .label("place"),
+            )
+            .subquery()
         )
-        truncated = len(found) > AGENDA_ROWS_MAX
-        for ticket in found[:AGENDA_ROWS_MAX]:
+        found = db.session.scalars(
+            select(Ticket)
+            .where(Ticket.id.in_(select(wanted.c.id).where(wanted.c.place <= AGENDA_PER_ENTERPRISE + 1)))
+            .order_by(Ticket.enterprise_id, Ticket.created_at, Ticket.id)
+            .options(selectinload(Ticket.category), selectinload(Ticket.assignee))
+        )
+        for ticket in found:
             entry = rows[ticket.enterprise_id]
+            if len(entry.open) + len(entry.resolved) >= AGENDA_PER_ENTERPRISE:
+                entry.more = True
+                continue
             (entry.open if ticket.state in OPEN_STATES else entry.resolved).append(ticket)
-    return Agenda(meeting, previous, since, list(rows.values()), truncated)
+    left_out = len(meeting.invitations) - len(shown) if covered is not None else 0
+    return Agenda(meeting, previous, since, list(rows.values()), left_out)
 
 
 # --------------------------------------------------------------------------- an enterprise's field record

@@ -68,9 +68,11 @@ ID_MAX = 2**63 - 1
 
 # A meeting's time: the browser's picker (2026-12-04T08:30), the same with a space, seconds optional, an
 # offset optional (ISO 8601).  Without an offset it is Asia/Shanghai time.
-_MOMENT = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?(?:Z|[+-]\d{2}:\d{2})?")
+_MOMENT = re.compile(
+    r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?(?:Z|[+-](?:0\d|1[0-4]):[0-5]\d)?"
+)
 _DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
-MOMENT_YEARS = (1900, 9000)
+MOMENT_YEARS = (2000, 9000)
 
 
 def _refused(errors: Mapping[str, str]) -> ValidationFailed:
@@ -167,6 +169,16 @@ def _ids(value: Any, name: str, errors: dict[str, str], limit: int) -> list[int]
     return ids
 
 
+def _codes(value: Any, name: str, errors: dict[str, str], limit: int) -> list[str]:
+    """A list of credit codes, normalised (upper case, no spaces) and without repeats."""
+    codes: list[str] = []
+    for code in _texts(value, name, errors, limit):
+        normal = uscc_codes.normalise(code)
+        if normal not in codes:
+            codes.append(normal)
+    return codes
+
+
 def _texts(value: Any, name: str, errors: dict[str, str], limit: int) -> list[str]:
     """A list of short texts (codes, credit codes), trimmed, without repeats or empties."""
     if value is None:
@@ -230,13 +242,44 @@ def get_meeting(user: User, meeting_id: Any, *, for_update: bool = False) -> Mee
     number = whole_number(meeting_id)
     if number is None or not 0 < number <= ID_MAX:
         raise NotFound(_("No such meeting."))
-    query = visible_meetings(user).where(Meeting.id == number)
+    query = (
+        visible_meetings(user)
+        .where(Meeting.id == number)
+        # every page and change reads the invitations and their enterprises: a few statements, not one
+        # per invited enterprise
+        .options(
+            selectinload(Meeting.invitations).selectinload(MeetingInvitation.enterprise),
+            selectinload(Meeting.buildings),
+        )
+    )
     if for_update:
         query = query.with_for_update(of=Meeting)
     meeting = db.session.scalars(query).first()
     if meeting is None:
         raise NotFound(_("No such meeting."))
     return meeting
+
+
+def covered_by(user: User) -> set[int] | None:
+    """The buildings a liaison covers; None for a reader not limited by buildings."""
+    if user.role != Role.LIAISON:
+        return None
+    return set(db.session.scalars(covered_building_ids(user)))
+
+
+def invitations_for(meeting: Meeting, user: User, covered: set[int] | None = None) -> list[MeetingInvitation]:
+    """The invitations of ``meeting`` that ``user`` may see, by enterprise name: an enterprise's contact
+    its own; whoever may change the meeting (its host, whoever scheduled it, managers) all of them; another
+    liaison those of the buildings it covers (a meeting of a street serves buildings of other liaisons);
+    a department attending it all of them (whom it will meet; not their questions).  ``covered``: the
+    liaison's buildings, when the caller has read them already (a page of meetings)."""
+    ordered = sorted(meeting.invitations, key=lambda i: (i.enterprise.name, i.enterprise_id))
+    if user.role == Role.ENTERPRISE:
+        return [i for i in ordered if i.enterprise_id == user.enterprise_id]
+    if may_change(meeting, user) or user.role == Role.DEPARTMENT:
+        return ordered
+    own = covered if covered is not None else (covered_by(user) or set())
+    return [i for i in ordered if i.enterprise.building_id in own]
 
 
 def may_change(meeting: Meeting, user: User) -> bool:
@@ -274,6 +317,10 @@ class _Plan:
     buildings: list[Building] | None = None
     departments: list[Department] | None = None
     invite: list[Enterprise] = field(default_factory=list)
+
+
+def _kind_name(kind: MeetingKind) -> str:
+    return _("tea meeting") if kind == MeetingKind.TEA_MEETING else _("roundtable")
 
 
 def _read_kind(value: Any, errors: dict[str, str]) -> MeetingKind | None:
@@ -367,7 +414,7 @@ def _read_invited(
 ) -> list[Enterprise]:
     """The enterprises to invite: by credit code, and/or all those of the buildings in ``all_of``.  Each
     must be in one of the meeting's buildings, and (for a liaison) in one of its own."""
-    codes = [uscc_codes.normalise(c) for c in _texts(value, "invite", errors, INVITED_MAX)]
+    codes = _codes(value, "invite", errors, INVITED_MAX)
     whole = _ids(all_of, "invite_buildings", errors, BUILDINGS_MAX)
     if "invite" in errors or "invite_buildings" in errors or buildings is None:
         return []
@@ -408,7 +455,7 @@ def _read_invited(
     return found
 
 
-def _check_times(plan: _Plan, now: datetime, errors: dict[str, str], *, new: bool) -> None:
+def _check_times(plan: _Plan, now: datetime, errors: dict[str, str]) -> None:
     if plan.starts_at is None or "starts_at" in errors:
         return
     if plan.ends_at is None and "ends_at" not in errors:
@@ -421,7 +468,7 @@ def _check_times(plan: _Plan, now: datetime, errors: dict[str, str], *, new: boo
         errors["ends_at"] = _("A meeting lasts at most 12 hours.")
     if plan.starts_at > now + SCHEDULE_AHEAD:
         errors["starts_at"] = _("A meeting is scheduled at most a year ahead.")
-    elif new and plan.starts_at < now - ENTER_AFTER:
+    elif plan.starts_at < now - ENTER_AFTER:
         errors["starts_at"] = _("A meeting is entered at most a year after it was held.")
 
 
@@ -453,7 +500,7 @@ def schedule_meeting(actor: User, now: datetime, values: Mapping[str, Any]) -> M
     plan.invite = _read_invited(
         values.get("invite"), actor, plan.buildings, errors, all_of=values.get("invite_buildings")
     )
-    _check_times(plan, now, errors, new=True)
+    _check_times(plan, now, errors)
     if errors:
         raise _refused(errors)
     assert plan.kind and plan.title and plan.starts_at and plan.ends_at and plan.place and plan.host
@@ -538,14 +585,20 @@ def update_meeting(meeting_id: Any, actor: User, now: datetime, changes: Mapping
             errors[name] = _("The meeting is held: its time and place stay as they were.")
     if "kind" in changes:
         plan.kind = _read_kind(changes.get("kind"), errors)
+        if plan.kind is not None and plan.kind != meeting.kind and meeting.state == MeetingState.HELD:
+            # its requests were filed with the kind's channel: the meeting and its figures would disagree
+            errors["kind"] = _(
+                "The meeting is held: its requests were filed as raised at a %(kind)s.",
+                kind=_kind_name(meeting.kind),
+            )
     if "title" in changes:
         plan.title = _text(changes.get("title"), "title", errors, required=True, limit=TITLE_MAX)
     if "starts_at" in changes:
         plan.starts_at = parse_moment(changes.get("starts_at"), "starts_at", errors)
         if "ends_at" not in changes and plan.starts_at is not None:  # moved: it lasts as long as before
             plan.ends_at = plan.starts_at + (meeting.ends_at - meeting.starts_at)
-    if "ends_at" in changes:
-        plan.ends_at = parse_moment(changes.get("ends_at"), "ends_at", errors)
+    if "ends_at" in changes:  # left empty: 90 minutes from the start
+        plan.ends_at = parse_moment(changes.get("ends_at"), "ends_at", errors, required=False)
     if "place" in changes:
         plan.place = _text(changes.get("place"), "place", errors, required=True, limit=PLACE_MAX)
     if "description" in changes:
@@ -578,9 +631,7 @@ def update_meeting(meeting_id: Any, actor: User, now: datetime, changes: Mapping
         )
     uninvite: list[MeetingInvitation] = []
     if "uninvite" in changes:
-        codes = {
-            uscc_codes.normalise(c) for c in _texts(changes.get("uninvite"), "uninvite", errors, INVITED_MAX)
-        }
+        codes = set(_codes(changes.get("uninvite"), "uninvite", errors, INVITED_MAX))
         uninvite = [i for i in meeting.invitations if i.enterprise.uscc in codes]
         if len(uninvite) != len(codes) and "uninvite" not in errors:
             errors["uninvite"] = _("Only invited enterprises can be taken off the list.")
@@ -595,7 +646,7 @@ def update_meeting(meeting_id: Any, actor: User, now: datetime, changes: Mapping
         else:
             cancel = True
     if {"starts_at", "ends_at"} & set(changes):
-        _check_times(plan, now, errors, new=False)
+        _check_times(plan, now, errors)
     if errors:
         raise _refused(errors)
     moved = (plan.starts_at, plan.ends_at) != (meeting.starts_at, meeting.ends_at) or (
@@ -733,8 +784,23 @@ def ask_question(meeting_id: Any, actor: User, now: datetime, values: Mapping[st
     return question
 
 
+def questions_for(meeting: Meeting, user: User) -> list[MeetingQuestion]:
+    """The questions sent to ``meeting`` that ``user`` may read (draft requests: a description, a phone):
+    an enterprise's contact its own enterprise's; whoever may change the meeting all; another liaison those
+    of enterprises of the buildings it covers; a department none."""
+    if user.role == Role.ENTERPRISE:
+        return questions_of(meeting, user.enterprise_id if user.enterprise_id is not None else -1)
+    if may_change(meeting, user):
+        return questions_of(meeting)
+    if user.role != Role.LIAISON:
+        return []
+    own = covered_by(user) or set()
+    return [q for q in questions_of(meeting) if q.enterprise.building_id in own]
+
+
 def questions_of(meeting: Meeting, enterprise_id: int | None = None) -> list[MeetingQuestion]:
-    """The questions sent to ``meeting`` (of one enterprise when given), in the order they came."""
+    """The questions sent to ``meeting`` (of one enterprise when given), in the order they came; for those
+    who may change the meeting (see :func:`questions_for` for a reader)."""
     query = select(MeetingQuestion).where(MeetingQuestion.meeting_id == meeting.id)
     if enterprise_id is not None:
         query = query.where(MeetingQuestion.enterprise_id == enterprise_id)
@@ -914,11 +980,12 @@ def record_minutes(meeting_id: Any, actor: User, now: datetime, values: Mapping[
     errors: dict[str, str] = {}
     _check_can_hold(meeting, now, errors)
     summary = _text(values.get("minutes"), "minutes", errors, required=False, limit=TEXT_MAX, multiline=True)
-    codes = [uscc_codes.normalise(c) for c in _texts(values.get("attended"), "attended", errors, INVITED_MAX)]
+    given = values.get("attended") is not None  # not given: the attendance stays as recorded
+    codes = _codes(values.get("attended"), "attended", errors, INVITED_MAX)
     attendees: list[Enterprise] = []
-    if "attended" not in errors:
+    if "attended" not in errors and given:
         attendees = _attendees(meeting, codes, errors)
-    raised = _raised_enterprises(meeting)
+    raised = _raised_enterprises(meeting) if given else set()
     missing = (
         [
             e.name
@@ -934,8 +1001,10 @@ def record_minutes(meeting_id: Any, actor: User, now: datetime, values: Mapping[
         )
     if errors:
         raise _refused(errors)
-    _mark_attended(meeting, attendees, now, exclusive=True)
-    meeting.minutes = summary
+    if given:
+        _mark_attended(meeting, attendees, now, exclusive=True)
+    if values.get("minutes") is not None or not meeting.minutes:
+        meeting.minutes = summary
     _hold(meeting, now)
     db.session.flush()
     return meeting
@@ -982,10 +1051,12 @@ def _mark_attended(
     """Mark ``enterprises`` as attended (walk-ins get an invitation row, ``invited`` false); with
     ``exclusive``, every other invited enterprise as absent."""
     came = {e.id: e for e in enterprises}
-    for invitation in meeting.invitations:
+    for invitation in list(meeting.invitations):
         if invitation.enterprise_id in came:
             invitation.attended = True
             came.pop(invitation.enterprise_id)
+        elif exclusive and not invitation.invited:  # a walk-in recorded by mistake: neither invited nor there
+            meeting.invitations.remove(invitation)
         elif exclusive:
             invitation.attended = False
     for enterprise in came.values():

@@ -350,11 +350,11 @@ def new() -> tuple[str, int] | Response:
 def _render_detail(meeting: Meeting, question_form: forms.QuestionForm | None = None) -> str:
     now = utcnow()
     enterprise_id = current_user.enterprise_id if current_user.role == Role.ENTERPRISE else None
-    invitations = sorted(meeting.invitations, key=lambda i: (i.enterprise.name, i.enterprise_id))
+    # an enterprise sees its own invitation, not who else is invited; another liaison those of its buildings
+    invitations = services.invitations_for(meeting, current_user)
     own: MeetingInvitation | None = None
-    if enterprise_id is not None:  # an enterprise sees its own invitation, not who else is invited
+    if enterprise_id is not None:
         own = next((i for i in invitations if i.enterprise_id == enterprise_id), None)
-        invitations = [own] if own is not None else []
     raised = services.meeting_requests(meeting)
     visible = _visible_ticket_ids([t.id for t, _answered in raised])
     answerable = (
@@ -375,7 +375,7 @@ def _render_detail(meeting: Meeting, question_form: forms.QuestionForm | None = 
         meeting=meeting,
         invitations=invitations,
         own=own,
-        questions=services.questions_of(meeting, enterprise_id),
+        questions=services.questions_for(meeting, current_user),
         raised=[(t, answered) for t, answered in raised if t.id in visible],
         question_form=question_form if answerable else None,
         answerable=answerable,
@@ -680,7 +680,9 @@ def _record_minutes(
 @roles_required(*FIELD_WORKERS)
 def agenda(meeting_id: int) -> str:
     meeting = services.get_meeting(current_user, meeting_id)
-    return render_template("meetings/agenda.html", meeting=meeting, agenda=queries.agenda(meeting))
+    return render_template(
+        "meetings/agenda.html", meeting=meeting, agenda=queries.agenda(meeting, current_user)
+    )
 
 
 # --------------------------------------------------------------------------- the calendar feed

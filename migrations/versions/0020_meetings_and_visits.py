@@ -85,6 +85,7 @@ def upgrade():
         batch_op.create_index("ix_visits_building_day", ["building_id", "visited_on"], unique=False)
         batch_op.create_index("ix_visits_enterprise_day", ["enterprise_id", "visited_on"], unique=False)
         batch_op.create_index("ix_visits_liaison_day", ["liaison_id", "visited_on"], unique=False)
+        batch_op.create_index("ix_visits_day", ["visited_on", "enterprise_id"], unique=False)
 
     op.create_table(
         "meeting_buildings",
@@ -245,6 +246,7 @@ def downgrade():
 
     op.drop_table("meeting_buildings")
     with op.batch_alter_table("visits", schema=None) as batch_op:
+        batch_op.drop_index("ix_visits_day")
         batch_op.drop_index("ix_visits_liaison_day")
         batch_op.drop_index("ix_visits_enterprise_day")
         batch_op.drop_index("ix_visits_building_day")

@@ -647,3 +647,53 @@ def test_the_portal_lists_coming_invitations_and_a_request_names_its_meeting(
     plain = world.submit(AFTER)
     db.session.commit()
     assert "ticket-origin" not in text(client.get(f"/tickets/{plain.number}"))
+
+
+def _selects_of(client: FlaskClient, path: str) -> int:
+    from sqlalchemy import event
+
+    seen: list[str] = []
+
+    def remember(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+        if statement.lstrip().upper().startswith("SELECT"):
+            seen.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", remember)
+    try:
+        response = client.get(path)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", remember)
+    assert response.status_code == 200, path
+    return len(seen)
+
+
+def test_a_meetings_pages_read_its_invitations_in_a_few_statements_however_many(
+    client: FlaskClient, world: World, clock: time_machine.Traveller
+) -> None:
+    def meeting_of(count: int) -> Meeting:
+        building = factories.building(world.street)
+        db.session.add(
+            factories.Coverage(liaison_id=world.liaison.id, building_id=building.id, role="deputy")
+        )
+        for _k in range(count):
+            factories.enterprise(building)
+        return services.schedule_meeting(
+            world.liaison,
+            SCHEDULED,
+            {
+                "kind": "tea_meeting",
+                "title": f"{count} 家企业的早茶会",
+                "starts_at": "2026-03-10 08:30",
+                "place": "一楼",
+                "buildings": [building.id],
+                "invite_buildings": [building.id],
+            },
+        )
+
+    small, large = meeting_of(3), meeting_of(30)
+    db.session.commit()
+    as_user(client, world.liaison)
+    for page in ("", "/agenda", "/edit"):
+        assert _selects_of(client, f"/meetings/{small.id}{page}") == _selects_of(
+            client, f"/meetings/{large.id}{page}"
+        ), page

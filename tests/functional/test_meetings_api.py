@@ -8,6 +8,7 @@ week before; time is frozen and moved on as the story goes (a token lasts a day:
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -465,7 +466,7 @@ def test_the_next_meetings_agenda_shows_the_open_requests_of_the_previous_one(
     second = _schedule(client, world, starts_at="2026-04-14 08:30", title="四月政企早茶会")
 
     agenda = liaison.ok("GET", f"/meetings/{second['id']}/agenda")
-    assert set(agenda) == {"meeting", "previous_meeting", "since", "enterprises", "truncated"}
+    assert set(agenda) == {"meeting", "previous_meeting", "since", "enterprises", "truncated", "left_out"}
     assert agenda["meeting"]["id"] == second["id"] and set(agenda["meeting"]) == MEETING_KEYS
     assert agenda["previous_meeting"] == {
         "id": first["id"],
@@ -850,3 +851,62 @@ def test_the_document_describes_the_meetings_and_the_tickets_origin(client: Flas
     assert schemas["MeetingItem"]["properties"]["urgency"]["enum"] == ["normal", "urgent"]
     assert "404" in paths["/api/v1/meetings/{meeting_id}/agenda"]["get"]["responses"]
     assert "403" in paths["/api/v1/meetings/{meeting_id}/agenda"]["get"]["responses"]
+
+
+def test_a_liaison_reads_only_its_buildings_part_of_a_street_meeting_and_a_contact_no_visit_notes(
+    client: FlaskClient, world: World
+) -> None:
+    from hotline.meetings import services as field_work
+
+    with time_machine.travel(SCHEDULED, tick=False):
+        sla.sync_calendar_from_package(SCHEDULED, years=[2026])
+        other = factories.liaison([world.other_enterprise.building])
+        meeting = field_work.schedule_meeting(
+            world.manager,
+            SCHEDULED,
+            {
+                "kind": "roundtable",
+                "title": "街道恳谈会",
+                "starts_at": "2026-03-10 14:30",
+                "place": "街道办",
+                "street": world.street.code,
+                "host": world.liaison.username,
+                "invite": [world.enterprise.uscc, world.other_enterprise.uscc],
+            },
+        )
+        for contact in (world.contact, world.other_contact):
+            field_work.ask_question(
+                meeting.id,
+                contact,
+                SCHEDULED,
+                {
+                    "category": world.category.code,
+                    "title": "问题",
+                    "description": "说明",
+                    "contact_phone": "13800138000",
+                },
+            )
+        hidden = world.submit(SCHEDULED, title="本楼诉求")
+        field_work.log_visit(
+            world.liaison,
+            SCHEDULED,
+            {
+                "enterprise_uscc": world.enterprise.uscc,
+                "visited_on": "2026-03-03",
+                "met": "张总",
+                "notes": "内部备注",
+            },
+        )
+        db.session.commit()
+        reader = Caller(client, other)
+        agenda = reader.ok("GET", f"/meetings/{meeting.id}/agenda")
+        assert [e["uscc"] for e in agenda["enterprises"]] == [world.other_enterprise.uscc]
+        assert agenda["left_out"] == 1 and hidden.number not in json.dumps(agenda)
+        questions = reader.ok("GET", f"/meetings/{meeting.id}/questions")
+        assert [q["enterprise"]["uscc"] for q in questions] == [world.other_enterprise.uscc]
+        shown = reader.ok("GET", f"/meetings/{meeting.id}")
+        assert [i["enterprise"]["uscc"] for i in shown["invitations"]] == [world.other_enterprise.uscc]
+        [visit] = Caller(client, world.contact).ok("GET", "/visits")["items"]
+        assert visit["notes"] is None and visit["met"] == "张总"
+        [visit] = Caller(client, world.liaison).ok("GET", "/visits")["items"]
+        assert visit["notes"] == "内部备注"

@@ -590,5 +590,5 @@ def test_the_field_work_of_the_year_past_meetings_visits_and_next_weeks_meeting(
     [upcoming] = db.session.scalars(select(Meeting).where(Meeting.state == MeetingState.SCHEDULED)).all()
     assert upcoming.starts_at > district.now
     assert db.session.scalars(select(MeetingQuestion).where(MeetingQuestion.meeting_id == upcoming.id)).all()
-    agenda = field_queries.agenda(upcoming)
+    agenda = field_queries.agenda(upcoming, upcoming.host)
     assert agenda.previous is not None and agenda.previous.state == MeetingState.HELD

@@ -320,7 +320,7 @@ def test_the_next_meetings_agenda_shows_what_is_open_and_what_was_resolved_since
     )
     tickets.rate(filed[4].id, world.contact, "basically_satisfied", "", AFTER + timedelta(hours=1))
     second = _schedule(world, starts_at="2026-04-14 08:30", title="四月政企早茶会")
-    agenda = queries.agenda(second)
+    agenda = queries.agenda(second, world.liaison)
     assert agenda.previous is first
     assert agenda.since == first.starts_at
     [entry] = agenda.enterprises
@@ -422,3 +422,122 @@ def test_with_nobody_to_take_it_a_managers_answer_at_the_table_is_refused_at_its
         meeting.id, world.manager, AFTER, [_item(world, enterprise=enterprise)]
     )
     assert ticket.state == TicketState.SUBMITTED  # without an answer it is filed, and waits for routing
+
+
+# --------------------------------------------------------------------------- after review: who reads what
+
+
+def _street_meeting(world: World):  # type: ignore[no-untyped-def]
+    """A manager's meeting of the whole street, hosted by the liaison of the first building: the street's
+    other building is covered by another liaison."""
+    return _schedule(
+        world,
+        actor=world.manager,
+        buildings=[],
+        street=world.street.code,
+        host=world.liaison.username,
+        invite=[world.enterprise.uscc, world.other_enterprise.uscc],
+        invite_buildings=[],
+    )
+
+
+def test_a_liaison_reads_a_street_meetings_agenda_and_questions_for_its_own_buildings_only(
+    world: World,
+) -> None:
+    meeting = _street_meeting(world)
+    other_building_liaison = factories.liaison([world.other_enterprise.building])
+    for contact in (world.contact, world.other_contact):
+        services.ask_question(
+            meeting.id,
+            contact,
+            SCHEDULED,
+            {
+                "category": world.category.code,
+                "title": "问题",
+                "description": "说明",
+                "contact_phone": "13800138000",
+            },
+        )
+    mine = world.submit(SCHEDULED, title="本楼的诉求")
+    theirs = tickets.submit_ticket(
+        world.other_contact,
+        category=world.category.code,
+        title="别的楼的诉求",
+        description="说明",
+        contact_phone="13800138000",
+        now=SCHEDULED,
+    )
+    # the host covers only the first building: it reads that enterprise's part, and is told of the other
+    agenda = queries.agenda(meeting, world.liaison)
+    assert [e.enterprise for e in agenda.enterprises] == [world.enterprise]
+    assert agenda.left_out == 1
+    assert [t.id for t in agenda.enterprises[0].open] == [mine.id]
+    # the other building's liaison sees the meeting (it serves its building) and only its part of it
+    agenda = queries.agenda(services.get_meeting(other_building_liaison, meeting.id), other_building_liaison)
+    assert [[t.id for t in e.open] for e in agenda.enterprises] == [[theirs.id]]
+    assert [q.enterprise_id for q in services.questions_for(meeting, other_building_liaison)] == [
+        world.other_enterprise.id
+    ]
+    assert [i.enterprise_id for i in services.invitations_for(meeting, other_building_liaison)] == [
+        world.other_enterprise.id
+    ]
+    # the manager who scheduled it reads everything; a contact its own; a department no question
+    assert len(queries.agenda(meeting, world.manager).enterprises) == 2
+    assert len(services.questions_for(meeting, world.manager)) == 2
+    assert [q.enterprise_id for q in services.questions_for(meeting, world.contact)] == [world.enterprise.id]
+    assert services.questions_for(meeting, world.department_user) == []
+
+
+def test_an_agenda_shows_at_most_twenty_requests_of_an_enterprise_and_says_so(world: World) -> None:
+    meeting = _schedule(world)
+    for k in range(queries.AGENDA_PER_ENTERPRISE + 2):
+        world.submit(SCHEDULED + timedelta(minutes=k), title=f"诉求{k:02d}")
+    [entry] = queries.agenda(meeting, world.liaison).enterprises
+    assert [t.title for t in entry.open] == [f"诉求{k:02d}" for k in range(queries.AGENDA_PER_ENTERPRISE)]
+    assert entry.more is True
+    # the previous meeting's attendance was never recorded: neither attended nor absent
+    later = _schedule(world, starts_at="2026-04-14 08:30")
+    [entry] = queries.agenda(later, world.liaison).enterprises
+    assert entry.attended_previous is None
+
+
+def test_correcting_the_summary_alone_keeps_the_attendance(world: World) -> None:
+    meeting = _schedule(world)
+    services.record_minutes(meeting.id, world.liaison, AFTER, {"attended": [world.enterprise.uscc.lower()]})
+    services.record_minutes(meeting.id, world.liaison, AFTER, {"minutes": "补充：停车问题会后跟进。"})
+    assert {i.enterprise_id: i.attended for i in meeting.invitations} == {world.enterprise.id: True}
+    assert meeting.minutes == "补充：停车问题会后跟进。"
+
+
+def test_a_walk_in_recorded_by_mistake_is_taken_off_when_unticked(world: World) -> None:
+    neighbour = factories.enterprise(world.building)
+    meeting = _schedule(world, invite_buildings=[], invite=[world.enterprise.uscc])
+    services.record_minutes(
+        meeting.id, world.liaison, AFTER, {"attended": [world.enterprise.uscc, neighbour.uscc]}
+    )
+    assert {i.enterprise_id: (i.invited, i.attended) for i in meeting.invitations} == {
+        world.enterprise.id: (True, True),
+        neighbour.id: (False, True),
+    }
+    services.record_minutes(meeting.id, world.liaison, AFTER, {"attended": [world.enterprise.uscc]})
+    assert {i.enterprise_id for i in meeting.invitations} == {world.enterprise.id}
+    with pytest.raises(NotFound):  # it neither was invited nor came: the meeting is not its to see
+        services.get_meeting(factories.enterprise_user(neighbour), meeting.id)
+
+
+def test_a_meeting_is_not_moved_into_the_far_past_nor_to_a_far_offset_nor_changes_kind_once_held(
+    world: World,
+) -> None:
+    meeting = _schedule(world)
+    for moment in ("1900-01-01 00:00+08:00", "2026-03-10 08:30+23:59", "2024-01-01 08:30"):
+        with pytest.raises(ValidationFailed) as refused:
+            services.update_meeting(meeting.id, world.liaison, SCHEDULED, {"starts_at": moment})
+        assert "starts_at" in refused.value.fields, moment
+    moved = services.update_meeting(
+        meeting.id, world.liaison, SCHEDULED, {"starts_at": "2026-03-10T09:00+08:00", "ends_at": ""}
+    )
+    assert moved.ends_at - moved.starts_at == timedelta(minutes=90)
+    services.record_minutes(meeting.id, world.liaison, AFTER, {"attended": [world.enterprise.uscc]})
+    with pytest.raises(ValidationFailed) as refused:
+        services.update_meeting(meeting.id, world.liaison, AFTER, {"kind": "roundtable"})
+    assert "kind" in refused.value.fields
