@@ -39,6 +39,8 @@ from hotline.errors import Forbidden, NotFound
 from hotline.extensions import db
 from hotline.meetings import queries, services
 from hotline.meetings.models import Meeting, MeetingInvitation, MeetingQuestion, TicketOrigin, Visit
+from hotline.tickets.idempotency import doc as idempotency_doc
+from hotline.tickets.idempotency import intake
 from hotline.tickets.models import Ticket
 from hotline.tickets.queries import visible_tickets
 from hotline.timeutil import LOCAL_TZ
@@ -251,24 +253,37 @@ def record_minutes(body: dict[str, Any], meeting_id: int) -> ms.MeetingView:
 @token_required
 @_meeting_first
 @bp.arguments(ms.MeetingRequestsBody)
-@errors_documented(401, 403, 404)
-@bp.response(201, schemas.TicketSchema(many=True))
-@bp.doc(security=BEARER, summary="File the requests raised at the meeting, all at once")
+@errors_documented(401, 403, 404, 409)
+@bp.response(201, schemas.TicketSchema(many=True), headers=idempotency_doc.REPLAYED_HEADER_DOC)
+@bp.doc(
+    security=BEARER,
+    summary="File the requests raised at the meeting, all at once",
+    parameters=[idempotency_doc.KEY_PARAMETER],
+)
 def file_requests(body: dict[str, Any], meeting_id: int) -> Response:
     """The requests raised at the table, several at once, each for one enterprise that came, all filed or
     none: every problem is named at its row (``items.<n>.<field>``) and nothing is saved unless every row is
     valid.  An item with an ``answer`` is filed and resolved in one step (the enterprise still rates it);
     the rest are filed with the meeting's channel and routed as usual.  Each answer carries ``"meeting"``.
-    Every item's enterprise is marked as attended and the meeting as held."""
-    user = api_user()
+    Every item's enterprise is marked as attended and the meeting as held.
 
-    def file() -> list[dict[str, Any]]:
+    With an ``Idempotency-Key`` header the batch is filed once however often the call is sent, as with
+    ``POST /tickets``: the same key and body within 24 hours answers the first 201 and its list again
+    (``Idempotent-Replayed: true``); the key with another body (or for another meeting) is 409
+    ``idempotency_key_reused``; the key while its first call is still running waits up to a second for it,
+    else 409 ``idempotency_key_in_flight`` with ``Retry-After``."""
+    user = api_user()
+    key = intake.api_key()  # 400 for a malformed key, before anything is filed
+
+    def file() -> tuple[list[dict[str, Any]], int | None]:
         filed = services.file_meeting_requests(meeting_id, user, utcnow(), body.get("items"))
         schemas.known_origins({t.id: (meeting_id, None) for t in filed})
         # read before the commit, while the requests and what they name are loaded
-        return [dict(TICKET_ANSWER.dump(t)) for t in filed]
+        return [dict(TICKET_ANSWER.dump(t)) for t in filed], (filed[0].id if filed else None)
 
-    answer = jsonify(perform(file))
+    if key is not None:
+        return intake.file_api_batch_once(user, key, file)
+    answer = jsonify(perform(file)[0])
     answer.status_code = 201
     return answer
 
@@ -348,22 +363,40 @@ def list_visits(args: dict[str, Any]) -> dict[str, Any]:
     return schemas.page_answer(result, _visit_views(list(result.items), user))
 
 
+def _visit_location(answer: Any) -> str | None:
+    """The ``Location`` of a visit's answer (as it was stored, for a replay): the visit it logged."""
+    visit = answer.get("visit") if isinstance(answer, dict) else None
+    visit_id = visit.get("id") if isinstance(visit, dict) else None
+    return url_for("api.visit_detail", visit_id=visit_id) if isinstance(visit_id, int) else None
+
+
 @bp.route("/visits", methods=["POST"])
 @token_required
 @bp.arguments(ms.VisitCreate)
-@errors_documented(401, 403)
-@bp.response(201, ms.VisitWithRequests)
-@bp.doc(security=BEARER, summary="Log a visit and the requests raised on it")
+@errors_documented(401, 403, 409)
+@bp.response(201, ms.VisitWithRequests, headers=idempotency_doc.REPLAYED_HEADER_DOC)
+@bp.doc(
+    security=BEARER,
+    summary="Log a visit and the requests raised on it",
+    parameters=[idempotency_doc.KEY_PARAMETER],
+)
 def log_visit(body: dict[str, Any]) -> Response:
     """A liaison logs its visit to an enterprise of its buildings (a manager to any): the day, whom it met,
     notes, and the requests raised (``items``: each as a meeting's, without the enterprise), filed with
     channel ``visit``, answered on the spot when they carry an ``answer``.  All or nothing: every problem
     at its field or row (``items.<n>.<field>``).  The answer is the visit and its requests, each carrying
-    ``"visit"``."""
+    ``"visit"``.
+
+    With an ``Idempotency-Key`` header the visit and its requests are logged once however often the call is
+    sent, as with ``POST /tickets``: the same key and body within 24 hours answers the first 201 again
+    (``Idempotent-Replayed: true``, the same ``Location``); the key with another body is 409
+    ``idempotency_key_reused``; the key while its first call is still running waits up to a second for it,
+    else 409 ``idempotency_key_in_flight`` with ``Retry-After``."""
     user = api_user()
+    key = intake.api_key()  # 400 for a malformed key, before anything is logged
     values = {k: v for k, v in body.items() if v is not None}
 
-    def log() -> tuple[dict[str, Any], int]:
+    def log() -> tuple[dict[str, Any], int | None]:
         visit, filed = services.log_visit(user, utcnow(), values)
         schemas.known_origins({t.id: (None, visit.id) for t in filed})
         # read before the commit, while the visit, the requests and what they name are loaded
@@ -371,12 +404,14 @@ def log_visit(body: dict[str, Any]) -> Response:
         return {
             "visit": ms.VisitSchema().dump(view),
             "requests": TICKET_ANSWER.dump(filed, many=True),
-        }, visit.id
+        }, (filed[0].id if filed else None)
 
-    body_out, visit_id = perform(log)
+    if key is not None:
+        return intake.file_api_batch_once(user, key, log, location=_visit_location)
+    body_out, _ticket_id = perform(log)
     answer = jsonify(body_out)
     answer.status_code = 201
-    answer.headers["Location"] = url_for("api.visit_detail", visit_id=visit_id)
+    answer.headers["Location"] = url_for("api.visit_detail", visit_id=body_out["visit"]["id"])
     return answer
 
 

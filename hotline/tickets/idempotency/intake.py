@@ -6,6 +6,9 @@ the first call files the request and answers 201; the same call again within 24 
 body with ``Idempotent-Replayed: true`` (sent while the first is still running, it waits for it up to
 :data:`API_LOCK_WAIT_SECONDS`); the key with another body is 409 ``idempotency_key_reused``; the key while
 its first call is still running after that wait is 409 ``idempotency_key_in_flight`` with ``Retry-After``.
+The calls that file several requests at once (``POST /api/v1/meetings/<id>/requests``, ``POST
+/api/v1/visits``) go through :func:`file_api_batch_once`, with the same rules.  The fingerprint holds the
+method and the path, so a key's answer is only ever given to the endpoint (and meeting) it was sent to.
 
 The filing forms carry a one-time token (a hidden field, :func:`issue_form_token`);
 :func:`file_form_once` files the request once per token and user, and hands the request already filed to
@@ -16,6 +19,7 @@ token is filed as before.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from flask import flash, jsonify, request, url_for
@@ -50,30 +54,29 @@ def api_key() -> str | None:
     return services.parse_key(request.headers.get(services.HEADER))
 
 
-def _answer(status: int, body: Any, number: str | None, *, replayed: bool) -> Response:
+def _answer(status: int, body: Any, location: str | None, *, replayed: bool) -> Response:
     response = jsonify(body)
     response.status_code = status
-    if number is not None:
-        response.headers["Location"] = url_for("api.ticket_detail", number=number)
+    if location is not None:
+        response.headers["Location"] = location
     if replayed:
         response.headers[services.REPLAYED_HEADER] = "true"
     return response
 
 
-def file_api_request_once(
-    user: User, key: str, work: Callable[[], Ticket], dump: Callable[[Ticket], Any]
-) -> Response:
-    """File the request ``work`` files, once per user and key, and answer with ``dump`` of it (201).
+def _ticket_location(number: str | None) -> str | None:
+    return url_for("api.ticket_detail", number=number) if number is not None else None
 
-    Raises :class:`~hotline.tickets.idempotency.services.IdempotencyKeyReused` (409) and the errors of
-    ``work``; answers 409 with ``Retry-After`` while another call with the key is running.
-    """
+
+def _claim_api_key(user: User, key: str, now: datetime) -> services.Claim | Response:
+    """Claim the user's key for the current call (its method, path and body), or the 409 "being processed"
+    answer (``Retry-After``) when another call with the key is still running.  Raises
+    :class:`~hotline.tickets.idempotency.services.IdempotencyKeyReused` (409) for another body."""
     _settle_language()
-    now = utcnow()
     user_id = user.id
     print_ = services.fingerprint(request.method, request.path, request.get_data(cache=True))
     try:
-        claim = services.claim(
+        return services.claim(
             user_id, IdempotencyScope.API, key, print_, now, lock_wait=API_LOCK_WAIT_SECONDS
         )
     except services.IdempotencyKeyInFlight as error:
@@ -85,10 +88,24 @@ def file_api_request_once(
     except services.IdempotencyKeyReused:
         db.session.rollback()
         raise
+
+
+def file_api_request_once(
+    user: User, key: str, work: Callable[[], Ticket], dump: Callable[[Ticket], Any]
+) -> Response:
+    """File the request ``work`` files, once per user and key, and answer with ``dump`` of it (201).
+
+    Raises :class:`~hotline.tickets.idempotency.services.IdempotencyKeyReused` (409) and the errors of
+    ``work``; answers 409 with ``Retry-After`` while another call with the key is running.
+    """
+    now = utcnow()
+    claim = _claim_api_key(user, key, now)
+    if isinstance(claim, Response):
+        return claim
     if claim.answered:
         number = _number(claim.ticket_id)
         db.session.rollback()  # nothing to change: let the row go
-        return _answer(int(claim.status or 201), claim.body, number, replayed=True)
+        return _answer(int(claim.status or 201), claim.body, _ticket_location(number), replayed=True)
 
     def filed() -> tuple[Any, str]:
         # the body is read before the commit, while the request is loaded
@@ -97,7 +114,44 @@ def file_api_request_once(
         return answer.settle(ticket), ticket.number
 
     body, number = perform(filed)
-    return _answer(201, body, number, replayed=False)
+    return _answer(201, body, _ticket_location(number), replayed=False)
+
+
+def file_api_batch_once(
+    user: User,
+    key: str,
+    work: Callable[[], tuple[Any, int | None]],
+    *,
+    location: Callable[[Any], str | None] | None = None,
+) -> Response:
+    """Run ``work``, which files several requests at once and returns the answer's body and the id of a
+    request it filed (None if none), once per user and key, and answer 201 with that body (and
+    ``location`` of it, if given, as ``Location``).
+
+    The same call again within 24 hours answers the stored body again, with ``Idempotent-Replayed``; as
+    :func:`file_api_request_once`, it raises
+    :class:`~hotline.tickets.idempotency.services.IdempotencyKeyReused` (409) and the errors of ``work``
+    (a refusal is rolled back with the key's claim: nothing is kept), and answers 409 with ``Retry-After``
+    while another call with the key is running.  ``work`` builds its body before the commit, while what it
+    filed is loaded; the answer is stored after its flushes (a batch is several requests: it is not
+    written in the statement of one of them, as :func:`file_api_request_once`'s is).
+    """
+    now = utcnow()
+    claim = _claim_api_key(user, key, now)
+    if isinstance(claim, Response):
+        return claim
+    if claim.answered:
+        db.session.rollback()  # nothing to change: let the row go
+        body = claim.body
+        return _answer(int(claim.status or 201), body, location(body) if location else None, replayed=True)
+
+    def filed() -> Any:
+        body, ticket_id = work()
+        services.record_answer(claim, status=201, body=body, ticket_id=ticket_id, now=now)
+        return body
+
+    body = perform(filed)
+    return _answer(201, body, location(body) if location else None, replayed=False)
 
 
 def _settle_language() -> None:

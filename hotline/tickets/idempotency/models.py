@@ -18,7 +18,7 @@ KEY_MAX = 255  # the longest key a client may send (printable ASCII)
 class IdempotencyScope(enum.StrEnum):
     """Where a key came from: the same string sent to the API and typed into a form are different keys."""
 
-    API = "api"  # the Idempotency-Key header of POST /api/v1/tickets
+    API = "api"  # the Idempotency-Key header of POST /api/v1/tickets, …/meetings/<id>/requests, …/visits
     FORM = "form"  # the one-time token of the portal's and the workbench's filing forms
 
 
