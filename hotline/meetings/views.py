@@ -177,18 +177,15 @@ def _invite_picker(
         ticked = list(
             db.session.scalars(
                 listing.where(
-                    Enterprise.uscc.in_(codes[: services.INVITED_MAX]), Enterprise.building_id.in_(offered_ids)
+                    Enterprise.uscc.in_(codes[: services.INVITED_MAX]),
+                    Enterprise.building_id.in_(offered_ids),
                 )
             )
         )
     offered_set = set(offered_ids)
-    ahead = {b: True for b in [*(e.building_id for e in ticked), *first] if b in offered_set}
-    listed: set[int] = set()
-    total = 0
-    for building_id in dict.fromkeys([*ahead, *offered_ids]):
-        if total + counts.get(building_id, 0) <= picker.cap:
-            listed.add(building_id)
-            total += counts.get(building_id, 0)
+    wanted = [b for b in [*(e.building_id for e in ticked), *first] if b in offered_set]
+    ahead = set(wanted)
+    listed = _within([*wanted, *offered_ids], counts, picker.cap)
     found: list[Enterprise] = []
     if listed:
         found = list(
@@ -214,6 +211,18 @@ def _invite_picker(
             picker.rest.append(group)
     picker.groups = [*chosen, *others]  # the buildings the form chose first, each part in the page's order
     return picker
+
+
+def _within(order: Sequence[int], counts: Mapping[int, int], cap: int) -> set[int]:
+    """The buildings, taken in ``order``, whose enterprises (``counts``) are listed together without
+    passing ``cap``: one with too many for what is left is passed over for the next."""
+    listed: set[int] = set()
+    total = 0
+    for building_id in order:
+        if building_id not in listed and total + counts.get(building_id, 0) <= cap:
+            listed.add(building_id)
+            total += counts.get(building_id, 0)
+    return listed
 
 
 def _add_error(target: Field, message: str) -> None:

@@ -26,6 +26,7 @@ from hotline.meetings.views import PICKER_STAFF
 from tests import factories
 from tests.factories import World
 from tests.functional.html import field_block, field_errors
+from tests.functional.test_hostile_input import like_postgres  # noqa: F401  (a fixture, used by name)
 from tests.functional.test_meeting_pages import SCHEDULED, as_user, clock, count, text  # noqa: F401
 from tests.helpers import csrf_token
 
@@ -59,7 +60,9 @@ def district(world: World, clock: time_machine.Traveller) -> list[Building]:  # 
 
 def enterprises_of(building: Building) -> list[Enterprise]:
     return list(
-        db.session.scalars(select(Enterprise).where(Enterprise.building_id == building.id).order_by(Enterprise.id))
+        db.session.scalars(
+            select(Enterprise).where(Enterprise.building_id == building.id).order_by(Enterprise.id)
+        )
     )
 
 
@@ -92,7 +95,9 @@ def meeting_fields(**values: Any) -> dict[str, Any]:
 
 def group(html: str, building: Building) -> str:
     """The picker's group of ``building`` (its box and its listed enterprises)."""
-    match = re.search(rf'<fieldset class="checkbox-group [^"]*" data-group="{building.id}">.*?</fieldset>', html, re.S)
+    match = re.search(
+        rf'<fieldset class="checkbox-group [^"]*" data-group="{building.id}">.*?</fieldset>', html, re.S
+    )
     assert match, f"no group of {building.name} on the page"
     return match.group(0)
 
@@ -265,3 +270,37 @@ def test_a_liaison_sees_every_enterprise_of_its_buildings(
     assert world.enterprise.uscc not in html
     street: Street = own[0].street
     assert street.name in html
+
+
+@pytest.mark.usefixtures("like_postgres")
+def test_hostile_values_in_the_picker_are_never_a_500(
+    client: FlaskClient, world: World, district: list[Building]
+) -> None:
+    as_user(client, world.manager)
+    page = text(client.get("/meetings/new"))
+    hostile = [
+        "9" * 20,
+        str(2**63),
+        "-1",
+        "x" * 4_000,
+        "%FF",
+        "<script>",
+        "９１１",
+        "ＡＢＣ" * 6,
+    ]  # NUL: 400 upfront
+    for action in ("list", "schedule"):
+        answer = client.post(
+            "/meetings/new",
+            data=meeting_fields(
+                csrf_token=csrf_token(page),
+                action=action,
+                buildings=hostile,
+                street=hostile,
+                invite=hostile,
+                invite_buildings=hostile,
+                invite_codes="\n".join(hostile),
+            ),
+        )
+        assert answer.status_code == (200 if action == "list" else 400), action
+        assert "<script>" not in text(answer)
+    assert count(Meeting) == 0
