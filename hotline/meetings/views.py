@@ -130,6 +130,7 @@ class _Picker:
     groups: list[_Group] = field(default_factory=list)
     rest: list[_Group] = field(default_factory=list)
     cap: int = PICKER_MAX
+    listable: bool = False  # the page has the button that lists the ticked buildings' enterprises
 
     @property
     def partial(self) -> bool:
@@ -423,6 +424,7 @@ def new() -> tuple[str, int] | Response:
             flash(_("The meeting is scheduled; the invited enterprises are told."), "success")
             return redirect(_detail(meeting.id))
     picker = _invite_picker(form, buildings, first=_chosen_buildings(form, buildings))
+    picker.listable = True
     page = render_template("meetings/new.html", form=form, picker=picker, has_buildings=bool(buildings))
     return page, 200 if listing else _status()
 

@@ -114,7 +114,9 @@ def test_a_managers_picker_lists_every_building_and_a_bounded_number_of_enterpri
     assert sorted(int(v) for v in BUILDING_BOX.findall(html)) == sorted(active)  # every building's box
     listed = ENTERPRISE_BOX.findall(html)
     assert 0 < len(listed) <= PICKER_STAFF
-    assert f"a page lists {PICKER_STAFF} at most" in html  # the others: by their building's box
+    assert f"a page lists {PICKER_STAFF} at most)" in html  # the others: by their building's box
+    assert "press “List the enterprises of the ticked buildings”" in html
+    assert 'name="action" value="list"' in html
     last = district[-1]
     assert not set(listed) & {e.uscc for e in enterprises_of(last)}
     assert re.search(rf'data-group="{last.id}"><input[^>]*value="{last.id}">.*?\(10\)', html)
@@ -233,6 +235,7 @@ def test_the_edit_page_of_a_district_meeting_lists_a_bounded_number_and_invites_
     assert 0 < len(listed) <= PICKER_STAFF
     assert not set(listed) & {e.uscc for e in enterprises_of(district[0])}  # invited already: not offered
     assert len(BUILDING_BOX.findall(html)) == BUILDINGS
+    assert "to invite some, type their credit codes below" in html and 'value="list"' not in html
     assert statements <= STATEMENTS_MAX and len(response.get_data()) < PAGE_MAX
 
     far = enterprises_of(district[-1])[0]
