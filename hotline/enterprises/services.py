@@ -7,6 +7,7 @@ from datetime import datetime
 from email_validator import EmailNotValidError, validate_email
 from flask_babel import gettext as _
 from sqlalchemy import Select, func, select
+from sqlalchemy.orm import contains_eager
 
 from hotline.auth import services as accounts
 from hotline.auth.models import Role, User
@@ -252,9 +253,14 @@ def _save_enterprise_and_contact(
 
 
 def buildings_for_onboarding(actor: User) -> list[Building]:
-    """The active buildings ``actor`` may onboard enterprises into: a liaison its own, staff all."""
+    """The active buildings ``actor`` may onboard enterprises into: a liaison its own, staff all (each with
+    its street loaded: the pages label a building by its street, without one query per street)."""
     query = (
-        select(Building).join(Street).where(Building.active.is_(True)).order_by(Street.name, Building.name)
+        select(Building)
+        .join(Street)
+        .options(contains_eager(Building.street))
+        .where(Building.active.is_(True))
+        .order_by(Street.name, Building.name)
     )
     if not actor.is_staff:
         query = query.where(Building.id.in_(covered_building_ids(actor)))

@@ -8,6 +8,7 @@ its row.  Choices are filled per page by the views.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -28,9 +29,10 @@ from wtforms import (
 from wtforms.validators import Length
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from hotline.enterprises import uscc as uscc_codes
 from hotline.meetings.labels import KIND_LABELS
 from hotline.meetings.models import MeetingKind
-from hotline.meetings.services import ITEMS_MAX, MET_MAX, PLACE_MAX
+from hotline.meetings.services import INVITED_MAX, ITEMS_MAX, MET_MAX, PLACE_MAX
 from hotline.tickets.forms import URGENCY_LABELS, Required, TicketForm, choices
 from hotline.tickets.models import Urgency
 from hotline.tickets.workflow import TEXT_MAX, TITLE_MAX
@@ -43,6 +45,8 @@ ROWS_MAX = 2 * ITEMS_MAX
 # Asia/Shanghai time; <input type=date> sends 2026-03-10.
 MOMENT = {"type": "datetime-local"}
 DAY = {"type": "date"}
+# Credit codes typed in to invite: one a line, or separated by spaces, commas, semicolons or 、.
+CODE_SEPARATORS = re.compile(r"[\s,;，；、]+")
 
 
 class MultiCheckboxField(SelectMultipleField):
@@ -95,6 +99,14 @@ class MeetingFields(FlaskForm):
     host = SelectField(_l("Host"), validate_choice=False)
     invite = _checkboxes(_l("Invite enterprises"))
     invite_buildings = _checkboxes(_l("All enterprises of a building"))
+    invite_codes = _text(
+        _l("Invite by credit code"),
+        maximum=INVITED_MAX * 20,
+        description=_l(
+            "Unified social credit codes of enterprises of the meeting's buildings, one a line or separated "
+            "by commas: for those not listed above."
+        ),
+    )
 
 
 class ScheduleForm(MeetingFields):
@@ -129,9 +141,17 @@ def meeting_values(form: MeetingFields) -> dict[str, Any]:
         "description": form.description.data or "",
         "departments": list(form.departments.data or []),
         "host": form.host.data or "",
-        "invite": list(form.invite.data or []),
+        "invite": invited_codes(form),
         "invite_buildings": list(form.invite_buildings.data or []),
     }
+
+
+def invited_codes(form: MeetingFields) -> list[str]:
+    """The credit codes of the enterprises ticked and of those typed in, each once (as the services read
+    them: without spaces, upper-case)."""
+    typed = CODE_SEPARATORS.split(form.invite_codes.data or "")
+    codes = (uscc_codes.normalise(raw) for raw in [*(form.invite.data or []), *typed])
+    return list(dict.fromkeys(code for code in codes if code))
 
 
 def schedule_values(form: ScheduleForm) -> dict[str, Any]:

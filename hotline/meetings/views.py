@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -27,7 +27,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from icalendar import Calendar, Event
 from itsdangerous import BadData, URLSafeSerializer
-from sqlalchemy import case, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response
 from wtforms import Field, FieldList
@@ -68,6 +68,8 @@ FEED_ROLES = (Role.LIAISON, Role.MANAGER, Role.ADMIN)
 FEED_LOOKBACK = timedelta(days=90)
 FEED_SALT = "meetings-feed"
 PICKER_MAX = 2000  # enterprises offered in one picker (a building's "all" box covers the rest)
+PICKER_STAFF = 300  # enterprises a manager's picker lists (of the district's many buildings)
+USCC_SHAPE = re.compile(r"[0-9A-Z]{18}")  # a credit code ticked in the picker (looked up only if so)
 ROW_KEY = re.compile(r"items\.(\d+)(?:\.(\w+))?")
 
 
@@ -111,36 +113,117 @@ def _host_choices(form: forms.MeetingFields) -> None:
 
 
 @dataclass
+class _Group:
+    """One building of the picker: its "all enterprises of it" box and the boxes of its listed enterprises
+    (``unlisted``: how many of its enterprises are not listed)."""
+
+    box: Field
+    options: list[Field] = field(default_factory=list)
+    unlisted: int = 0
+
+
+@dataclass
 class _Picker:
-    """The enterprises offered for invitation, grouped by building (``group_of``: credit code → building)."""
+    """The enterprises offered for invitation: the buildings whose enterprises are listed (``groups``),
+    then those offered by their box only (``rest``), with the cap that left them out."""
 
-    group_of: dict[str, str] = field(default_factory=dict)
-    truncated: bool = False
+    groups: list[_Group] = field(default_factory=list)
+    rest: list[_Group] = field(default_factory=list)
+    cap: int = PICKER_MAX
+    listable: bool = False  # the page has the button that lists the ticked buildings' enterprises
+
+    @property
+    def partial(self) -> bool:
+        """Whether some enterprise is not listed (its building's box, or its credit code, invites it)."""
+        return bool(self.rest) or any(g.unlisted for g in self.groups)
 
 
-def _invite_choices(
-    form: forms.MeetingFields, buildings: Sequence[Building], leave_out: set[int] | None = None
+def _invite_picker(
+    form: forms.MeetingFields,
+    buildings: Sequence[Building],
+    *,
+    first: Sequence[int] = (),
+    leave_out: Collection[int] = (),
 ) -> _Picker:
-    """Offer the enterprises of ``buildings`` (but ``leave_out``) to invite, and each building's "all"."""
-    picker = _Picker()
-    found: list[Enterprise] = []
-    if buildings:
-        found = list(
-            db.session.scalars(
-                select(Enterprise)
-                .where(Enterprise.building_id.in_([b.id for b in buildings]))
-                .order_by(Enterprise.name, Enterprise.id)
-                .limit(PICKER_MAX + 1)
-            )
-        )
-    picker.truncated = len(found) > PICKER_MAX
-    offered = [e for e in found[:PICKER_MAX] if e.id not in (leave_out or set())]
-    form.invite.choices = [(e.uscc, e.name) for e in offered]
+    """Offer the enterprises of ``buildings`` (but ``leave_out``, already invited) to invite, and each
+    building's "all of them" box.
+
+    A liaison's buildings are listed with all their enterprises.  A manager's are the district's: the
+    enterprises of as many buildings as :data:`PICKER_STAFF` allows are listed, those of the buildings of
+    the enterprises ticked and of ``first`` (the buildings the form chose) before the others'; the rest of
+    the buildings are offered by their box (and by the credit codes field).  What is ticked stays ticked.
+    A few statements, whatever the number of buildings; the page is rendered from the groups (linear)."""
+    picker = _Picker(cap=PICKER_STAFF if current_user.is_staff else PICKER_MAX)
     form.invite_buildings.choices = [
         (str(b.id), _("All enterprises of %(building)s", building=b.name)) for b in buildings
     ]
-    picker.group_of = {e.uscc: str(e.building_id) for e in offered}
+    if not buildings:
+        form.invite.choices = []
+        return picker
+    offered_ids = [b.id for b in buildings]
+    counting = (
+        select(Enterprise.building_id, func.count())
+        .where(Enterprise.building_id.in_(offered_ids))
+        .group_by(Enterprise.building_id)
+    )
+    listing = select(Enterprise).order_by(Enterprise.name, Enterprise.id)
+    if leave_out:
+        counting = counting.where(Enterprise.id.not_in(list(leave_out)))
+        listing = listing.where(Enterprise.id.not_in(list(leave_out)))
+    counts: dict[int, int] = {row[0]: row[1] for row in db.session.execute(counting)}
+
+    ticked: list[Enterprise] = []
+    codes = [c for c in dict.fromkeys(form.invite.data or []) if USCC_SHAPE.fullmatch(c)]
+    if codes:
+        ticked = list(
+            db.session.scalars(
+                listing.where(
+                    Enterprise.uscc.in_(codes[: services.INVITED_MAX]),
+                    Enterprise.building_id.in_(offered_ids),
+                )
+            )
+        )
+    offered_set = set(offered_ids)
+    wanted = [b for b in [*(e.building_id for e in ticked), *first] if b in offered_set]
+    ahead = set(wanted)
+    listed = _within([*wanted, *offered_ids], counts, picker.cap)
+    found: list[Enterprise] = []
+    if listed:
+        found = list(
+            db.session.scalars(listing.where(Enterprise.building_id.in_(sorted(listed))).limit(picker.cap))
+        )
+    known = {e.id for e in found}
+    offered = sorted([*found, *(e for e in ticked if e.id not in known)], key=lambda e: (e.name, e.id))
+    form.invite.choices = [(e.uscc, e.name) for e in offered]
+
+    options: dict[str, Field] = {option.data: option for option in form.invite}
+    by_building: dict[int, list[Field]] = {}
+    for enterprise in offered:
+        by_building.setdefault(enterprise.building_id, []).append(options[enterprise.uscc])
+    chosen: list[_Group] = []
+    others: list[_Group] = []
+    for building, box in zip(buildings, form.invite_buildings, strict=True):
+        group = _Group(box, by_building.get(building.id, []))
+        if building.id not in listed:
+            group.unlisted = counts.get(building.id, 0) - len(group.options)
+        if building.id in listed or group.options:
+            (chosen if building.id in ahead else others).append(group)
+        else:
+            picker.rest.append(group)
+    picker.groups = [*chosen, *others]  # the buildings the form chose first, each part in the page's order
     return picker
+
+
+def _within(order: Sequence[int], counts: Mapping[int, int], cap: int) -> set[int]:
+    """The buildings, taken in ``order``, whose enterprises (``counts``) are listed together without
+    passing ``cap``: one with too many for what is left is passed over for the next."""
+    listed: set[int] = set()
+    total = 0
+    for building_id in order:
+        if building_id not in listed and total + counts.get(building_id, 0) <= cap:
+            listed.add(building_id)
+            total += counts.get(building_id, 0)
+    return listed
 
 
 def _add_error(target: Field, message: str) -> None:
@@ -328,20 +411,29 @@ def new() -> tuple[str, int] | Response:
     )
     _department_choices(form)
     _host_choices(form)
-    picker = _invite_choices(form, buildings)
     if request.method == "GET":
         form.host.data = current_user.username
         if len(buildings) == 1:  # a liaison of one building: that one
             form.buildings.data = [str(buildings[0].id)]
-    if form.validate_on_submit():
+    # "List the enterprises of the ticked buildings": the form again, nothing scheduled, nothing refused
+    listing = request.method == "POST" and request.form.get("action") == "list"
+    if not listing and form.validate_on_submit():
         values = forms.schedule_values(form)
         meeting = perform(lambda: services.schedule_meeting(current_user, utcnow(), values), form=form)
         if isinstance(meeting, Meeting):
             flash(_("The meeting is scheduled; the invited enterprises are told."), "success")
             return redirect(_detail(meeting.id))
-    return render_template(
-        "meetings/new.html", form=form, picker=picker, has_buildings=bool(buildings)
-    ), _status()
+    picker = _invite_picker(form, buildings, first=_chosen_buildings(form, buildings))
+    picker.listable = True
+    page = render_template("meetings/new.html", form=form, picker=picker, has_buildings=bool(buildings))
+    return page, 200 if listing else _status()
+
+
+def _chosen_buildings(form: forms.ScheduleForm, buildings: Sequence[Building]) -> list[int]:
+    """The buildings the form chose (ticked, or of the street chosen), among ``buildings``."""
+    ticked = set(form.buildings.data or [])
+    street = form.street.data or None
+    return [b.id for b in buildings if str(b.id) in ticked or b.street.code == street]
 
 
 # --------------------------------------------------------------------------- one meeting
@@ -434,17 +526,20 @@ def ask(meeting_id: int) -> tuple[str, int] | Response:
     return _render_detail(services.get_meeting(current_user, meeting_id), form), 400
 
 
-def _edit_choices(form: forms.EditForm, meeting: Meeting) -> _Picker:
+def _edit_choices(form: forms.EditForm, meeting: Meeting) -> None:
     _department_choices(form)
     _host_choices(form)
-    invited = {i.enterprise_id for i in meeting.invitations}
-    picker = _invite_choices(form, meeting.buildings, leave_out=invited)
-    form.uninvite.choices = [
-        (i.enterprise.uscc, i.enterprise.name)
-        for i in sorted(meeting.invitations, key=lambda i: i.enterprise.name)
-        if i.invited and not i.attended
-    ]
-    return picker
+    invited = db.session.execute(  # one statement, not one per invitation
+        select(Enterprise.uscc, Enterprise.name)
+        .join(MeetingInvitation, MeetingInvitation.enterprise_id == Enterprise.id)
+        .where(
+            MeetingInvitation.meeting_id == meeting.id,
+            MeetingInvitation.invited.is_(True),
+            MeetingInvitation.attended.is_not(True),
+        )
+        .order_by(Enterprise.name, Enterprise.id)
+    )
+    form.uninvite.choices = [(uscc, name) for uscc, name in invited]
 
 
 def _changes(form: forms.EditForm, meeting: Meeting) -> dict[str, Any]:
@@ -485,7 +580,7 @@ def edit(meeting_id: int) -> tuple[str, int] | Response:
         form.description.data = meeting.description
         form.departments.data = [d.code for d in meeting.departments]
         form.host.data = meeting.host.username
-    picker = _edit_choices(form, meeting)
+    _edit_choices(form, meeting)
     if form.validate_on_submit():
         changes = _changes(form, meeting)
         done = perform(
@@ -497,6 +592,8 @@ def edit(meeting_id: int) -> tuple[str, int] | Response:
             flash(_("The meeting is changed."), "success")
             return redirect(_detail(meeting_id))
         meeting = services.get_meeting(current_user, meeting_id)
+    invited = {i.enterprise_id for i in meeting.invitations}
+    picker = _invite_picker(form, meeting.buildings, leave_out=invited)
     return render_template("meetings/edit.html", form=form, meeting=meeting, picker=picker), _status()
 
 

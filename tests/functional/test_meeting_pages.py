@@ -582,7 +582,7 @@ def test_hostile_values_in_every_form_are_refused_never_a_500(
         "kind", "title", "starts_at", "ends_at", "place", "description", "buildings", "street", "host",
         "departments", "invite", "invite_buildings", "uninvite", "response", "attended", "walk_ins",
         "minutes", "enterprise_uscc", "visited_on", "met", "notes", "submission_token", "category",
-        "contact_phone", "urgency",
+        "contact_phone", "urgency", "invite_codes", "action",
     }  # fmt: skip
     row_names = ("enterprise_uscc", "category", "title", "description", "contact_phone", "urgency", "answer")
 
