@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from typing import Any
 
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from hotline.errors import ValidationFailed
@@ -54,3 +56,26 @@ def whole_number(value: object, *, digits: int = 19) -> int | None:
     if not body or len(body) > digits or not body.isascii() or not body.isdigit():
         return None
     return int(text)
+
+
+def read_text(
+    value: Any, field: str, errors: dict[str, str], *, required: bool, limit: int, multiline: bool = False
+) -> str:
+    """The trimmed text of ``value`` for the field ``field``, or '' with its message in ``errors`` (not a
+    text, characters not allowed, required and empty, longer than ``limit``): for services that check every
+    field of a body at once."""
+    if value is None:
+        value = ""
+    if not isinstance(value, str):
+        errors[field] = _("Not a valid text.")
+        return ""
+    text = value.strip()
+    if has_control_characters(text, multiline=multiline):
+        errors[field] = str(NOT_ALLOWED_CHARACTERS)
+    elif required and not text:
+        errors[field] = _("This field is required.")
+    elif len(text) > limit:
+        errors[field] = _("At most %(n)d characters.", n=limit)
+    else:
+        return text
+    return ""

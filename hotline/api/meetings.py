@@ -241,8 +241,9 @@ def ask_question(body: dict[str, Any], meeting_id: int) -> tuple[MeetingQuestion
 @bp.doc(security=BEARER, summary="Record the minutes: who came, what was said")
 def record_minutes(body: dict[str, Any], meeting_id: int) -> ms.MeetingView:
     """The host (or whoever scheduled it, or a manager) records attendance (``attended``: every enterprise
-    that came; the other invited ones are absent) and a summary, from the meeting's start; the meeting
-    becomes held.  Recorded again, it corrects them; an enterprise that raised a request stays attended."""
+    that came; the other invited ones are absent; left out, the attendance stays as it was) and a summary
+    (left out, it stays), from the meeting's start; the meeting becomes held.  Recorded again, it corrects
+    them; an enterprise that raised a request stays attended."""
     user = api_user()
     values = {k: v for k, v in body.items() if v is not None}
     perform(lambda: services.record_minutes(meeting_id, user, utcnow(), values))

@@ -29,7 +29,7 @@ from hotline.auth.services import liaison_named
 from hotline.enterprises.models import Building, Coverage, CoverageRole, Department, Street
 from hotline.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from hotline.extensions import db
-from hotline.text import has_control_characters, whole_number
+from hotline.text import read_text, whole_number
 from hotline.tickets.models import Category
 
 CODE_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,31}")
@@ -56,22 +56,8 @@ def _refused(errors: Mapping[str, str]) -> ValidationFailed:
 
 
 def _text(value: Any, field: str, errors: dict[str, str], *, required: bool, limit: int) -> str:
-    """The trimmed text of ``value``, or '' with a message in ``errors``."""
-    if value is None:
-        value = ""
-    if not isinstance(value, str):
-        errors[field] = _("Not a valid text.")
-        return ""
-    text = value.strip()
-    if has_control_characters(text, multiline=False):
-        errors[field] = _("This text contains characters that are not allowed.")
-    elif required and not text:
-        errors[field] = _("This field is required.")
-    elif len(text) > limit:
-        errors[field] = _("At most %(n)d characters.", n=limit)
-    else:
-        return text
-    return ""
+    """The trimmed one-line text of ``value``, or '' with a message in ``errors``."""
+    return read_text(value, field, errors, required=required, limit=limit)
 
 
 def _code(value: Any, errors: dict[str, str]) -> str:

@@ -46,7 +46,7 @@ from hotline.meetings.models import (
     TicketOrigin,
     Visit,
 )
-from hotline.text import has_control_characters, whole_number
+from hotline.text import has_control_characters, read_text, whole_number
 from hotline.tickets import services as tickets
 from hotline.tickets.models import Channel, Ticket, Urgency
 from hotline.tickets.queries import active_category
@@ -82,25 +82,7 @@ def _refused(errors: Mapping[str, str]) -> ValidationFailed:
 # --------------------------------------------------------------------------- field checks
 
 
-def _text(
-    value: Any, name: str, errors: dict[str, str], *, required: bool, limit: int, multiline: bool = False
-) -> str:
-    """The trimmed text of ``value``, or '' with a message in ``errors`` under ``name``."""
-    if value is None:
-        value = ""
-    if not isinstance(value, str):
-        errors[name] = _("Not a valid text.")
-        return ""
-    text = value.strip()
-    if has_control_characters(text, multiline=multiline):
-        errors[name] = _("This text contains characters that are not allowed.")
-    elif required and not text:
-        errors[name] = _("This field is required.")
-    elif len(text) > limit:
-        errors[name] = _("At most %(n)d characters.", n=limit)
-    else:
-        return text
-    return ""
+_text = read_text  # every field checked at once, its message under its name (items.<n>.<field> too)
 
 
 def parse_moment(value: Any, name: str, errors: dict[str, str], *, required: bool = True) -> datetime | None:
