@@ -17,6 +17,7 @@ from hotline.meetings.models import (
 from hotline.notifications.models import Notification, NotificationKind
 from hotline.ops.models import Heartbeat, TaskCount
 from hotline.outbox.models import OutboxMessage
+from hotline.replies.models import ReplyTemplate
 from hotline.reports.models import FrozenReport
 from hotline.sla.models import CalendarDay, ClockAlert, ClockSchedule, Extension, Setting
 from hotline.stats.models import StatsCell
@@ -53,6 +54,7 @@ __all__ = [
     "OutboxMessage",
     "PasswordReset",
     "Rating",
+    "ReplyTemplate",
     "Role",
     "Setting",
     "StatsCell",

@@ -40,10 +40,12 @@ NAV = {
         NavItem("enterprises.index", _l("Enterprises")),
         NavItem("meetings.index", _l("Meetings")),
         NavItem("meetings.new_visit", _l("Log a visit")),
+        NavItem("replies.index", _l("Reply templates")),
     ],
     Role.DEPARTMENT: [
         NavItem("tickets.department_queue", _l("Department queue")),
         NavItem("meetings.index", _l("Meetings")),
+        NavItem("replies.index", _l("Reply templates")),
     ],
     Role.MANAGER: [
         NavItem("stats.dashboard", _l("Dashboard")),
@@ -57,6 +59,7 @@ NAV = {
         NavItem("sla.overdue", _l("Overdue board")),
         NavItem("sla.extensions", _l("Extensions")),
         NavItem("followup.queue", _l("Follow-up calls")),
+        NavItem("replies.index", _l("Reply templates")),
         NavItem("sla.calendar", _l("Calendar")),
         NavItem("sla.categories", _l("Categories and clocks")),
         NavItem("reports.index", _l("Reports")),

@@ -35,6 +35,7 @@ from tests.helpers import test_config as make_config
 from tests.integration.conftest import new_postgres_database
 
 APP_TABLES = {
+    "reply_templates",
     "api_tokens",
     "audit_entries",
     "buildings",
