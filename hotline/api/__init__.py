@@ -64,6 +64,7 @@ def init_app(app: Flask) -> None:
         followups,
         imports,
         meetings,
+        replies,
         reports,
         users,
     )
