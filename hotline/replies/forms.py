@@ -1,13 +1,12 @@
-"""The reply template's form: shape only (lengths, CSRF); the service decides the rest."""
+"""The reply template's form: CSRF and the asterisks; the service checks every field at once (lengths
+included), so every problem of a submission shows together, next to its field."""
 
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectField, StringField, TextAreaField
-from wtforms.validators import Length
 
-from hotline.replies.services import BODY_MAX, TITLE_MAX
 from hotline.tickets.forms import Required
 
 PLACEHOLDER_HELP = _l(
@@ -17,10 +16,8 @@ PLACEHOLDER_HELP = _l(
 
 
 class ReplyTemplateForm(FlaskForm):
-    title = StringField(_l("Title"), validators=[Required(), Length(max=TITLE_MAX)])
-    body = TextAreaField(
-        _l("Text"), validators=[Required(), Length(max=BODY_MAX)], description=PLACEHOLDER_HELP
-    )
+    title = StringField(_l("Title"), validators=[Required()])
+    body = TextAreaField(_l("Text"), validators=[Required()], description=PLACEHOLDER_HELP)
     category = SelectField(
         _l("Category"),
         validate_choice=False,
