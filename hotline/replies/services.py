@@ -5,7 +5,7 @@ The rules:
 - only staff (liaisons, departments, managers) keep templates; an enterprise's contact has none;
 - a personal template is its owner's alone: only it sees, edits and archives it;
 - a shared template is seen by all staff, made by a manager (the district's wording), edited and archived
-  by any manager or by its author;
+  by any manager or by its author (who may keep it shared, or not, even if no longer a manager);
 - a title (at most :data:`TITLE_MAX`) and a text (at most :data:`BODY_MAX`, placeholders allowed:
   :mod:`hotline.replies.placeholders`) are required; the category is optional, an active one's code.
 
@@ -43,7 +43,7 @@ def may_edit(template: ReplyTemplate, user: User) -> bool:
 
 
 def _read(
-    actor: User, title: object, body: object, category: object, shared: object
+    actor: User, title: object, body: object, category: object, shared: object, *, was_shared: bool = False
 ) -> tuple[str, str, Category | None, bool]:
     errors: dict[str, str] = {}
     title_text = read_text(title, "title", errors, required=True, limit=TITLE_MAX)
@@ -59,7 +59,7 @@ def _read(
         shared = False
     if errors:
         raise ValidationFailed(next(iter(errors.values())), errors)
-    if shared and not may_share(actor):
+    if shared and not was_shared and not may_share(actor):
         raise Forbidden(_("Only managers make shared reply templates."))
     return title_text, body_text, found, shared
 
@@ -107,7 +107,9 @@ def update_template(
     template = get_visible_template(actor, template_id)
     if not may_edit(template, actor):
         raise Forbidden(_("Only its author or a manager may change this reply template."))
-    title_text, body_text, found, is_shared = _read(actor, title, body, category, shared)
+    title_text, body_text, found, is_shared = _read(
+        actor, title, body, category, shared, was_shared=template.shared
+    )
     template.title = title_text
     template.body = body_text
     template.category_id = found.id if found else None

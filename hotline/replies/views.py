@@ -39,12 +39,14 @@ def _form(template: ReplyTemplate | None = None) -> ReplyTemplateForm:
     return form
 
 
-def _values(form: ReplyTemplateForm) -> dict[str, object]:
+def _values(form: ReplyTemplateForm, template: ReplyTemplate | None = None) -> dict[str, object]:
+    """The form's values for the service; without the shared box (not a manager) a template stays as it is."""
+    kept = template.shared if template is not None else False
     return {
         "title": form.title.data,
         "body": form.body.data,
         "category": form.category.data or None,
-        "shared": bool(form.shared.data) if "shared" in form else False,
+        "shared": bool(form.shared.data) if "shared" in form else kept,
     }
 
 
@@ -86,7 +88,7 @@ def edit(template_id: int) -> ResponseReturnValue:
     if form.is_submitted():
         if not form.validate():
             return render_template("replies/form.html", form=form, template=template), 400
-        values = _values(form)
+        values = _values(form, template)
         done = perform(
             lambda: services.update_template(template_id, current_user, utcnow(), **values), form=form
         )
