@@ -26,6 +26,8 @@ from hotline.timeutil import local_date
 QUERY_MAX = 100  # characters of a search read; more is cut
 TERMS_MAX = 5  # terms of a search read; more are ignored
 SUGGESTIONS = 5
+SUGGEST_POOL = 500  # public articles compared with a request being typed
+SUGGEST_MIN_SHARED = 2  # character pairs (or words) in common
 _SPLIT = re.compile(r"[\s,，。、；;：:？?！!()（）《》“”\"'【】]+")
 
 
@@ -62,10 +64,9 @@ def visible_condition(today: date, language: ArticleLanguage | None) -> ColumnEl
 
 
 def public_search(
-    text: str | None, now: datetime, language: ArticleLanguage | None, *, any_term: bool = False
+    text: str | None, now: datetime, language: ArticleLanguage | None
 ) -> Select[tuple[KbArticle]]:
-    """The published valid articles matching every term of ``text`` (any of them with ``any_term``: the
-    suggestions beside the request form, where the text is a sentence), the latest changed first.  No text:
+    """The published valid articles matching every term of ``text``, the latest changed first.  No text:
     all of them; a text with no term (only punctuation, control characters): none."""
     query = (
         select(KbArticle)
@@ -78,15 +79,54 @@ def public_search(
     terms = terms_of(text)
     if not terms:
         return query.where(false())
-    conditions = [_matches(t) for t in terms]
-    return query.where(or_(*conditions) if any_term else and_(*conditions))
+    return query.where(and_(*(_matches(t) for t in terms)))
+
+
+def _keys(text: str) -> set[str]:
+    """What two texts are compared by: the pairs of consecutive characters of each Chinese run, and the
+    lower-cased Latin words and numbers (an enterprise types a sentence, not search terms:
+    我想问研发费用加计扣除 shares 研发, 发费, 费用 … with an article titled 研发费用加计扣除政策问答)."""
+    keys: set[str] = set()
+    for run in _SPLIT.split(text.lower()):
+        for chunk in re.findall(r"[\u4e00-\u9fff]+|[a-z0-9]+", run):
+            if chunk.isascii():
+                if len(chunk) > 1:
+                    keys.add(chunk)
+            else:
+                keys.update(chunk[i : i + 2] for i in range(len(chunk) - 1))
+    return keys
 
 
 def suggestions(text: str | None, now: datetime, language: ArticleLanguage) -> list[KbArticle]:
-    """At most :data:`SUGGESTIONS` articles for a request being typed (none for an empty text)."""
-    if not text or not text.strip():
+    """At most :data:`SUGGESTIONS` articles for a request being typed: those whose title and tags share at
+    least :data:`SUGGEST_MIN_SHARED` character pairs (or words) with ``text``, the most shared first.
+
+    Bounded: the titles and tags of the :data:`SUGGEST_POOL` latest changed public articles of the language
+    (three short columns, through the public index) are compared in Python; the knowledge base is small,
+    and a sentence is not a substring of any title, so ``LIKE`` cannot find it."""
+    if not text or has_control_characters(text):
         return []
-    return list(db.session.scalars(public_search(text, now, language, any_term=True).limit(SUGGESTIONS)))
+    wanted = _keys(text[:QUERY_MAX])
+    if not wanted:
+        return []
+    pool = db.session.execute(
+        select(KbArticle.id, KbArticle.title, KbArticle.tags)
+        .where(visible_condition(local_date(now), language))
+        .order_by(KbArticle.updated_at.desc(), KbArticle.id.desc())
+        .limit(SUGGEST_POOL)
+    ).all()
+    scored = sorted(
+        (
+            (len(wanted & _keys(f"{title} {tags}")), -index, article_id)
+            for index, (article_id, title, tags) in enumerate(pool)
+        ),
+        reverse=True,
+    )
+    ids = [article_id for shared, _index, article_id in scored[:SUGGESTIONS] if shared >= SUGGEST_MIN_SHARED]
+    if not ids:
+        return []
+    found = {a.id: a for a in db.session.scalars(select(KbArticle).where(KbArticle.id.in_(ids)))}
+    return [found[i] for i in ids if i in found]
 
 
 def public_article(article_id: int, now: datetime) -> KbArticle:
