@@ -180,7 +180,8 @@ def test_search_finds_chinese_substrings_of_title_body_and_tags(client: FlaskCli
     assert titles("/kb/?q=研发 月租") == []  # every term must match
     assert titles("/kb/?q=100%") == ["研发费用加计扣除政策问答"]  # % is a character, not a wildcard
     assert titles("/kb/?q=%25%25%25") == []
-    assert titles("/kb/?q=a%00b") == []  # a NUL finds nothing, and is no error
+    assert client.get("/kb/?q=a%00b").status_code == 400  # refused by the app, not a 500
+    assert titles("/kb/?q=，。") == []  # punctuation only: no term, nothing found
     assert titles("/kb/") == ["停车位申请指南", "研发费用加计扣除政策问答"]  # Chinese pages: Chinese articles
 
     api = client.get("/api/v1/kb?q=月租").get_json()
@@ -304,3 +305,43 @@ def test_unknown_articles_answer_404(client: FlaskClient, world: World, path: st
 def test_validity_date_is_a_date(world: World) -> None:
     row = article(world, valid_until=date(2030, 1, 1))
     assert not row.expired_on(date(2030, 1, 1)) and row.expired_on(date(2030, 1, 2))
+
+
+def test_suggestions_leave_out_unrelated_sentences_drafts_and_the_other_language(
+    client: FlaskClient, world: World
+) -> None:
+    article(world)
+    article(world, title="研发费用归集口径说明", published=False)
+    article(world, title="R&D super deduction", body="研发费用", language="en")
+    assert client.get("/kb/suggest?q=办公楼停车位不足").get_json() == []
+    found = client.get("/kb/suggest?q=研发费用怎么算").get_json()
+    assert [a["title"] for a in found] == ["研发费用加计扣除政策问答"]
+    assert client.get("/kb/suggest?q=").get_json() == []
+    assert client.get("/kb/suggest?q=%00研发费用").status_code == 400  # the app refuses a NUL, no 500
+
+
+def test_the_owner_edits_an_article_and_the_change_is_public(client: FlaskClient, world: World) -> None:
+    row = article(world)
+    login(client, world.liaison.username)
+    page = text(client.get(f"/kb/manage/{row.id}/edit"))
+    assert 'value="研发费用加计扣除政策问答"' in page
+    response = post_form(
+        client,
+        f"/kb/manage/{row.id}/edit",
+        f"/kb/manage/{row.id}/edit",
+        {
+            "language": "zh",
+            "title": "研发费用加计扣除（2026年版）",
+            "body": "按实际发生额的100%加计扣除。",
+            "category": world.category.code,
+            "tags": "税收",
+            "policy_title": "",
+            "policy_number": "",
+            "policy_url": "",
+            "valid_until": "2030-12-31",
+        },
+    )
+    assert response.status_code == 302
+    public = client.application.test_client()
+    assert "研发费用加计扣除（2026年版）" in text(public.get(f"/kb/{row.id}"))
+    assert "2030-12-31" in text(public.get(f"/kb/{row.id}"))
