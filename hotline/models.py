@@ -5,6 +5,7 @@ from hotline.auth.models import ApiToken, LoginSession, PasswordReset, Role, Use
 from hotline.enterprises.models import Building, Coverage, CoverageRole, Department, Enterprise, Street
 from hotline.followup.models import FollowupCall
 from hotline.imports.models import ImportFile, ImportKind
+from hotline.kb.models import KbArticle, KbDeflection
 from hotline.meetings.models import (
     Meeting,
     MeetingBuilding,
@@ -43,6 +44,8 @@ __all__ = [
     "IdempotencyKey",
     "ImportFile",
     "ImportKind",
+    "KbArticle",
+    "KbDeflection",
     "LoginSession",
     "Meeting",
     "MeetingBuilding",

@@ -63,6 +63,7 @@ def init_app(app: Flask) -> None:
         extensions,
         followups,
         imports,
+        kb,
         meetings,
         replies,
         reports,

@@ -25,6 +25,7 @@ from hotline.enterprises.models import Building, Street
 from hotline.errors import ValidationFailed
 from hotline.extensions import db
 from hotline.i18n import localized_name
+from hotline.kb.queries import deflections_between
 from hotline.meetings.queries import FieldCoverage
 from hotline.stats import periods, rates
 from hotline.stats.dashboard import RANK_DEFAULT, RANK_KEYS, RANK_LABELS, build, period_text
@@ -39,6 +40,7 @@ from hotline.stats.queries import (
     figure_count,
     summary,
     tickets_behind,
+    utc_bounds,
 )
 from hotline.tickets import paging
 from hotline.tickets.models import Category, Ticket
@@ -370,6 +372,7 @@ def dashboard() -> tuple[str, int]:
         rank_columns=[(key, RANK_LABELS[key]) for key in RANK_KEYS],
         charts=data.charts,
         data=data.chart_data,
+        deflections=deflections_between(*utc_bounds(flt.stats)),
     ), 200
 
 

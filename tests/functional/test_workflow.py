@@ -21,6 +21,7 @@ from hotline.enterprises.models import ClaimState, CoverageRole
 from hotline.errors import Forbidden, InvalidTransition
 from hotline.extensions import db
 from hotline.imports.services import RowAction
+from hotline.kb.models import ArticleLanguage
 from hotline.meetings.models import InvitationResponse, MeetingKind, MeetingState
 from hotline.notifications.models import NotificationKind
 from hotline.sla.models import DaySource, ExtensionState
@@ -207,6 +208,7 @@ ENUMS = {
         InvitationResponse,
         InvitationAnswerValue,
         MeetingStateChange,
+        ArticleLanguage,
     )
 }
 

@@ -53,6 +53,8 @@ APP_TABLES = {
     "heartbeats",
     "idempotency_keys",
     "import_files",
+    "kb_articles",
+    "kb_deflections",
     "login_sessions",
     "meeting_buildings",
     "meeting_departments",
