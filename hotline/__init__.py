@@ -43,6 +43,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         i18n,
         imports,
         meetings,
+        merge,
         notifications,
         ops,
         outbox,
@@ -95,6 +96,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     imports.init_app(app)  # the district's spreadsheets
     reports.init_app(app)  # frozen reports, the public definitions
     followup.init_app(app)  # 回访: the follow-up calls' queue and actions
+    merge.init_app(app)  # duplicates and 并单 (issue 13)
     meetings.init_app(app)  # 早茶会, 恳谈会 and 走访: meetings, minutes, the agenda, visits
     admin.init_app(app)
     audit.init_app(app)  # the audit log's page

@@ -56,6 +56,8 @@ EVENT_LABELS: dict[EventKind, LazyString] = {
     EventKind.EXTENSION_REFUSED: _l("Extension refused"),
     EventKind.CLOCKS_RECOMPUTED: _l("Deadlines recomputed"),
     EventKind.FOLLOWUP_CALLED: _l("Follow-up call"),
+    EventKind.MERGED: _l("Merged (并单)"),
+    EventKind.UNMERGED: _l("Merge undone"),
 }
 
 CHANNEL_LABELS: dict[Channel, LazyString] = {

@@ -131,6 +131,9 @@ class EventKind(enum.StrEnum):
     CLOCKS_RECOMPUTED = "clocks_recomputed"  # the calendar or working hours changed
     # 回访 (issue 11): a follow-up call to an enterprise that did not rate, answered or not (hotline.followup)
     FOLLOWUP_CALLED = "followup_called"
+    # 并单 (issue 13): on the merged request (to state merged) and on the main one (it took X in); undone
+    MERGED = "merged"
+    UNMERGED = "unmerged"
 
 
 class Category(db.Model):  # type: ignore[name-defined]

@@ -512,6 +512,49 @@ _ROWS: tuple[Action, ...] = (
             "unanswered call closes it unrated, every attempt on its timeline."
         ),
     ),
+    # -------------------------------------------------------------- 并单: merging duplicates (issue 13)
+    Action(
+        "merge",
+        _l("Merge into another request"),
+        _l("The request has been merged; its enterprise follows the main request."),
+        states=OPEN_STATES,
+        who=(Who.ASSIGNEE, Who.MANAGER),
+        events=(EventKind.MERGED,),
+        leads_to=(TicketState.MERGED,),
+        refused=_l("A request that is “%(state)s” cannot be merged."),
+        forbidden=_l("Only the assignee or a manager may merge this request."),
+        fields=(
+            Field(
+                "into",
+                "line",
+                _l("Main request number"),
+                required=True,
+                max_length=20,
+                description=_l("An open or resolved request of the same enterprise or building."),
+            ),
+            Field("reason", "text", _l("Reason"), required=True, max_length=TEXT_MAX),
+        ),
+        button="btn-outline-secondary",
+        summary=(
+            "并单: a repeated request is merged into the main one (open or resolved, of the same enterprise "
+            "or building, not merged itself).  It leaves the figures; its enterprise is told of the main "
+            "request's answer."
+        ),
+    ),
+    Action(
+        "unmerge",
+        _l("Undo the merge"),
+        _l("The merge has been undone."),
+        states=(TicketState.MERGED,),
+        who=(Who.MANAGER,),
+        events=(EventKind.UNMERGED,),
+        leads_to=OPEN_STATES,
+        refused=_l("A request that is “%(state)s” is not merged."),
+        forbidden=_l("Only a manager may undo a merge."),
+        fields=(Field("reason", "text", _l("Reason"), max_length=TEXT_MAX),),
+        button="btn-outline-danger",
+        summary=("A manager undoes a merge on the day it was made: the request is back in its former state."),
+    ),
     Action(
         "withdraw",
         _l("Withdraw the request"),
