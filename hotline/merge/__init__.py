@@ -21,3 +21,4 @@ def init_app(app: Flask) -> None:
     events.subscribe(notices.on_event, (EventKind.MERGED, EventKind.RESOLVED), order=events.NOTIFY)
     app.register_blueprint(views.bp)
     app.jinja_env.globals["merge_context"] = views.merge_context
+    app.jinja_env.globals["similar_for_filing"] = views.similar_for_current_user

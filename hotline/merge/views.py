@@ -73,6 +73,11 @@ def similar_for_filing(user: User, values: Any) -> list[similar.Similar]:
     )
 
 
+def similar_for_current_user(values: Any) -> list[similar.Similar]:
+    """For the filing forms' template (after "Check for similar requests")."""
+    return similar_for_filing(current_user, values)
+
+
 def as_json(found: list[similar.Similar]) -> list[dict[str, Any]]:
     return [
         {
@@ -119,6 +124,6 @@ def merge_context(ticket: Ticket) -> dict[str, Any]:
             )
         )
         context["merged"] = [m for m in merged if m.id in seen]
-    if user.is_staff and ticket.state != TicketState.MERGED:
+    if user.role != Role.ENTERPRISE and ticket.state != TicketState.MERGED:
         context["duplicates"] = similar.possible_duplicates(user, ticket, utcnow())
     return context
