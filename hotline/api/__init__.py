@@ -65,6 +65,7 @@ def init_app(app: Flask) -> None:
         imports,
         meetings,
         reports,
+        similar,
         users,
     )
 

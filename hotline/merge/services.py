@@ -7,7 +7,7 @@ The services behind the lifecycle rows ``merge`` and ``unmerge`` (:mod:`hotline.
   shared fault of a building reaches several of its enterprises); a reason is required.  The merged request
   goes to state ``merged`` with ``merged_into_id``; a MERGED event on it (public: its enterprise sees where it
   went) and one on the main request (public only when both are of the same enterprise: another enterprise's
-  request is not shown to it).
+  request is not shown to it).  Requests merged into the merged one go along to the main one (no chains).
 - ``unmerge``: a manager, on the local day (Asia/Shanghai) of the merge: the request is back in the state it
   had, an UNMERGED event on both.
 """
@@ -84,6 +84,9 @@ def merge(ticket_id: int, actor: User, into: str, reason: str, now: datetime) ->
         raise ValidationFailed(_("Please correct the marked fields."), errors)
     assert main is not None
     ticket.merged_into_id = main.id
+    followers = merged_into(ticket)  # those merged into this one go along: one main request, no chains
+    for follower in followers:
+        follower.merged_into_id = main.id
     tickets._move(
         ticket,
         TicketState.MERGED,
@@ -100,7 +103,11 @@ def merge(ticket_id: int, actor: User, into: str, reason: str, now: datetime) ->
         now,
         body=text,
         public=main.enterprise_id == ticket.enterprise_id,
-        payload={"merged": ticket.number, "merged_title": ticket.title},
+        payload={
+            "merged": ticket.number,
+            "merged_title": ticket.title,
+            **({"with": [f.number for f in followers]} if followers else {}),
+        },
     )
     db.session.flush()
     return ticket

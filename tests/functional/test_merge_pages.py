@@ -165,3 +165,13 @@ def test_another_enterprise_sees_the_main_answer_but_not_the_main_request(
     assert "已协调周边停车场提供月租车位。" in html and f'href="/tickets/{main.number}"' not in html
     assert "a merged request is not rated" in html
     assert client.get(f"/tickets/{main.number}").status_code == 404
+
+
+def test_the_api_lists_possible_duplicates_for_staff_only(client: FlaskClient, world: World) -> None:
+    first = _commit(world.submit())
+    second = _commit(world.submit(**TYPED))
+    (item,) = Api(client, world.liaison).get(f"/tickets/{second}/similar").get_json()["items"]
+    assert item["number"] == first and 60 <= item["score"] <= 100 and item["state"] == "submitted"
+    enterprise = Api(client, world.contact)
+    assert enterprise.get(f"/tickets/{second}/similar").status_code == 403
+    assert Api(client, world.other_contact).get(f"/tickets/{second}/similar").status_code == 404

@@ -202,3 +202,13 @@ def test_similar_requests_are_of_the_same_enterprise_and_category_and_scored(wor
     )
     assert [s.ticket.number for s in found] == [mine.number]
     assert 60 <= found[0].score <= 100
+
+
+def test_requests_merged_into_a_request_follow_it_when_it_is_merged_in_turn(world):
+    main = world.in_progress(T0)
+    middle = assigned(world, world.submit(T0))
+    first = assigned(world, world.submit(T0))
+    merging.merge(first.id, world.manager, middle.number, "重复", T0)
+    merging.merge(middle.id, world.manager, main.number, "重复", T0)
+    assert first.merged_into_id == main.id and set(merging.merged_into(main)) == {first, middle}
+    assert events_of(main, EventKind.MERGED)[0].payload["with"] == [first.number]
