@@ -14,6 +14,7 @@ from hotline.meetings.models import (
     TicketOrigin,
     Visit,
 )
+from hotline.merge.models import TicketLink
 from hotline.notifications.models import Notification, NotificationKind
 from hotline.ops.models import Heartbeat, TaskCount
 from hotline.outbox.models import OutboxMessage
@@ -61,6 +62,7 @@ __all__ = [
     "Ticket",
     "TicketCounter",
     "TicketEvent",
+    "TicketLink",
     "TicketOrigin",
     "User",
     "Visit",

@@ -18,7 +18,7 @@ from hotline.enterprises import uscc as uscc_codes
 from hotline.enterprises.models import Enterprise
 from hotline.enterprises.services import liaison_covers
 from hotline.extensions import db
-from hotline.merge import services, similar
+from hotline.merge import links, services, similar
 from hotline.text import has_control_characters
 from hotline.tickets.labels import state_label
 from hotline.tickets.models import Ticket, TicketState
@@ -104,6 +104,7 @@ def merge_context(ticket: Ticket) -> dict[str, Any]:
     given), the requests merged into this one the viewer may see, and for staff the possible duplicates."""
     user = current_user
     context: dict[str, Any] = {"main": None, "main_visible": False, "merged": [], "duplicates": []}
+    context["linked"] = links.linked(ticket, user)
     if ticket.state == TicketState.MERGED and ticket.merged_into_id is not None:
         main = db.session.get(Ticket, ticket.merged_into_id)
         context["main"] = main

@@ -134,6 +134,8 @@ class EventKind(enum.StrEnum):
     # 并单 (issue 13): on the merged request (to state merged) and on the main one (it took X in); undone
     MERGED = "merged"
     UNMERGED = "unmerged"
+    LINKED = "linked"  # related (not merged) to another request, on both
+    UNLINKED = "unlinked"
 
 
 class Category(db.Model):  # type: ignore[name-defined]

@@ -175,3 +175,17 @@ def test_the_api_lists_possible_duplicates_for_staff_only(client: FlaskClient, w
     enterprise = Api(client, world.contact)
     assert enterprise.get(f"/tickets/{second}/similar").status_code == 403
     assert Api(client, world.other_contact).get(f"/tickets/{second}/similar").status_code == 404
+
+
+def test_linked_requests_are_shown_on_each_other(client: FlaskClient, world: World) -> None:
+    first = _commit(world.submit())
+    second = _commit(world.submit(title="园区道路破损", description="园区主干道路面破损，影响通行。"))
+    login(client, world.liaison.username)
+    client.get("/lang/en")
+    done = post_form(client, f"/tickets/{first}", f"/tickets/{first}/link", {"other": second})
+    assert done.status_code == 302
+    html = client.get(f"/tickets/{second}").get_data(as_text=True)
+    block = html[html.index("linked-requests") :]
+    assert "Related requests" in html and f'href="/tickets/{first}"' in block
+    again = post_form(client, f"/tickets/{second}", f"/tickets/{second}/link", {"other": first})
+    assert again.status_code == 400 and "already linked" in again.get_data(as_text=True)

@@ -212,3 +212,26 @@ def test_requests_merged_into_a_request_follow_it_when_it_is_merged_in_turn(worl
     merging.merge(middle.id, world.manager, main.number, "重复", T0)
     assert first.merged_into_id == main.id and set(merging.merged_into(main)) == {first, middle}
     assert events_of(main, EventKind.MERGED)[0].payload["with"] == [first.number]
+
+
+def test_staff_link_related_requests_once_and_each_lists_the_other(world):
+    from hotline.merge import links
+
+    first, second = world.submit(T0), world.submit(T0, title="园区道路破损")
+    links.link(first.id, world.liaison, second.number, T0)
+    assert links.linked(first, world.liaison) == [second] and links.linked(second, world.liaison) == [first]
+    assert events_of(second, EventKind.LINKED)[0].payload["other"] == first.number
+    assert not events_of(first, EventKind.LINKED)[0].public
+    with pytest.raises(ValidationFailed, match="already linked"):
+        links.link(second.id, world.manager, first.number, T0)
+    with pytest.raises(ValidationFailed, match="itself"):
+        links.link(first.id, world.manager, first.number, T0)
+    with pytest.raises(Forbidden, match="Only staff"):
+        links.link(first.id, world.contact, second.number, T0)
+    theirs = submitted_by(world, world.other_contact)  # in a building the liaison does not cover
+    with pytest.raises(ValidationFailed, match="No request with this number"):
+        links.link(first.id, world.liaison, theirs.number, T0)
+    links.unlink(second.id, world.manager, first.number, T0)
+    assert links.linked(first, world.manager) == []
+    with pytest.raises(ValidationFailed, match="not linked"):
+        links.unlink(second.id, world.manager, first.number, T0)
