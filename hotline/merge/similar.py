@@ -72,21 +72,17 @@ def similar_requests(
     if not scope:
         return []
     recent = now - timedelta(days=RECENT_DAYS)
-    query = (
-        visible_tickets(viewer)
-        .where(
-            or_(*scope),
-            Ticket.category_id == category_id,
-            or_(
-                Ticket.state.in_((*OPEN_STATES, TicketState.RESOLVED)),
-                and_(Ticket.state == TicketState.CLOSED, Ticket.closed_at >= recent),
-            ),
-        )
-        .order_by(Ticket.created_at.desc(), Ticket.id.desc())
-        .limit(CANDIDATES_MAX)
+    query = visible_tickets(viewer).where(
+        or_(*scope),
+        Ticket.category_id == category_id,
+        or_(
+            Ticket.state.in_((*OPEN_STATES, TicketState.RESOLVED)),
+            and_(Ticket.state == TicketState.CLOSED, Ticket.closed_at >= recent),
+        ),
     )
     if exclude_id is not None:
         query = query.where(Ticket.id != exclude_id)
+    query = query.order_by(Ticket.created_at.desc(), Ticket.id.desc()).limit(CANDIDATES_MAX)
     typed = f"{title} {description}"
     found = []
     for ticket in db.session.scalars(query):
