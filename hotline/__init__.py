@@ -44,6 +44,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         imports,
         kb,
         meetings,
+        merge,
         notifications,
         ops,
         outbox,
@@ -99,6 +100,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     followup.init_app(app)  # 回访: the follow-up calls' queue and actions
     replies.init_app(app)  # 常用回复: reply templates, offered on a request's page
     kb.init_app(app)  # the policy knowledge base: articles, public search, deflections
+    merge.init_app(app)  # duplicates and 并单 (issue 13)
     meetings.init_app(app)  # 早茶会, 恳谈会 and 走访: meetings, minutes, the agenda, visits
     admin.init_app(app)
     audit.init_app(app)  # the audit log's page

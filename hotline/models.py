@@ -15,6 +15,7 @@ from hotline.meetings.models import (
     TicketOrigin,
     Visit,
 )
+from hotline.merge.models import TicketLink
 from hotline.notifications.models import Notification, NotificationKind
 from hotline.ops.models import Heartbeat, TaskCount
 from hotline.outbox.models import OutboxMessage
@@ -66,6 +67,7 @@ __all__ = [
     "Ticket",
     "TicketCounter",
     "TicketEvent",
+    "TicketLink",
     "TicketOrigin",
     "User",
     "Visit",

@@ -67,6 +67,7 @@ def init_app(app: Flask) -> None:
         meetings,
         replies,
         reports,
+        similar,
         users,
     )
 

@@ -39,6 +39,9 @@ class NotificationKind(enum.StrEnum):
     MEETING_INVITED = "meeting_invited"
     MEETING_MOVED = "meeting_moved"  # its time or place changed
     MEETING_CANCELLED = "meeting_cancelled"
+    # 并单 (hotline.merge.notices): to the contacts of the enterprise whose request was merged
+    MERGED = "merged"  # its request went into a main one
+    MERGED_ANSWERED = "merged_answered"  # the main request it went into is answered
 
 
 class Notification(db.Model):  # type: ignore[name-defined]

@@ -570,6 +570,24 @@ def render_notification(notification: Notification) -> tuple[str, str]:
         subject, text = _render_claim(kind, p)
     elif kind in MEETING_KINDS:
         subject, text = _render_meeting(kind, p)
+    elif kind == NotificationKind.MERGED:
+        subject = _(
+            "Your request %(number)s is merged into %(main)s", number=p["number"], main=p.get("main", "")
+        )
+        text = _(
+            "Your request %(number)s “%(title)s” asks what request %(main)s already asks; it is merged into "
+            "it (并单). You will be told of its answer, shown on your request's page.",
+            main=p.get("main", ""),
+            **{k: v for k, v in p.items() if k != "main"},
+        )
+    elif kind == NotificationKind.MERGED_ANSWERED:
+        subject = _("Your request %(number)s has its answer", number=p["number"])
+        text = _(
+            "Request %(main)s, into which your request %(number)s “%(title)s” was merged, is answered. "
+            "The answer is shown on your request's page.",
+            main=p.get("main", ""),
+            **{k: v for k, v in p.items() if k != "main"},
+        )
     else:  # a kind added later without its sentence: still say something useful
         subject = _("News on request %(number)s", number=p["number"])
         text = subject

@@ -56,6 +56,10 @@ EVENT_LABELS: dict[EventKind, LazyString] = {
     EventKind.EXTENSION_REFUSED: _l("Extension refused"),
     EventKind.CLOCKS_RECOMPUTED: _l("Deadlines recomputed"),
     EventKind.FOLLOWUP_CALLED: _l("Follow-up call"),
+    EventKind.MERGED: _l("Merged (并单)"),
+    EventKind.UNMERGED: _l("Merge undone"),
+    EventKind.LINKED: _l("Linked to a related request"),
+    EventKind.UNLINKED: _l("Link to a related request removed"),
 }
 
 CHANNEL_LABELS: dict[Channel, LazyString] = {

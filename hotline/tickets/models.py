@@ -131,6 +131,11 @@ class EventKind(enum.StrEnum):
     CLOCKS_RECOMPUTED = "clocks_recomputed"  # the calendar or working hours changed
     # 回访 (issue 11): a follow-up call to an enterprise that did not rate, answered or not (hotline.followup)
     FOLLOWUP_CALLED = "followup_called"
+    # 并单 (issue 13): on the merged request (to state merged) and on the main one (it took X in); undone
+    MERGED = "merged"
+    UNMERGED = "unmerged"
+    LINKED = "linked"  # related (not merged) to another request, on both
+    UNLINKED = "unlinked"
 
 
 class Category(db.Model):  # type: ignore[name-defined]

@@ -254,17 +254,28 @@ def _submit(form: forms.RecordForm | forms.TicketForm, **extra: Any) -> str | No
     return number
 
 
+def _checking_similar() -> bool:
+    """The form was sent with its "Check for similar requests" button (hotline.merge): shown again with the
+    requests like it, not filed."""
+    return request.method == "POST" and "check_similar" in request.form
+
+
+def _form_status(checking: bool) -> int:
+    return 400 if request.method == "POST" and not checking else 200
+
+
 @bp.route("/portal/new", methods=["GET", "POST"])
 @roles_required(Role.ENTERPRISE)
 def new_ticket() -> tuple[str, int] | Response:
     form = forms.TicketForm()
     if request.method == "GET":
         form.contact_phone.data = current_user.phone
-    if form.validate_on_submit() and (number := _submit(form)) is not None:
+    checking = _checking_similar()
+    if not checking and form.validate_on_submit() and (number := _submit(form)) is not None:
         return redirect(url_for(".detail", number=number))
     _category_choices(form)  # for the page only: the service checks the category chosen
     intake.issue_form_token(form.submission_token)
-    return render_template("tickets/new.html", form=form), 400 if request.method == "POST" else 200
+    return render_template("tickets/new.html", form=form), _form_status(checking)
 
 
 @bp.route("/workbench/record", methods=["GET", "POST"])
@@ -275,13 +286,14 @@ def record() -> tuple[str, int] | Response:
     form.enterprise_uscc.choices = forms.choices(
         (e.uscc, f"{e.name} · {e.building.name}") for e in queries.recordable_enterprises(current_user)
     )
-    if form.validate_on_submit():
+    checking = _checking_similar()
+    if not checking and form.validate_on_submit():
         uscc, channel = form.enterprise_uscc.data or "", form.channel.data or ""
         number = _submit(form, enterprise_uscc=uscc, channel=channel)
         if number is not None:
             return redirect(url_for(".detail", number=number))
     intake.issue_form_token(form.submission_token)
-    return render_template("tickets/record.html", form=form), 400 if request.method == "POST" else 200
+    return render_template("tickets/record.html", form=form), _form_status(checking)
 
 
 # --------------------------------------------------------------------------- the detail page and its actions

@@ -512,6 +512,88 @@ _ROWS: tuple[Action, ...] = (
             "unanswered call closes it unrated, every attempt on its timeline."
         ),
     ),
+    # -------------------------------------------------------------- 并单: merging duplicates (issue 13)
+    Action(
+        "merge",
+        _l("Merge into another request"),
+        _l("The request has been merged; its enterprise follows the main request."),
+        states=OPEN_STATES,
+        who=(Who.ASSIGNEE, Who.MANAGER),
+        events=(EventKind.MERGED,),
+        leads_to=(TicketState.MERGED,),
+        refused=_l("A request that is “%(state)s” cannot be merged."),
+        forbidden=_l("Only the assignee or a manager may merge this request."),
+        fields=(
+            Field(
+                "into",
+                "line",
+                _l("Main request number"),
+                required=True,
+                max_length=20,
+                description=_l("An open or resolved request of the same enterprise or building."),
+            ),
+            Field("reason", "text", _l("Reason"), required=True, max_length=TEXT_MAX),
+        ),
+        button="btn-outline-secondary",
+        summary=(
+            "并单: a repeated request is merged into the main one (open or resolved, of the same enterprise "
+            "or building, not merged itself).  It leaves the figures; its enterprise is told of the main "
+            "request's answer."
+        ),
+    ),
+    Action(
+        "unmerge",
+        _l("Undo the merge"),
+        _l("The merge has been undone."),
+        states=(TicketState.MERGED,),
+        who=(Who.MANAGER,),
+        events=(EventKind.UNMERGED,),
+        leads_to=OPEN_STATES,
+        refused=_l("A request that is “%(state)s” is not merged."),
+        forbidden=_l("Only a manager may undo a merge."),
+        fields=(Field("reason", "text", _l("Reason"), max_length=TEXT_MAX),),
+        button="btn-outline-danger",
+        summary=("A manager undoes a merge on the day it was made: the request is back in its former state."),
+    ),
+    Action(
+        "link",
+        _l("Link a related request"),
+        _l("The requests are linked."),
+        states=ALL_STATES,
+        who=(Who.STAFF,),
+        events=(EventKind.LINKED,),
+        public=False,
+        refused=_l("A request that is “%(state)s” cannot be linked."),
+        forbidden=_l("Only staff may link requests."),
+        fields=(
+            Field(
+                "other",
+                "line",
+                _l("Related request number"),
+                required=True,
+                max_length=20,
+                description=_l("Related, not the same: each is shown on the other's page."),
+            ),
+        ),
+        button="btn-outline-secondary",
+        summary=(
+            "Link a related (not repeated) request: each is listed on the other; internal events on both."
+        ),
+    ),
+    Action(
+        "unlink",
+        _l("Remove a link"),
+        _l("The link has been removed."),
+        states=ALL_STATES,
+        who=(Who.STAFF,),
+        events=(EventKind.UNLINKED,),
+        public=False,
+        refused=_l("A request that is “%(state)s” cannot be unlinked."),
+        forbidden=_l("Only staff may remove links between requests."),
+        fields=(Field("other", "line", _l("Related request number"), required=True, max_length=20),),
+        button="btn-outline-secondary",
+        summary=("Remove the link between two related requests."),
+    ),
     Action(
         "withdraw",
         _l("Withdraw the request"),

@@ -4,7 +4,7 @@ Policy answers as articles (issue 13 point 4), one language each, with the polic
 validity date; and the deflections ("this answered my question": a request avoided), counted on the dashboard.
 
 Revision ID: 0023
-Revises: 0020
+Revises: 0022
 Create Date: 2026-12-04 20:00:00.000000
 
 """
@@ -14,7 +14,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "0023"
-down_revision = "0020"
+down_revision = "0022"
 branch_labels = None
 depends_on = None
 

@@ -106,8 +106,9 @@ def test_the_page_offers_exactly_what_the_guard_allows(
     offered = set(ACTION_CARD.findall(response.get_data(as_text=True)))
     expected = _allowed(ticket, user)
     # the extension actions are narrowed by their feature: one request at a time, a decision only when asked;
-    # the follow-up calls by theirs: once the enterprise's time to rate online is over (test_followup_pages)
-    expected -= {"decide_extension", "followup", "followup_unanswered"}
+    # the follow-up calls by theirs: once the enterprise's time to rate online is over (test_followup_pages);
+    # removing a link only when the request has one (test_merge_pages)
+    expected -= {"decide_extension", "followup", "followup_unanswered", "unlink"}
     assert offered == expected
 
 

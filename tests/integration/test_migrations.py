@@ -71,6 +71,7 @@ APP_TABLES = {
     "task_counts",
     "ticket_counters",
     "ticket_events",
+    "ticket_links",
     "ticket_origins",
     "tickets",
     "users",

@@ -96,6 +96,10 @@ def test_every_event_kind_is_either_mapped_or_deliberately_silent() -> None:
         EventKind.CLOSED,
         EventKind.CLOCKS_RECOMPUTED,
         EventKind.FOLLOWUP_CALLED,  # the enterprise was on the call; a reopening it causes is news
+        EventKind.MERGED,  # hotline.merge.notices tells the merged request's enterprise
+        EventKind.UNMERGED,  # the request is back where it was: nobody needs telling
+        EventKind.LINKED,  # internal bookkeeping between staff
+        EventKind.UNLINKED,
     }
     assert set(notifications.RULES) | silent == set(EventKind)
     assert not set(notifications.RULES) & silent
