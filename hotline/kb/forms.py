@@ -32,7 +32,9 @@ class ArticleForm(FlaskForm):
     tags = StringField(_l("Tags"), description=_l("Separated by commas."))
     policy_title = StringField(_l("Policy document"), description=_l("The title of the policy it rests on."))
     policy_number = StringField(_l("Document number"), description=_l("e.g. 国办函〔2025〕66号"))
-    policy_url = StringField(_l("Policy address"), description=_l("https://…"))
+    policy_url = StringField(
+        _l("Policy address"), description=_l("Its address on the web, starting with https://.")
+    )
     valid_until = DateField(
         _l("Valid until"),
         validators=[Optional()],
