@@ -33,6 +33,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     from hotline import (
         admin,
         api,
+        attachments,
         audit,
         auth,
         cli,
@@ -95,6 +96,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     imports.init_app(app)  # the district's spreadsheets
     reports.init_app(app)  # frozen reports, the public definitions
     followup.init_app(app)  # 回访: the follow-up calls' queue and actions
+    attachments.init_app(app)  # files and photos on requests and their messages
     meetings.init_app(app)  # 早茶会, 恳谈会 and 走访: meetings, minutes, the agenda, visits
     admin.init_app(app)
     audit.init_app(app)  # the audit log's page
