@@ -23,7 +23,8 @@ _SLACK = 256 * 1024  # the form's other fields and the multipart framing
 
 @dataclass
 class Panel:
-    """What the request's page shows of its attachments: the files, and the upload form if the user may add."""
+    """What the request's page shows of its attachments: the files, and the upload form if the user may
+    add some."""
 
     attachments: list[Any]
     form: Any | None
@@ -67,7 +68,13 @@ def attachment_panel(ticket: Any, events: list[Any]) -> Panel:
     if enterprise and not ticket.is_open:
         return Panel(attachments, None)
     form = g.get(FORM_KEY) or AttachmentForm(formdata=None)
-    messages = (EventKind.SUBMITTED, EventKind.REPLIED, EventKind.NOTED, EventKind.INFO_ADDED, EventKind.RESOLVED)
+    messages = (
+        EventKind.SUBMITTED,
+        EventKind.REPLIED,
+        EventKind.NOTED,
+        EventKind.INFO_ADDED,
+        EventKind.RESOLVED,
+    )
     choices = [("", _("The request itself"))]
     for event in events:
         if event.kind not in messages or (enterprise and event.actor_id != current_user.id):

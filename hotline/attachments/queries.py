@@ -3,6 +3,8 @@ enterprise (as the timeline, :func:`hotline.tickets.queries.timeline`)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import Select, select
 
 from hotline.attachments.models import Attachment
@@ -17,7 +19,7 @@ def sees_internal(user: User) -> bool:
     return user.role != Role.ENTERPRISE
 
 
-def _of_tickets(ticket_ids: list[int], *, include_internal: bool) -> Select[tuple[Attachment]]:
+def _of_tickets(ticket_ids: list[int], *, include_internal: bool) -> Select[Any]:
     query = select(Attachment).where(Attachment.ticket_id.in_(ticket_ids))
     if not include_internal:
         query = query.where(Attachment.internal.is_(False))

@@ -70,7 +70,9 @@ def display_name(filename: str | None) -> str:
     name = _UNSAFE_NAME.sub("", name).strip()
     if len(name) > NAME_MAX:
         stem, dot, extension = name.rpartition(".")
-        name = (stem[: NAME_MAX - len(extension) - 1] + dot + extension) if dot and len(extension) < 16 else ""
+        name = (
+            (stem[: NAME_MAX - len(extension) - 1] + dot + extension) if dot and len(extension) < 16 else ""
+        )
         name = name or (filename or "")[:NAME_MAX]
         name = _UNSAFE_NAME.sub("", name)[:NAME_MAX]
     return name or "file"
@@ -83,7 +85,10 @@ def _refusal(reason: str) -> str:
         return _("Web pages, SVG and other markup files are not accepted: send a PDF or a picture instead.")
     if reason == sniffing.MACROS:
         return _("Office documents with macros are not accepted.")
-    return _("This type of file is not accepted: send a PDF, a JPEG or PNG picture, an Office document or plain text.")
+    return _(
+        "This type of file is not accepted: send a PDF, a JPEG or PNG picture, an Office document "
+        "or plain text."
+    )
 
 
 def _may_add(ticket: Ticket, actor: User) -> None:
@@ -96,7 +101,11 @@ def _event_of(ticket: Ticket, actor: User, event_id: int | None) -> TicketEvent 
     if event_id is None:
         return None
     event = db.session.get(TicketEvent, event_id) if 0 < event_id < 2**63 else None
-    hidden = event is not None and actor.role == Role.ENTERPRISE and (not event.public or event.actor_id != actor.id)
+    hidden = (
+        event is not None
+        and actor.role == Role.ENTERPRISE
+        and (not event.public or event.actor_id != actor.id)
+    )
     if event is None or event.ticket_id != ticket.id or hidden:
         message = _("No such message on this request.")
         raise ValidationFailed(message, {"event": message})
@@ -112,7 +121,9 @@ def _read(upload: Upload, label: str) -> bytes:
     return content
 
 
-def _kept(ticket: Ticket, actor: User, upload: Upload, event: TicketEvent | None, now: datetime) -> Attachment:
+def _kept(
+    ticket: Ticket, actor: User, upload: Upload, event: TicketEvent | None, now: datetime
+) -> Attachment:
     name = display_name(upload.filename)
     content = _read(upload, name)
     try:

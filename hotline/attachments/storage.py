@@ -9,6 +9,7 @@ older than an hour).
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import secrets
@@ -82,10 +83,8 @@ def _forget(session: Session) -> None:
 
 def _delete_written(session: Session) -> None:
     for path in session.info.pop(_PENDING, []):
-        try:
+        with contextlib.suppress(FileNotFoundError):
             os.remove(path)
-        except FileNotFoundError:
-            pass
 
 
 def sweep(rows: set[str], older_than_seconds: float, now_timestamp: float) -> list[str]:
