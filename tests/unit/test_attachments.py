@@ -98,7 +98,11 @@ def test_an_enterprise_attaches_a_photo_with_its_thumbnail(world: World, folder:
     ticket = world.submit()
     attached = services.attach(ticket.id, world.contact, upload(files.jpeg(), "现场.jpg"), None, utcnow())
     db.session.commit()
-    assert (attached.original_name, attached.content_type, attached.internal) == ("现场.jpg", "image/jpeg", False)
+    assert (attached.original_name, attached.content_type, attached.internal) == (
+        "现场.jpg",
+        "image/jpeg",
+        False,
+    )
     assert attached.stored_name != "现场.jpg" and len(attached.stored_name) == 32
     stored = folder / attached.stored_name
     assert stored.read_bytes() == files.jpeg()
