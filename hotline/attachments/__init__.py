@@ -17,7 +17,7 @@ import click
 from flask import Flask, g, request
 
 # Endpoints that take files: their bodies may be larger than MAX_CONTENT_LENGTH (a form's limit).
-UPLOAD_ENDPOINTS = frozenset({"attachments.upload", "api.upload_attachment"})
+UPLOAD_ENDPOINTS = frozenset({"attachments.upload", "api.upload_attachment", "tickets.new_ticket"})
 _SLACK = 256 * 1024  # the form's other fields and the multipart framing
 
 
@@ -45,7 +45,7 @@ def _upload_limit() -> None:
     if request.endpoint in UPLOAD_ENDPOINTS:
         from hotline.attachments.services import PER_UPLOAD_MAX, max_bytes
 
-        files = PER_UPLOAD_MAX if request.endpoint == "attachments.upload" else 1
+        files = 1 if request.endpoint == "api.upload_attachment" else PER_UPLOAD_MAX
         request.max_content_length = files * max_bytes() + _SLACK
 
 

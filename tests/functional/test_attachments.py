@@ -327,3 +327,51 @@ def test_the_upload_is_in_the_openapi_document(client: FlaskClient) -> None:
     assert {"201", "413", "415"} <= set(post["responses"])
     assert "multipart/form-data" in post["requestBody"]["content"]
     assert "attachments" in document["components"]["schemas"]["Ticket"]["properties"]
+
+
+# --------------------------------------------------------------------------- the filing form
+
+
+def _file_request(client: FlaskClient, world: World, *parts: tuple[bytes, str]) -> Any:
+    page = client.get("/portal/new", headers=EN).get_data(as_text=True)
+    assert 'enctype="multipart/form-data"' in page
+    data: dict[str, Any] = {
+        "csrf_token": csrf_token(page),
+        "submission_token": re.search(r'name="submission_token"[^>]*value="([^"]*)"', page).group(1),  # type: ignore[union-attr]
+        "category": world.category.code,
+        "title": "园区门口道路破损",
+        "description": "大门口道路坑洼，车辆通行困难。",
+        "urgency": "normal",
+        "contact_phone": "13900139000",
+        "file": [(io.BytesIO(content), name) for content, name in parts],
+    }
+    return client.post("/portal/new", data=data, content_type="multipart/form-data", headers=EN)
+
+
+def test_an_enterprise_files_a_request_with_a_photo(client: FlaskClient, world: World) -> None:
+    login(client, world.contact.username)
+    response = _file_request(client, world, (files.jpeg(), "路面.jpg"))
+    assert response.status_code == 302, response.get_data(as_text=True)[:1000]
+    ticket = db.session.scalars(select(Ticket)).one()
+    attached = db.session.scalars(select(Attachment)).one()
+    assert (attached.ticket_id, attached.original_name, attached.thumbnail_name is not None) == (
+        ticket.id,
+        "路面.jpg",
+        True,
+    )
+    liaison = client.application.test_client()
+    login(liaison, world.liaison.username)
+    page = liaison.get(f"/tickets/{ticket.number}").get_data(as_text=True)
+    assert f"/tickets/{ticket.number}/attachments/{attached.id}/thumbnail" in page
+
+
+def test_a_refused_file_refuses_the_filing_at_its_field(
+    client: FlaskClient, world: World, folder: Path
+) -> None:
+    login(client, world.contact.username)
+    response = _file_request(client, world, (files.png(), "fine.png"), (files.SVG, "logo.svg"))
+    assert response.status_code == 400
+    errors = field_errors(response.get_data(as_text=True), "file")
+    assert errors and errors[0].startswith("logo.svg: Web pages, SVG")
+    assert db.session.scalar(select(func.count()).select_from(Ticket)) == 0
+    assert _count() == 0 and list(folder.iterdir()) == []
