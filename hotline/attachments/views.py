@@ -13,6 +13,7 @@ from hotline.attachments.models import Attachment
 from hotline.auth.access import roles_required
 from hotline.auth.models import Role
 from hotline.db import utcnow
+from hotline.errors import NotFound
 from hotline.tickets import queries as ticket_queries
 from hotline.web import perform, refused
 
@@ -53,8 +54,11 @@ def upload(number: str) -> tuple[str, int] | Response:
 
 
 def _serve(attachment: Attachment, stored_name: str, mimetype: str, inline: bool) -> Response:
+    path = storage.path_of(stored_name)
+    if not path.is_file():  # the folder was not restored with the database: the file is gone, not a 500
+        raise NotFound(_("No such request."))
     response = send_file(
-        storage.path_of(stored_name),
+        path,
         mimetype=mimetype,
         as_attachment=not inline,
         download_name=attachment.original_name,
@@ -80,7 +84,5 @@ def download(number: str, attachment_id: int) -> Response:
 def thumbnail(number: str, attachment_id: int) -> Response:
     _ticket, attachment = queries.get_visible_attachment(current_user, number, attachment_id)
     if attachment.thumbnail_name is None:
-        from hotline.errors import NotFound
-
         raise NotFound(_("No such request."))
     return _serve(attachment, attachment.thumbnail_name, "image/jpeg", True)

@@ -375,3 +375,11 @@ def test_a_refused_file_refuses_the_filing_at_its_field(
     assert errors and errors[0].startswith("logo.svg: Web pages, SVG")
     assert db.session.scalar(select(func.count()).select_from(Ticket)) == 0
     assert _count() == 0 and list(folder.iterdir()) == []
+
+
+def test_a_file_missing_from_the_folder_answers_404(client: FlaskClient, world: World, folder: Path) -> None:
+    ticket = world.submit()
+    attached = _attach(world, ticket, files.PDF, "证明.pdf")
+    (folder / attached.stored_name).unlink()
+    login(client, world.contact.username)
+    assert _fetch(client, f"/tickets/{ticket.number}/attachments/{attached.id}").status_code == 404
