@@ -33,6 +33,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     from hotline import (
         admin,
         api,
+        attachments,
         audit,
         auth,
         cli,
@@ -101,6 +102,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     replies.init_app(app)  # 常用回复: reply templates, offered on a request's page
     kb.init_app(app)  # the policy knowledge base: articles, public search, deflections
     merge.init_app(app)  # duplicates and 并单 (issue 13)
+    attachments.init_app(app)  # files and photos on requests and their messages
     meetings.init_app(app)  # 早茶会, 恳谈会 and 走访: meetings, minutes, the agenda, visits
     admin.init_app(app)
     audit.init_app(app)  # the audit log's page

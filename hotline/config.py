@@ -199,6 +199,10 @@ def load(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         "PERMANENT_SESSION_LIFETIME": timedelta(hours=8),
         "WTF_CSRF_TIME_LIMIT": 8 * 3600,
         "MAX_CONTENT_LENGTH": 10 * 1024 * 1024,
+        # Attachments (hotline.attachments): kept here, never under static/; each file at most this many bytes
+        # (the upload endpoints take several of them at once, past MAX_CONTENT_LENGTH).
+        "ATTACHMENTS_DIR": os.environ.get("ATTACHMENTS_DIR") or str(instance / "attachments"),
+        "ATTACHMENT_MAX_BYTES": int(os.environ.get("ATTACHMENT_MAX_BYTES", str(10 * 1024 * 1024))),
         "BABEL_DEFAULT_LOCALE": "zh",
         "BABEL_DEFAULT_TIMEZONE": "Asia/Shanghai",
         "LANGUAGES": list(LANGUAGES),

@@ -1,5 +1,6 @@
 """Import every model so that the metadata (and Alembic's autogenerate) sees all tables."""
 
+from hotline.attachments.models import Attachment
 from hotline.audit.models import AuditEntry
 from hotline.auth.models import ApiToken, LoginSession, PasswordReset, Role, User
 from hotline.enterprises.models import Building, Coverage, CoverageRole, Department, Enterprise, Street
@@ -28,6 +29,7 @@ from hotline.tickets.models import Category, Rating, Ticket, TicketCounter, Tick
 
 __all__ = [
     "ApiToken",
+    "Attachment",
     "AuditEntry",
     "Building",
     "CalendarDay",

@@ -53,9 +53,11 @@ def init_app(app: Flask) -> None:
     # reached only through Method fields, so named here for the $refs that point at them
     api.spec.components.schema("Rating", schema=schemas.RatingSchema)
     api.spec.components.schema("Event", schema=schemas.EventSchema)
+    api.spec.components.schema("Attachment", schema=schemas.AttachmentSchema)
     csrf.exempt(bp)  # bearer tokens, no cookies: CSRF does not apply
     from hotline.api import (  # noqa: F401 (they add routes)
         account,
+        attachments,
         audit,
         calendar,
         district,

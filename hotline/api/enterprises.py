@@ -96,6 +96,7 @@ def profile(args: dict[str, Any], uscc: str) -> dict[str, Any]:
         ticket_queries.latest_ratings([t.id for t in requests.items if t.rating_score is not None])
     )
     schemas.preload_origins(list(requests.items))  # the page's meetings and visits: one query
+    schemas.preload_attachments(list(requests.items))  # their files: one query
     figures = found.figures
     return {
         "uscc": enterprise.uscc,

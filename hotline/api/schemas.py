@@ -394,6 +394,19 @@ class TicketSchema(Base):
         required=True,
         metadata={"type": ["integer", "null"], "description": "The visit it was raised on, or null"},
     )
+    attachments = fields.Method(
+        "_attachments",
+        required=True,
+        metadata={
+            "type": "array",
+            "items": {"$ref": "#/components/schemas/Attachment"},
+            "description": "Its files (an enterprise's reader: not those of internal notes)",
+        },
+    )
+
+    def _attachments(self, ticket: Ticket) -> list[dict[str, Any]]:
+        dumped: list[dict[str, Any]] = AttachmentSchema(many=True).dump(attachments_of(ticket))
+        return dumped
 
     def _rating(self, ticket: Ticket) -> dict[str, Any] | None:
         if ticket.rating_score is None:
@@ -420,12 +433,60 @@ _ORIGINS = "api_ticket_origins"  # on ``flask.g``: ticket id → (meeting id, vi
 
 
 def known_origins(origins: dict[int, tuple[int | None, int | None]]) -> None:
-    """Tell the answer of this call where these requests were raised (a filing knows it: no query)."""
+    """Tell the answer of this call where these requests were raised (a filing knows it: no query).  They
+    were filed in this call: they have no attachments yet either."""
     g.setdefault(_ORIGINS, {}).update(origins)
+    g.setdefault(_ATTACHMENTS, {}).update({ticket_id: [] for ticket_id in origins})
 
 
 def forget_origins() -> None:
     g.pop(_ORIGINS, None)
+    g.pop(_ATTACHMENTS, None)
+
+
+_ATTACHMENTS = "api_ticket_attachments"  # on ``flask.g``: ticket id → its attachments the caller may see
+
+
+def preload_attachments(tickets: list[Ticket]) -> None:
+    """The attachments of a page of requests, as the caller may see them, in one query."""
+    from hotline.api.auth import api_user
+    from hotline.attachments.queries import attachments_by_ticket, sees_internal
+
+    internal = sees_internal(api_user())
+    found = attachments_by_ticket([t.id for t in tickets], include_internal=internal)
+    g.setdefault(_ATTACHMENTS, {}).update(found)
+
+
+def attachments_of(ticket: Ticket) -> list[Any]:
+    known: dict[int, list[Any]] = g.setdefault(_ATTACHMENTS, {})
+    if ticket.id not in known:
+        preload_attachments([ticket])
+    return known[ticket.id]
+
+
+class AttachmentSchema(Base):
+    """A file attached to a request: ``GET /api/v1/tickets/<number>/attachments/<id>`` downloads it."""
+
+    id = fields.Integer(required=True)
+    name = fields.String(
+        required=True, attribute="original_name", metadata={"description": "The uploader's file name (text)"}
+    )
+    size = fields.Integer(required=True, metadata={"description": "Bytes"})
+    content_type = fields.String(
+        required=True,
+        metadata={"description": "What its content was found to be", "examples": ["image/jpeg"]},
+    )
+    event = fields.Integer(
+        attribute="event_id",
+        allow_none=True,
+        metadata={"type": ["integer", "null"], "description": "The event it was attached to, or null"},
+    )
+    internal = fields.Boolean(metadata={"description": "Attached to an internal note: staff only"})
+    thumbnail = fields.Function(
+        lambda a: a.thumbnail_name is not None,
+        metadata={"type": "boolean", "description": "A thumbnail exists (pictures): …/<id>/thumbnail"},
+    )
+    created_at = LocalTime(metadata={"type": "string", "format": "date-time"})
 
 
 def preload_origins(tickets: list[Ticket]) -> None:

@@ -203,6 +203,7 @@ def list_tickets(args: dict[str, Any]) -> dict[str, Any]:
         ticket_queries.latest_ratings([t.id for t in result.items if t.rating_score is not None])
     )
     schemas.preload_origins(list(result.items))  # the meeting or visit of each: one query at most
+    schemas.preload_attachments(list(result.items))  # their files: one query
     return {**schemas.page_answer(result), "more_matches": bool(found and found.more)}
 
 

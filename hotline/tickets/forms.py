@@ -11,10 +11,20 @@ from typing import Any, ClassVar
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import Field, Form, HiddenField, RadioField, SelectField, StringField, TextAreaField
+from wtforms import (
+    Field,
+    Form,
+    HiddenField,
+    MultipleFileField,
+    RadioField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length
 
+from hotline.attachments.sniffing import ACCEPT as ATTACHMENT_ACCEPT
 from hotline.tickets.labels import CHANNEL_LABELS, OUTCOME_LABELS, SCORE_LABELS, URGENCY_LABELS
 from hotline.tickets.models import RECORDED_CHANNELS, FollowupOutcome, RatingScore, Urgency
 from hotline.tickets.workflow import TEXT_MAX, TITLE_MAX, Action
@@ -72,6 +82,13 @@ class TicketForm(FlaskForm):
         _l("Contact phone"),
         validators=[Required(), Length(max=32)],
         description=_l("The liaison calls this number about the request."),
+    )
+    # Evidence filed with the request (hotline.attachments): attached in the filing's transaction.  The
+    # recording form does not show it.
+    file = MultipleFileField(
+        _l("Files or photos"),
+        render_kw={"accept": ATTACHMENT_ACCEPT},
+        description=_l("Optional: PDF, pictures, Office documents or plain text."),
     )
 
 

@@ -227,11 +227,23 @@ def _category_choices(form: forms.TicketForm) -> None:
     form.category.choices = forms.choices((c.code, localized_name(c)) for c in queries.active_categories())
 
 
-def _submit(form: forms.RecordForm | forms.TicketForm, **extra: Any) -> str | None:
+def _submit(
+    form: forms.RecordForm | forms.TicketForm, *, with_files: bool = False, **extra: Any
+) -> str | None:
     """Call the submission service with the form's values; the new request's number, or ``None`` (and
-    field errors) if it refuses."""
+    field errors) if it refuses.  ``with_files``: the files of the form's ``file`` field are attached in the
+    same transaction (a refused file refuses the filing, said at the field)."""
+    uploads = [u for u in request.files.getlist("file") if u.filename] if with_files else []
 
     def work() -> Ticket:
+        ticket = file()
+        if uploads:
+            from hotline.attachments.services import attach_many
+
+            attach_many(ticket.id, current_user, uploads, None, utcnow())
+        return ticket
+
+    def file() -> Ticket:
         return services.submit_ticket(
             current_user,
             category=form.category.data or "",
@@ -271,7 +283,7 @@ def new_ticket() -> tuple[str, int] | Response:
     if request.method == "GET":
         form.contact_phone.data = current_user.phone
     checking = _checking_similar()
-    if not checking and form.validate_on_submit() and (number := _submit(form)) is not None:
+    if not checking and form.validate_on_submit() and (number := _submit(form, with_files=True)) is not None:
         return redirect(url_for(".detail", number=number))
     _category_choices(form)  # for the page only: the service checks the category chosen
     intake.issue_form_token(form.submission_token)

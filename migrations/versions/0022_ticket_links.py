@@ -4,7 +4,7 @@ One row per pair, the smaller id first; an index on the second id for the revers
 no schema change (tickets.merged_into_id exists; the new event kinds fit the existing columns).
 
 Revision ID: 0022
-Revises: 0020
+Revises: 0021
 Create Date: 2026-12-04 19:50:00
 
 """
@@ -14,7 +14,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "0022"
-down_revision = "0020"
+down_revision = "0021"
 branch_labels = None
 depends_on = None
 

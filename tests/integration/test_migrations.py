@@ -37,6 +37,7 @@ from tests.integration.conftest import new_postgres_database
 APP_TABLES = {
     "reply_templates",
     "api_tokens",
+    "attachments",
     "audit_entries",
     "buildings",
     "calendar_days",
@@ -238,9 +239,10 @@ def _assert_append_only() -> None:
         db.session.rollback()
         db.session.remove()
     if not sqlite:
-        # TRUNCATE fires no UPDATE or DELETE trigger: an operator restoring a backup may empty the tables.
+        # TRUNCATE fires no UPDATE or DELETE trigger: an operator restoring a backup may empty the tables
+        # (with the attachments, whose event_id refers to the events).
         with db.engine.connect() as connection:
-            connection.execute(text("TRUNCATE ticket_events, followup_calls, ratings"))
+            connection.execute(text("TRUNCATE ticket_events, followup_calls, ratings, attachments"))
             assert connection.scalar(text("SELECT count(*) FROM ticket_events")) == 0
             connection.rollback()
     # Appending still works.
