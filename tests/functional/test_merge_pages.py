@@ -14,9 +14,18 @@ from hotline.tickets.models import Ticket, TicketState
 from tests import factories
 from tests.factories import World
 from tests.functional.test_api import Api, error_of
-from tests.helpers import csrf_token, login, post_form
+from tests.helpers import csrf_token, post_form
+from tests.helpers import login as log_in
 
 EN = {"Accept-Language": "en"}
+
+
+def login(client: FlaskClient, username: str) -> None:
+    """Logged in, reading English (the texts asserted are the English ones)."""
+    log_in(client, username)
+    client.get("/lang/en")
+
+
 TYPED = {"title": "办公楼停车位不够", "description": "员工停车很困难，希望协调停车资源"}
 
 

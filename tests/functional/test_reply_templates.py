@@ -19,9 +19,16 @@ from tests import factories
 from tests.factories import World
 from tests.functional.html import field_errors
 from tests.functional.test_api import Api
-from tests.helpers import login, post_form
+from tests.helpers import login as log_in
+from tests.helpers import post_form
 
 EN = {"Accept-Language": "en"}
+
+
+def login(client: FlaskClient, username: str) -> None:
+    """Logged in, reading English (the texts asserted are the English ones)."""
+    log_in(client, username)
+    client.get("/lang/en")
 
 
 def text(response) -> str:  # type: ignore[no-untyped-def]
@@ -176,11 +183,11 @@ def test_the_request_page_offers_the_templates_filled_for_reply_and_answer(
     page = text(client.get(f"/tickets/{ticket.number}", headers=EN))
     expected = [
         (
-            f"本类答复 · {world.category.name}",
+            f"本类答复 · {world.category.name_en}",
             f'尊敬的<b id="x">恶意</b>{{诉求编号}}：诉求{ticket.number}已办结。',
         ),
         ("通用答复 · shared", f"已收到{ticket.number}"),
-        (f"其他类别 · {other_category.name}", "其他"),
+        (f"其他类别 · {other_category.name_en}", "其他"),
     ]
     assert options(page, "reply") == expected  # the request's category first, then any category's
     assert options(page, "resolve") == expected
