@@ -15,5 +15,7 @@ COPY babel.cfg ./
 COPY --from=assets /src/node_modules/bootstrap/dist/css/bootstrap.min.css /src/node_modules/bootstrap/dist/js/bootstrap.bundle.min.js ./hotline/static/vendor/bootstrap/
 COPY --from=assets /src/node_modules/echarts/dist/echarts.min.js ./hotline/static/vendor/echarts/
 RUN pip install --no-cache-dir -e . && pybabel compile -d hotline/translations
-ENV FLASK_APP=hotline HOTLINE_INSTANCE=/app/instance
+ENV FLASK_APP=hotline HOTLINE_INSTANCE=/app/instance ATTACHMENTS_DIR=/data/attachments
+# the attachments' folder (a volume in docker-compose.yml) is the one place the web writes files
+RUN mkdir -p /data/attachments && chown nobody /data/attachments
 USER nobody

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import re
 import secrets
 import warnings
 from pathlib import Path
@@ -24,6 +25,10 @@ from sqlalchemy.orm import Session
 
 THUMBNAIL_SIZE = (320, 320)
 IMAGE_PIXELS_MAX = 50_000_000  # a photo of a phone's camera is 12-50 megapixels; more is a decompression bomb
+# A picture that is not a JPEG (whose decoder scales down as it reads, Image.draft) is decoded whole: above
+# this, a small PNG of vast blank pixels would cost the worker hundreds of megabytes to make its thumbnail.
+FULL_DECODE_PIXELS_MAX = 16_000_000
+_OURS = re.compile(r"[0-9a-f]{32}(?:\.thumb\.jpg)?")  # the names new_name() makes, and their thumbnails
 _PENDING = "hotline_attachment_files"  # in Session.info: the files this transaction wrote
 
 
@@ -33,12 +38,11 @@ class BadImage(Exception):
 
 def directory() -> Path:
     configured = current_app.config.get("ATTACHMENTS_DIR")
-    path = Path(configured) if configured else Path(current_app.config["INSTANCE_DIR"]) / "attachments"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    return Path(configured) if configured else Path(current_app.config["INSTANCE_DIR"]) / "attachments"
 
 
 def path_of(stored_name: str) -> Path:
+    """Where a stored file is (reading one never creates the folder)."""
     return directory() / stored_name
 
 
@@ -56,21 +60,28 @@ def thumbnail(content: bytes) -> bytes:
                 width, height = image.size
                 if width * height > IMAGE_PIXELS_MAX:
                     raise BadImage("too many pixels")
-                image.load()
-                small = ImageOps.exif_transpose(image) or image
+                if image.format == "JPEG":
+                    image.draft("RGB", THUMBNAIL_SIZE)  # decoded at a fraction of its size
+                elif width * height > FULL_DECODE_PIXELS_MAX:
+                    raise BadImage("too many pixels to decode whole")
+                image.thumbnail(THUMBNAIL_SIZE)  # small before it is copied to be turned or converted
+                try:
+                    small = ImageOps.exif_transpose(image) or image
+                except Exception:  # a corrupt EXIF block: the picture as it is stored
+                    small = image
                 small = small.convert("RGB")
-                small.thumbnail(THUMBNAIL_SIZE)
                 out = io.BytesIO()
                 small.save(out, "JPEG", quality=80)
                 return out.getvalue()
     except BadImage:
         raise
-    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError, Image.DecompressionBombWarning):
+    except Exception:  # Pillow raises many kinds on hostile content: all mean "not a picture"
         raise BadImage("does not decode") from None
 
 
 def write(session: Session, name: str, content: bytes) -> None:
     """Write ``content`` as ``name``, to be deleted if ``session``'s transaction rolls back."""
+    directory().mkdir(parents=True, exist_ok=True)
     path = path_of(name)
     with open(path, "xb") as out:  # "x": a name is never reused
         out.write(content)
@@ -90,9 +101,12 @@ def _delete_written(session: Session) -> None:
 def sweep(rows: set[str], older_than_seconds: float, now_timestamp: float) -> list[str]:
     """Delete the files of the folder that no row names (``rows``) and older than the given age: what a
     process killed between a file's write and its commit left; the names deleted."""
-    removed = []
+    removed: list[str] = []
+    if not directory().is_dir():
+        return removed
     for entry in os.scandir(directory()):
-        if not entry.is_file() or entry.name in rows:
+        # only names this feature makes (random hex): a folder shared by mistake loses nothing else
+        if not entry.is_file() or entry.name in rows or not _OURS.fullmatch(entry.name):
             continue
         if now_timestamp - entry.stat().st_mtime >= older_than_seconds:
             os.remove(entry.path)

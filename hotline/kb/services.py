@@ -7,7 +7,7 @@ manager.  Every field is checked at once: all the messages come back together, o
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, time
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -22,6 +22,7 @@ from hotline.kb.models import ArticleLanguage, KbArticle, KbDeflection
 from hotline.kb.queries import public_article
 from hotline.text import read_text
 from hotline.tickets.models import Category
+from hotline.timeutil import LOCAL_TZ, local_date
 
 STAFF = (Role.LIAISON, Role.MANAGER, Role.ADMIN)
 
@@ -150,6 +151,17 @@ def record_deflection(actor: User, article_id: int, now: datetime) -> KbDeflecti
     if actor.role != Role.ENTERPRISE:
         raise Forbidden(_("Only an enterprise records that an article answered its question."))
     article = public_article(article_id, now)
+    # once a day per contact and article: pressing the button again is not another request avoided
+    day_start = datetime.combine(local_date(now), time(0, 0), LOCAL_TZ)
+    already = db.session.scalars(
+        select(KbDeflection).where(
+            KbDeflection.article_id == article.id,
+            KbDeflection.user_id == actor.id,
+            KbDeflection.created_at >= day_start,
+        )
+    ).first()
+    if already is not None:
+        return already
     deflection = KbDeflection(article_id=article.id, user_id=actor.id, created_at=now)
     db.session.add(deflection)
     db.session.flush()

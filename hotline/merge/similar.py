@@ -2,7 +2,8 @@
 
 Candidates are few and found by index: the same enterprise (``ix_tickets_enterprise_created``) or, for a
 request's page, the same building (``ix_tickets_building_state``), the same category, open or resolved or
-closed within :data:`RECENT_DAYS`, newest first, at most :data:`CANDIDATES_MAX` rows.  Their text is scored
+closed within :data:`RECENT_DAYS`, filed within :data:`CANDIDATES_DAYS`, newest first, at most
+:data:`CANDIDATES_MAX` rows.  Their text is scored
 with rapidfuzz (C++; maintained) over character bigrams, which suits Chinese (no spaces between words):
 ``token_set_ratio`` of the two bigram sets, 0-100.  Those at :data:`THRESHOLD` or more are shown.
 """
@@ -22,6 +23,9 @@ from hotline.tickets.models import OPEN_STATES, Ticket, TicketState
 from hotline.tickets.queries import visible_tickets
 
 RECENT_DAYS = 30
+CANDIDATES_DAYS = (
+    365  # filed longer ago than this, a request is not offered as a duplicate (rarely still open)
+)
 CANDIDATES_MAX = 200
 THRESHOLD = 60
 SHOWN_MAX = 5
@@ -75,6 +79,8 @@ def similar_requests(
     query = visible_tickets(viewer).where(
         or_(*scope),
         Ticket.category_id == category_id,
+        # a year back at most: the created-at indexes bound what is read, not only what is kept
+        Ticket.created_at >= now - timedelta(days=CANDIDATES_DAYS),
         or_(
             Ticket.state.in_((*OPEN_STATES, TicketState.RESOLVED)),
             and_(Ticket.state == TicketState.CLOSED, Ticket.closed_at >= recent),

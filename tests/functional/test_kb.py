@@ -230,6 +230,10 @@ def test_this_answered_my_question_records_a_deflection_counted_on_the_dashboard
     assert response.status_code == 302 and response.headers["Location"].endswith("/portal/")
     deflection = db.session.scalars(db.select(KbDeflection)).one()
     assert (deflection.article_id, deflection.user_id) == (row.id, world.contact.id)
+    # pressed again the same day: still one request avoided, not two
+    again = post_form(client, f"/kb/{row.id}", found[0]["deflect_url"], {})
+    assert again.status_code == 302
+    assert db.session.scalar(db.select(db.func.count()).select_from(KbDeflection)) == 1
 
     manager = client.application.test_client()
     login(manager, world.manager.username)

@@ -195,3 +195,30 @@ def test_a_damaged_picture_is_refused(world: World) -> None:
     broken = files.jpeg()[:200]  # a JPEG's magic number, and then nothing
     with pytest.raises(services.AttachmentTypeRefused):
         services.attach(ticket.id, world.contact, upload(broken, "broken.jpg"), None, utcnow())
+
+
+def test_a_hostile_picture_is_refused_and_a_vast_one_is_not_decoded_whole(app) -> None:  # type: ignore[no-untyped-def]
+    """A JPEG whose EXIF block is corrupt still gets its thumbnail (or is refused), never an error; a PNG of
+    vast blank pixels (a few hundred KB) is refused rather than decoded whole."""
+    import io
+
+    from PIL import Image
+
+    from hotline.attachments import storage
+
+    out = io.BytesIO()
+    Image.new("RGB", (5000, 4000), (0, 0, 0)).save(out, "PNG")
+    with pytest.raises(storage.BadImage):
+        storage.thumbnail(out.getvalue())
+    exif = Image.Exif()
+    exif[0x0112] = 6  # orientation: turned
+    out = io.BytesIO()
+    Image.new("RGB", (64, 48), (9, 9, 9)).save(out, "JPEG", exif=exif.tobytes())
+    data = bytearray(out.getvalue())
+    at = data.find(b"Exif")
+    data[at + 20 : at + 40] = b"\xff" * 20  # the EXIF block garbled
+    try:
+        small = storage.thumbnail(bytes(data))
+    except storage.BadImage:
+        return
+    assert Image.open(io.BytesIO(small)).format == "JPEG"
