@@ -174,3 +174,19 @@ def deflections_between(start: datetime, end: datetime) -> int:
         )
         or 0
     )
+
+
+ANSWERS_OFFERED_MAX = 20  # articles offered beside a request's reply and answer forms
+
+
+def answers_for_category(category_id: int, today: date, limit: int = ANSWERS_OFFERED_MAX) -> list[KbArticle]:
+    """The published, still valid articles of a category (both languages, the latest changed first): what
+    staff may answer a request of that category with, from its page."""
+    return list(
+        db.session.scalars(
+            select(KbArticle)
+            .where(visible_condition(today, None), KbArticle.category_id == category_id)
+            .order_by(KbArticle.updated_at.desc(), KbArticle.id.desc())
+            .limit(limit)
+        )
+    )

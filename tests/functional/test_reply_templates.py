@@ -298,3 +298,27 @@ def test_the_api_creates_changes_and_archives(client: FlaskClient, world: World)
         client.delete(f"/api/v1/reply-templates/{shared.get_json()['id']}", headers=api.headers).status_code
         == 403
     )
+
+
+def test_a_liaison_answers_from_the_knowledge_base_in_two_clicks(
+    client: FlaskClient, world: World, ticket: Ticket
+) -> None:
+    """The published articles of the request's category are offered with the templates: choosing one puts
+    its answer, the policy it rests on and its address in the form (here through the picker's no-script
+    path); an article of another category, or not published, is not offered."""
+    from tests.functional.test_kb import article
+
+    offered = article(world)
+    article(world, title="草稿文章", published=False)
+    article(world, title="别的类别", category=factories.category().code)
+    login(client, world.liaison.username)
+    page = text(client.get(f"/tickets/{ticket.number}"))
+    group = re.search(r'<optgroup label="From the policy knowledge base">(.*?)</optgroup>', page, re.S)
+    assert group and f'value="kb-{offered.id}"' in group.group(1)
+    assert "草稿文章" not in group.group(1) and "别的类别" not in group.group(1)
+    filled = text(client.get(f"/tickets/{ticket.number}?template=kb-{offered.id}&into=reply"))
+    body = re.search(r'<textarea[^>]*id="reply-body"[^>]*>(.*?)</textarea>', filled, re.S)
+    assert body is not None
+    answer = html.unescape(body.group(1))
+    assert "研发费用" in answer and "财政部 税务总局公告2023年第7号" in answer
+    assert f"/kb/{offered.id}" in answer
