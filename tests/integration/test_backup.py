@@ -240,7 +240,7 @@ def test_postgres_restore_drill(postgres_app: tuple[Flask, Path], tmp_path: Path
     def drop_and_delete() -> None:
         with app.app_context(), db.engine.begin() as connection:
             # events are append-only (no DELETE), so they go with their table; the requests' rows are emptied
-            connection.execute(text("DROP TABLE ticket_events"))
+            connection.execute(text("DROP TABLE ticket_events CASCADE"))  # with the keys pointing at it
             connection.execute(text("TRUNCATE tickets CASCADE"))
             assert connection.scalar(select(func.count()).select_from(Ticket)) == 0
         with app.app_context():
