@@ -19,6 +19,7 @@ def init_app(app: Flask) -> None:
 
     workflow.bind("merge", services.merge)
     workflow.bind("unmerge", services.unmerge, offered_if=services.may_unmerge)
+    workflow.bind("rate_merged", services.rate_merged, offered_if=services.may_rate_merged)
     workflow.bind("link", links.link)
     workflow.bind("unlink", links.unlink, offered_if=links.has_links)
     events.subscribe(notices.on_event, (EventKind.MERGED, EventKind.RESOLVED), order=events.NOTIFY)

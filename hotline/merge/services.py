@@ -169,6 +169,68 @@ def unmerge(ticket_id: int, actor: User, reason: str, now: datetime) -> Ticket:
     return ticket
 
 
+def may_rate_merged(ticket: Ticket, user: User) -> bool:
+    """Offered to the merged request's enterprise once the main request is answered, until it has rated."""
+    if ticket.rating_score is not None or ticket.merged_into_id is None:
+        return False
+    main = db.session.get(Ticket, ticket.merged_into_id)
+    return main is not None and main.state in (TicketState.RESOLVED, TicketState.CLOSED)
+
+
+def rate_merged(ticket_id: int, actor: User, score: str | None, comment: str, now: datetime) -> Ticket:
+    """The enterprise of a merged request rates the answer its main request was given (asked to by the
+    notification of that answer).  The rating is the merged request's own (a Rating row, the request's
+    latest rating) and the request stays merged: outside the figures, as every merged request (DESIGN §7).
+    A dissatisfied rating needs a comment and is told to the main request's staff on its timeline (an
+    internal event).  Raises ValidationFailed (the main not answered yet, rated already, the score or the
+    comment missing), and the lifecycle table's refusals."""
+    from hotline.tickets.models import Rating, RatingScore, RatingSource
+
+    ticket = tickets.begin("rate_merged", ticket_id, actor)
+    main = db.session.get(Ticket, ticket.merged_into_id) if ticket.merged_into_id is not None else None
+    if main is None or main.state not in (TicketState.RESOLVED, TicketState.CLOSED):
+        raise ValidationFailed(_("The main request is not answered yet: there is nothing to rate."), {})
+    if ticket.rating_score is not None:
+        raise ValidationFailed(_("The answer is rated already."), {})
+    value = tickets.rating_score(score, _("Choose satisfied, basically satisfied or dissatisfied."))
+    if value == RatingScore.DISSATISFIED:
+        text = tickets._required_text(comment, "comment", _("What is still wrong"))
+    else:
+        text = tickets._optional_text(comment, "comment")
+    db.session.add(
+        Rating(
+            ticket_id=ticket.id,
+            score=value,
+            comment=text,
+            rated_by_id=actor.id,
+            created_at=now,
+            source=RatingSource.ENTERPRISE,
+        )
+    )
+    ticket.first_rating_score = value
+    ticket.rating_score, ticket.rating_comment, ticket.rated_at = value, text, now
+    ticket.rating_source = RatingSource.ENTERPRISE
+    payload = {"score": value.value, "main": main.number}
+    tickets.record_event(ticket, actor, EventKind.RATED, now, body=text, payload=payload)
+    if value == RatingScore.DISSATISFIED:
+        tickets.record_event(
+            main,
+            actor,
+            EventKind.NOTED,
+            now,
+            body=_(
+                "The enterprise of %(number)s, merged into this request, is dissatisfied with the answer: "
+                "%(comment)s",
+                number=ticket.number,
+                comment=text,
+            ),
+            public=False,
+            payload={"merged": ticket.number, "score": value.value},
+        )
+    db.session.flush()
+    return ticket
+
+
 def merged_into(main: Ticket) -> list[Ticket]:
     """The requests merged into ``main`` (bounded: a main request takes in a few)."""
     return list(

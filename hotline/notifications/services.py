@@ -584,7 +584,7 @@ def render_notification(notification: Notification) -> tuple[str, str]:
         subject = _("Your request %(number)s has its answer", number=p["number"])
         text = _(
             "Request %(main)s, into which your request %(number)s “%(title)s” was merged, is answered. "
-            "The answer is shown on your request's page.",
+            "The answer is shown on your request's page: please rate it there.",
             main=p.get("main", ""),
             **{k: v for k, v in p.items() if k != "main"},
         )

@@ -556,6 +556,38 @@ _ROWS: tuple[Action, ...] = (
         summary=("A manager undoes a merge on the day it was made: the request is back in its former state."),
     ),
     Action(
+        "rate_merged",
+        _l("Rate the answer"),
+        _l("Thank you, the rating has been recorded."),
+        states=(TicketState.MERGED,),
+        who=(Who.ENTERPRISE,),
+        events=(EventKind.RATED,),
+        refused=_l("A request that is “%(state)s” is rated as any other, not here."),
+        forbidden=_l("Only the enterprise that filed this request may rate the answer it was given."),
+        fields=(
+            Field(
+                "score",
+                "choice",
+                _l("Rating"),
+                required=True,
+                enum=RatingScore,
+                missing=_l("Choose satisfied, basically satisfied or dissatisfied."),
+            ),
+            Field(
+                "comment",
+                "text",
+                _l("Comment"),
+                max_length=TEXT_MAX,
+                description=_l("Required when dissatisfied."),
+            ),
+        ),
+        summary=(
+            "The enterprise of a merged request (并单) rates the answer the main request was given, once "
+            "that is resolved; the rating stays with the merged request (outside the figures, DESIGN §7); a "
+            "dissatisfied one is noted on the main request's timeline.  Offered once, after the answer."
+        ),
+    ),
+    Action(
         "link",
         _l("Link a related request"),
         _l("The requests are linked."),

@@ -172,7 +172,17 @@ def test_another_enterprise_sees_the_main_answer_but_not_the_main_request(
     client.get("/lang/en")
     html = client.get(f"/tickets/{theirs.number}").get_data(as_text=True)
     assert "已协调周边停车场提供月租车位。" in html and f'href="/tickets/{main.number}"' not in html
-    assert "a merged request is not rated" in html
+    assert "Rate this answer below" in html and 'action="/tickets/' + theirs.number + '/rate_merged"' in html
+    # the enterprise rates the answer from its own request's page (a real form with its CSRF token)
+    rated = post_form(
+        client,
+        f"/tickets/{theirs.number}",
+        f"/tickets/{theirs.number}/rate_merged",
+        {"score": "satisfied", "comment": ""},
+    )
+    assert rated.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(Ticket, theirs.id).rating_score == "satisfied"
     assert client.get(f"/tickets/{main.number}").status_code == 404
 
 

@@ -235,3 +235,35 @@ def test_staff_link_related_requests_once_and_each_lists_the_other(world):
     assert links.linked(first, world.manager) == []
     with pytest.raises(ValidationFailed, match="not linked"):
         links.unlink(second.id, world.manager, first.number, T0)
+
+
+def test_the_merged_requests_enterprise_is_asked_to_rate_the_answer_and_its_rating_stays_outside_the_figures(
+    world,
+):  # type: ignore[no-untyped-def]
+    neighbour = factories.enterprise(world.building)
+    neighbour_contact = factories.enterprise_user(neighbour)
+    main = world.in_progress(T0)
+    theirs = assigned(world, submitted_by(world, neighbour_contact))
+    merging.merge(theirs.id, world.liaison, main.number, "同楼同一故障", T0)
+    # not before the main request is answered
+    assert "rate_merged" not in [a.name for a in workflow.offered(theirs, neighbour_contact)]
+    with pytest.raises(ValidationFailed, match="not answered yet"):
+        merging.rate_merged(theirs.id, neighbour_contact, "satisfied", "", T0)
+    tickets.resolve(main.id, world.liaison, ANSWER, T0 + timedelta(hours=2))
+    (told,) = notices(neighbour_contact, NotificationKind.MERGED_ANSWERED)
+    assert "rate" in render_notification(told)[1]
+    assert "rate_merged" in [a.name for a in workflow.offered(theirs, neighbour_contact)]
+    assert "rate_merged" not in [a.name for a in workflow.offered(theirs, world.contact)]  # not its request
+    with pytest.raises(ValidationFailed) as refused:
+        merging.rate_merged(theirs.id, neighbour_contact, "dissatisfied", "", T0 + timedelta(hours=3))
+    assert "comment" in refused.value.fields
+    flt = StatsFilter(start=date(2026, 1, 1), end=date(2027, 1, 1))
+    before = stats.summary(flt, T0 + timedelta(hours=3))
+    merging.rate_merged(theirs.id, neighbour_contact, "dissatisfied", "道闸还是坏的", T0 + timedelta(hours=3))
+    assert theirs.state == TicketState.MERGED and theirs.rating_score == "dissatisfied"
+    (noted,) = [e for e in events_of(main, EventKind.NOTED) if e.payload.get("merged") == theirs.number]
+    assert not noted.public and "道闸还是坏的" in noted.body
+    after = stats.summary(flt, T0 + timedelta(hours=3))
+    assert (after.total, after.rated) == (before.total, before.rated)  # merged: outside the figures
+    with pytest.raises(ValidationFailed, match="rated already"):
+        merging.rate_merged(theirs.id, neighbour_contact, "satisfied", "", T0 + timedelta(hours=4))
