@@ -184,7 +184,7 @@ def rate_merged(ticket_id: int, actor: User, score: str | None, comment: str, no
     A dissatisfied rating needs a comment and is told to the main request's staff on its timeline (an
     internal event).  Raises ValidationFailed (the main not answered yet, rated already, the score or the
     comment missing), and the lifecycle table's refusals."""
-    from hotline.tickets.models import Rating, RatingScore, RatingSource
+    from hotline.tickets.models import RatingScore, RatingSource
 
     ticket = tickets.begin("rate_merged", ticket_id, actor)
     main = db.session.get(Ticket, ticket.merged_into_id) if ticket.merged_into_id is not None else None
@@ -197,19 +197,7 @@ def rate_merged(ticket_id: int, actor: User, score: str | None, comment: str, no
         text = tickets._required_text(comment, "comment", _("What is still wrong"))
     else:
         text = tickets._optional_text(comment, "comment")
-    db.session.add(
-        Rating(
-            ticket_id=ticket.id,
-            score=value,
-            comment=text,
-            rated_by_id=actor.id,
-            created_at=now,
-            source=RatingSource.ENTERPRISE,
-        )
-    )
-    ticket.first_rating_score = value
-    ticket.rating_score, ticket.rating_comment, ticket.rated_at = value, text, now
-    ticket.rating_source = RatingSource.ENTERPRISE
+    tickets.record_rating(ticket, actor, value, text, RatingSource.ENTERPRISE, now)
     payload = {"score": value.value, "main": main.number}
     tickets.record_event(ticket, actor, EventKind.RATED, now, body=text, payload=payload)
     if value == RatingScore.DISSATISFIED:

@@ -791,16 +791,7 @@ def give_rating(
     The rating row keeps its source, who recorded it and when; the request row keeps the latest rating and
     the first one's score, for the figures.  Flushes.
     """
-    rating = Rating(
-        ticket_id=ticket.id, score=score, comment=text, rated_by_id=actor.id, created_at=now, source=source
-    )
-    db.session.add(rating)
-    if ticket.first_rating_score is None:
-        ticket.first_rating_score = score
-    ticket.rating_source = source
-    ticket.rating_score = score
-    ticket.rating_comment = text
-    ticket.rated_at = now
+    rating = record_rating(ticket, actor, score, text, source, now)
     payload = {"score": score.value, **payload}
     if score == RatingScore.DISSATISFIED:
         _event(ticket, actor, EventKind.RATED, now, from_state=ticket.state, body=text, payload=payload)
@@ -814,6 +805,24 @@ def give_rating(
         ticket.closed_at = now
         _move(ticket, TicketState.CLOSED, actor, EventKind.RATED, now, body=text, payload=payload)
     db.session.flush()
+    return rating
+
+
+def record_rating(
+    ticket: Ticket, actor: User, score: RatingScore, text: str, source: RatingSource, now: datetime
+) -> Rating:
+    """A rating row, and the request row's latest rating and first score (for the figures); what follows
+    from it (closing, reopening) is the caller's."""
+    rating = Rating(
+        ticket_id=ticket.id, score=score, comment=text, rated_by_id=actor.id, created_at=now, source=source
+    )
+    db.session.add(rating)
+    if ticket.first_rating_score is None:
+        ticket.first_rating_score = score
+    ticket.rating_source = source
+    ticket.rating_score = score
+    ticket.rating_comment = text
+    ticket.rated_at = now
     return rating
 
 

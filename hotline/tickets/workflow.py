@@ -152,6 +152,27 @@ ALL_STATES = tuple(TicketState)
 CALLED_AT = Field("called_at", "datetime", _l("Time of the call"), description=_l("Leave empty for now."))
 
 
+# An enterprise's rating of an answer: the same two fields on its request (rate) and on one merged into
+# another (rate_merged).
+RATING_FIELDS = (
+    Field(
+        "score",
+        "choice",
+        _l("Rating"),
+        required=True,
+        enum=RatingScore,
+        missing=_l("Choose satisfied, basically satisfied or dissatisfied."),
+    ),
+    Field(
+        "comment",
+        "text",
+        _l("Comment"),
+        max_length=TEXT_MAX,
+        description=_l("Required when dissatisfied."),
+    ),
+)
+
+
 def _with_department(ticket: Ticket) -> bool:
     return ticket.department_id is not None
 
@@ -417,23 +438,7 @@ _ROWS: tuple[Action, ...] = (
             "Only the enterprise that filed this request may rate it online; staff record what it says "
             "on a follow-up call."
         ),
-        fields=(
-            Field(
-                "score",
-                "choice",
-                _l("Rating"),
-                required=True,
-                enum=RatingScore,
-                missing=_l("Choose satisfied, basically satisfied or dissatisfied."),
-            ),
-            Field(
-                "comment",
-                "text",
-                _l("Comment"),
-                max_length=TEXT_MAX,
-                description=_l("Required when dissatisfied."),
-            ),
-        ),
+        fields=RATING_FIELDS,
         summary=(
             "评价: the enterprise rates the answer online.  Satisfied or basically satisfied closes the "
             "request; dissatisfied (with a comment) reopens it (重办)."
@@ -564,23 +569,7 @@ _ROWS: tuple[Action, ...] = (
         events=(EventKind.RATED,),
         refused=_l("A request that is “%(state)s” is rated as any other, not here."),
         forbidden=_l("Only the enterprise that filed this request may rate the answer it was given."),
-        fields=(
-            Field(
-                "score",
-                "choice",
-                _l("Rating"),
-                required=True,
-                enum=RatingScore,
-                missing=_l("Choose satisfied, basically satisfied or dissatisfied."),
-            ),
-            Field(
-                "comment",
-                "text",
-                _l("Comment"),
-                max_length=TEXT_MAX,
-                description=_l("Required when dissatisfied."),
-            ),
-        ),
+        fields=RATING_FIELDS,
         summary=(
             "The enterprise of a merged request (并单) rates the answer the main request was given, once "
             "that is resolved; the rating stays with the merged request (outside the figures, DESIGN §7); a "
